@@ -1,0 +1,43 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "queuectl",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "queuectl", targets: ["queuectl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        /// Async-signal-safe process plumbing Swift cannot express: vfork+exec with
+        /// setsid and PR_SET_PDEATHSIG, signal self-pipe, pidfd, wait-status macros.
+        .target(name: "CQueueSys"),
+        /// The domain and its SQLite storage. No processes, no terminal.
+        .target(
+            name: "QueueCore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        /// Running jobs: worker loop, command runner, heartbeats, recovery, supervisor.
+        .target(
+            name: "QueueRunner",
+            dependencies: [
+                "QueueCore", "CQueueSys",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "queuectl",
+            dependencies: [
+                "QueueCore", "QueueRunner",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
+        .testTarget(name: "QueueRunnerTests", dependencies: ["QueueRunner", "QueueCore"]),
+        .testTarget(name: "CLITests", dependencies: ["QueueCore"]),
+    ]
+)

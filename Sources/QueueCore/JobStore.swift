@@ -1,0 +1,105 @@
+/// A job claimed by a worker: the job (already `processing`, attempts counted) and
+/// the history row its run will fill in.
+public struct ClaimedJob: Sendable, Equatable {
+    public var job: Job
+    public var runID: Int64
+    public var config: QueueConfig
+
+    public init(job: Job, runID: Int64, config: QueueConfig) {
+        self.job = job
+        self.runID = runID
+        self.config = config
+    }
+
+    /// The run timeout in force: the job's own, else the `job-timeout` config.
+    public var effectiveTimeout: Double? { job.timeout ?? config.jobTimeout }
+}
+
+/// What a claim attempt found.
+public enum ClaimOutcome: Sendable, Equatable {
+    case claimed(ClaimedJob)
+    /// Nothing is eligible now.
+    case noJob
+    /// The worker was asked to stop: it must take no new job.
+    case stopRequested
+    /// The worker's row is gone (recovery presumed it dead): it must exit.
+    case workerReleased
+}
+
+/// Counts of jobs in each state (every state present, zeros included).
+public struct JobCounts: Sendable, Equatable {
+    public var counts: [JobState: Int]
+    public init(counts: [JobState: Int]) { self.counts = counts }
+    public subscript(state: JobState) -> Int { counts[state] ?? 0 }
+    public var total: Int { counts.values.reduce(0, +) }
+
+    public var json: JSONValue { .object(JobState.allCases.map { ($0.rawValue, .int(self[$0])) }) }
+}
+
+/// A run that recovery marked `interrupted`, with the process group to clean up.
+public struct InterruptedRun: Sendable, Equatable {
+    public var jobID: String
+    public var attempt: Int
+    public var workerID: String
+    public var pid: Int?
+    public var pidStartTicks: Int64?
+    public var newState: JobState
+}
+
+/// Why a worker is being released by recovery.
+public enum WorkerLoss: Sendable, Equatable {
+    /// Its process is gone (checked on this host by pid and start time).
+    case processExited
+    /// No heartbeat for longer than `lease-timeout`.
+    case leaseExpired(seconds: Double)
+
+    var message: String {
+        switch self {
+        case .processExited: return "worker process exited during the run"
+        case let .leaseExpired(seconds): return "worker lost: no heartbeat for \(Int(seconds.rounded())) s"
+        }
+    }
+}
+
+/// Storage of the queue. SQLite (``SQLiteJobStore``) is the embedded default; the
+/// protocol keeps the runner and the CLI independent of it so another backend
+/// (PostgreSQL for multi-host workers) can slot in.
+public protocol JobStore: Sendable {
+    var location: DatabaseLocation { get }
+
+    // Enqueue and queries
+    func enqueue(_ specs: [JobSpec], now: Timestamp) throws -> [Job]
+    func job(id: String) throws -> Job
+    func jobs(state: JobState?, limit: Int, offset: Int) throws -> [Job]
+    func counts() throws -> JobCounts
+    func runs(jobID: String) throws -> [RunRecord]
+    func retryDead(ids: [String], now: Timestamp) throws -> [Job]
+
+    // Config
+    func config() throws -> QueueConfig
+    func setConfig(_ key: ConfigKey, _ value: Double) throws
+    func unsetConfig(_ key: ConfigKey) throws
+
+    // Workers
+    func registerWorker(_ worker: WorkerRecord) throws
+    func workers() throws -> [WorkerRecord]
+    /// Refreshes the heartbeat; false when the row is gone (recovery released this worker).
+    func heartbeat(workerID: String, now: Timestamp) throws -> Bool
+    func setWorkerStopping(workerID: String) throws
+    func requestStop(workerIDs: [String]) throws
+    func deregisterWorker(id: String) throws
+
+    // Running
+    func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome
+    func recordSpawn(runID: Int64, pid: Int, pidStartTicks: Int64) throws
+    /// Records a run's end if `workerID` still holds the job; nil when it lost the lease.
+    func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job?
+    /// Releases a lost worker: its running job is marked interrupted and goes through the retry path.
+    func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, now: Timestamp) throws -> [InterruptedRun]
+    /// Releases `processing` jobs whose worker row no longer exists.
+    func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun]
+    /// Earliest `run_at` among waiting jobs, so an idle worker knows when to look again.
+    func nextRunAt() throws -> Timestamp?
+
+    func stats(now: Timestamp) throws -> QueueStats
+}

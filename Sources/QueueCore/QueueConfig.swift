@@ -1,0 +1,16 @@
+/// The effective configuration: stored values over defaults.
+public struct QueueConfig: Sendable, Equatable {
+    public var values: [ConfigKey: Double]
+
+    public init(values: [ConfigKey: Double] = [:]) { self.values = values }
+
+    public func value(_ key: ConfigKey) -> Double? { values[key] ?? key.defaultValue }
+
+    public var maxRetries: Int { Int(value(.maxRetries) ?? 3) }
+    public var retryPolicy: RetryPolicy { RetryPolicy(base: value(.backoffBase) ?? 2, maxDelay: value(.backoffMax)) }
+    /// Default run timeout in seconds, nil for none.
+    public var jobTimeout: Double? { value(.jobTimeout).flatMap { $0 > 0 ? $0 : nil } }
+    public var leaseTimeoutSeconds: Double { value(.leaseTimeout) ?? 10 }
+    public var outputLimitBytes: Int64 { Int64(value(.outputLimit) ?? 10_485_760) }
+    public var killGraceSeconds: Double { value(.killGrace) ?? 2 }
+}

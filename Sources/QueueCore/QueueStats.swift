@@ -1,0 +1,48 @@
+/// Throughput and latency figures over recent runs (`queuectl stats`).
+public struct QueueStats: Sendable, Equatable {
+    /// Runs finished within a window, per minute.
+    public struct Window: Sendable, Equatable {
+        public var minutes: Int
+        public var succeeded: Int
+        public var failed: Int
+        public var succeededPerMinute: Double { Double(succeeded) / Double(minutes) }
+        public var failedPerMinute: Double { Double(failed) / Double(minutes) }
+    }
+
+    public struct Percentiles: Sendable, Equatable {
+        public var p50: Double?
+        public var p95: Double?
+        public var max: Double?
+        public var json: JSONValue { .object([("p50", .optional(p50)), ("p95", .optional(p95)), ("max", .optional(max))]) }
+    }
+
+    public var windows: [Window]
+    /// Succeeded / finished runs over the last hour (nil with no runs).
+    public var successRate: Double?
+    /// Run durations in seconds over the last hour.
+    public var runDuration: Percentiles
+    /// Seconds from eligible (`run_at`) to started, over the last hour.
+    public var queueWait: Percentiles
+    /// Succeeded and failed runs in each of the last 30 minutes, oldest first.
+    public var perMinute: [(succeeded: Int, failed: Int)]
+
+    public static func == (a: QueueStats, b: QueueStats) -> Bool {
+        a.windows == b.windows && a.successRate == b.successRate && a.runDuration == b.runDuration && a.queueWait == b.queueWait
+            && a.perMinute.map(\.succeeded) == b.perMinute.map(\.succeeded) && a.perMinute.map(\.failed) == b.perMinute.map(\.failed)
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("throughput", .object(windows.map { w in
+                ("last_\(w.minutes)m", .object([
+                    ("completed", .int(w.succeeded)), ("failed", .int(w.failed)),
+                    ("completed_per_min", .double((w.succeededPerMinute * 100).rounded() / 100)),
+                    ("failed_per_min", .double((w.failedPerMinute * 100).rounded() / 100)),
+                ]))
+            })),
+            ("success_rate", .optional(successRate.map { ($0 * 10000).rounded() / 10000 })),
+            ("run_duration_seconds", runDuration.json),
+            ("queue_wait_seconds", queueWait.json),
+        ])
+    }
+}

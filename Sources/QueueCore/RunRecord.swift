@@ -1,0 +1,80 @@
+/// How one run of a job ended.
+public enum RunOutcome: String, Sendable, CaseIterable {
+    case succeeded
+    case failed
+    case timedOut = "timed_out"
+    /// The worker died or lost its lease while the run was going on.
+    case interrupted
+}
+
+/// One run (attempt) of a job: the history `show` prints.
+public struct RunRecord: Sendable, Equatable {
+    public var jobID: String
+    public var attempt: Int
+    public var workerID: String
+    public var startedAt: Timestamp
+    public var finishedAt: Timestamp?
+    /// nil while the run is going on.
+    public var outcome: RunOutcome?
+    public var exitCode: Int?
+    public var signal: Int?
+    /// The job's process group leader (its `/bin/sh`), once spawned.
+    public var pid: Int?
+    /// Start time of `pid` in clock ticks since boot (`/proc/PID/stat` field 22):
+    /// tells a live job process from an unrelated one that reused the pid.
+    public var pidStartTicks: Int64?
+    public var error: String?
+    /// Bytes of output written to the log (before the cap).
+    public var outputBytes: Int64?
+
+    public init(jobID: String, attempt: Int, workerID: String, startedAt: Timestamp, finishedAt: Timestamp? = nil,
+                outcome: RunOutcome? = nil, exitCode: Int? = nil, signal: Int? = nil, pid: Int? = nil,
+                pidStartTicks: Int64? = nil, error: String? = nil, outputBytes: Int64? = nil) {
+        self.jobID = jobID
+        self.attempt = attempt
+        self.workerID = workerID
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.signal = signal
+        self.pid = pid
+        self.pidStartTicks = pidStartTicks
+        self.error = error
+        self.outputBytes = outputBytes
+    }
+
+    public var durationSeconds: Double? { finishedAt.map { $0.seconds(since: startedAt) } }
+
+    public var json: JSONValue {
+        .object([
+            ("attempt", .int(attempt)),
+            ("worker_id", .string(workerID)),
+            ("started_at", .string(startedAt.iso8601)),
+            ("finished_at", .optional(finishedAt)),
+            ("outcome", .optional(outcome?.rawValue)),
+            ("exit_code", .optional(exitCode)),
+            ("signal", .optional(signal)),
+            ("duration", .optional(durationSeconds)),
+            ("pid", .optional(pid)),
+            ("error", .optional(error)),
+        ])
+    }
+}
+
+/// What a worker reports when a run ends.
+public struct RunResult: Sendable, Equatable {
+    public var outcome: RunOutcome
+    public var exitCode: Int?
+    public var signal: Int?
+    public var error: String?
+    public var outputBytes: Int64?
+
+    public init(outcome: RunOutcome, exitCode: Int? = nil, signal: Int? = nil, error: String? = nil, outputBytes: Int64? = nil) {
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.signal = signal
+        self.error = error
+        self.outputBytes = outputBytes
+    }
+}

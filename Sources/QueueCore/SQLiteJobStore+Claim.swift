@@ -1,0 +1,137 @@
+import GRDB
+
+extension SQLiteJobStore {
+    /// Atomically takes the best eligible job (highest priority, then earliest
+    /// `run_at`, then oldest) for `workerID`, counts the attempt and opens its run.
+    public func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome {
+        try write { db in
+            guard let stop = try Bool.fetchOne(db, sql: "SELECT stop_requested FROM workers WHERE id = ?", arguments: [workerID]) else {
+                return .workerReleased
+            }
+            if stop { return .stopRequested }
+            let claim = try db.cachedStatement(sql: """
+                UPDATE jobs SET state = 'processing', attempts = attempts + 1, worker_id = ?, updated_at = ?
+                WHERE seq = (
+                    SELECT seq FROM jobs WHERE state IN ('pending', 'failed') AND run_at <= ?
+                    ORDER BY priority DESC, run_at, seq LIMIT 1)
+                RETURNING \(Job.columns)
+                """)
+            guard let row = try Row.fetchOne(claim, arguments: [workerID, now.milliseconds, now.milliseconds]) else {
+                return .noJob
+            }
+            let job = try Job(row: row)
+            try db.cachedStatement(sql: """
+                INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES (?, ?, ?, ?, ?)
+                """).execute(arguments: [job.id, job.attempts, workerID, job.runAt.milliseconds, now.milliseconds])
+            let runID = db.lastInsertedRowID
+            try db.cachedStatement(sql: "UPDATE workers SET state = 'busy', job_id = ?, job_started_at = ? WHERE id = ?")
+                .execute(arguments: [job.id, now.milliseconds, workerID])
+            return .claimed(ClaimedJob(job: job, runID: runID, config: try Self.loadConfig(db)))
+        }
+    }
+
+    /// Stores the job's process group leader so recovery can kill the group if this
+    /// worker dies.
+    public func recordSpawn(runID: Int64, pid: Int, pidStartTicks: Int64) throws {
+        try write { db in
+            try db.cachedStatement(sql: "UPDATE runs SET pid = ?, pid_start = ? WHERE id = ?")
+                .execute(arguments: [pid, pidStartTicks, runID])
+        }
+    }
+
+    /// Records the end of a run, fenced on the lease: only the worker that holds the
+    /// job, for the same attempt, may write. Returns nil when the lease was lost.
+    public func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
+        try write { db in
+            let job = claimed.job
+            let config = try Self.loadConfig(db)
+            let next = Self.nextState(after: result.outcome, attempts: job.attempts, maxRetries: job.maxRetries,
+                                      policy: config.retryPolicy, now: now)
+            try db.cachedStatement(sql: """
+                UPDATE jobs SET state = ?, run_at = ?, updated_at = ?, last_error = ?, exit_code = ?, worker_id = NULL
+                WHERE id = ? AND state = 'processing' AND worker_id = ? AND attempts = ?
+                """).execute(arguments: [next.state.rawValue, (next.runAt ?? job.runAt).milliseconds, now.milliseconds,
+                                         result.outcome == .succeeded ? nil : result.error, result.exitCode,
+                                         job.id, workerID, job.attempts])
+            guard db.changesCount == 1 else { return nil }
+            try db.cachedStatement(sql: """
+                UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, signal = ?, error = ?, output_bytes = ?
+                WHERE id = ? AND finished_at IS NULL
+                """).execute(arguments: [now.milliseconds, result.outcome.rawValue, result.exitCode, result.signal,
+                                         result.error, result.outputBytes, claimed.runID])
+            try db.cachedStatement(sql: """
+                UPDATE workers SET state = CASE WHEN stop_requested THEN 'stopping' ELSE 'idle' END,
+                    job_id = NULL, job_started_at = NULL, jobs_done = jobs_done + 1 WHERE id = ?
+                """).execute(arguments: [workerID])
+            var updated = job
+            updated.state = next.state
+            updated.runAt = next.runAt ?? job.runAt
+            updated.updatedAt = now
+            updated.lastError = result.outcome == .succeeded ? nil : result.error
+            updated.exitCode = result.exitCode
+            updated.workerID = nil
+            return updated
+        }
+    }
+
+    /// The retry path shared by every kind of failed run: retry after backoff while
+    /// retries are left, else dead.
+    static func nextState(after outcome: RunOutcome, attempts: Int, maxRetries: Int, policy: RetryPolicy,
+                          now: Timestamp) -> (state: JobState, runAt: Timestamp?) {
+        if outcome == .succeeded { return (.completed, nil) }
+        if RetryPolicy.hasRetriesLeft(attempts: attempts, maxRetries: maxRetries) {
+            return (.failed, now.adding(seconds: policy.delay(afterFailedRuns: attempts)))
+        }
+        return (.dead, nil)
+    }
+
+    /// Releases a worker presumed dead: every job it held gets an `interrupted` run and
+    /// goes through the retry path; its row is deleted so a stale process that wakes
+    /// up finds itself released. For an expired lease, a heartbeat that arrived since
+    /// the caller looked cancels the release.
+    public func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, now: Timestamp) throws -> [InterruptedRun] {
+        try write { db in
+            guard let heartbeat = try Int64.fetchOne(db, sql: "SELECT heartbeat_at FROM workers WHERE id = ?", arguments: [worker.id]) else {
+                return []
+            }
+            if case .leaseExpired = loss, heartbeat != worker.heartbeatAt.milliseconds { return [] }
+            let interrupted = try Self.interruptJobs(db, sql: "state = 'processing' AND worker_id = ?", arguments: [worker.id],
+                                                     reason: loss.message, now: now)
+            try db.execute(sql: "DELETE FROM workers WHERE id = ?", arguments: [worker.id])
+            return interrupted
+        }
+    }
+
+    public func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun] {
+        try write { db in
+            try Self.interruptJobs(db, sql: "state = 'processing' AND (worker_id IS NULL OR worker_id NOT IN (SELECT id FROM workers))",
+                                   arguments: [], reason: "worker no longer registered", now: now)
+        }
+    }
+
+    private static func interruptJobs(_ db: Database, sql condition: String, arguments: StatementArguments, reason: String,
+                                      now: Timestamp) throws -> [InterruptedRun] {
+        let jobs = try Row.fetchAll(db, sql: "SELECT \(Job.columns) FROM jobs WHERE \(condition)", arguments: arguments).map(Job.init(row:))
+        guard !jobs.isEmpty else { return [] }
+        let policy = try loadConfig(db).retryPolicy
+        var result: [InterruptedRun] = []
+        for job in jobs {
+            let next = nextState(after: .interrupted, attempts: job.attempts, maxRetries: job.maxRetries, policy: policy, now: now)
+            try db.execute(sql: """
+                UPDATE jobs SET state = ?, run_at = ?, updated_at = ?, last_error = ?, exit_code = NULL, worker_id = NULL
+                WHERE id = ? AND state = 'processing'
+                """, arguments: [next.state.rawValue, (next.runAt ?? job.runAt).milliseconds, now.milliseconds, reason, job.id])
+            let run = try Row.fetchOne(db, sql: """
+                SELECT id, pid, pid_start FROM runs WHERE job_id = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1
+                """, arguments: [job.id])
+            if let run {
+                let runID: Int64 = run[0]
+                try db.execute(sql: "UPDATE runs SET finished_at = ?, outcome = 'interrupted', error = ? WHERE id = ?",
+                               arguments: [now.milliseconds, reason, runID])
+            }
+            result.append(InterruptedRun(jobID: job.id, attempt: job.attempts, workerID: job.workerID ?? "",
+                                         pid: run?[1], pidStartTicks: run?[2], newState: next.state))
+        }
+        return result
+    }
+}

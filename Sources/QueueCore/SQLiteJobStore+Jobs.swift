@@ -1,0 +1,120 @@
+import GRDB
+
+extension SQLiteJobStore {
+    /// Inserts every spec in one transaction: all of them or, on any error, none.
+    /// A duplicate id is an error and never overwrites the existing job.
+    public func enqueue(_ specs: [JobSpec], now: Timestamp) throws -> [Job] {
+        guard !specs.isEmpty else { return [] }
+        return try write { db in
+            let config = try Self.loadConfig(db)
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at)
+                VALUES (?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)
+                """)
+            var jobs: [Job] = []
+            jobs.reserveCapacity(specs.count)
+            for (index, spec) in specs.enumerated() {
+                let job = Job(
+                    id: spec.id ?? JobID.generate(at: now), command: spec.command, maxRetries: spec.maxRetries ?? config.maxRetries,
+                    priority: spec.priority, runAt: spec.eligibleAt(now: now), timeout: spec.timeout,
+                    createdAt: now, updatedAt: now)
+                do {
+                    try insert.execute(arguments: [job.id, job.command, job.maxRetries, job.priority, job.runAt.milliseconds,
+                                                   job.timeout, now.milliseconds, now.milliseconds])
+                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                    let position = specs.count > 1 ? " (job \(index + 1) of \(specs.count))" : ""
+                    throw QueueError.invalidInput("a job with id '\(job.id)' already exists\(position); nothing was enqueued")
+                }
+                jobs.append(job)
+            }
+            return jobs
+        }
+    }
+
+    public func job(id: String) throws -> Job {
+        try read { db in try Self.fetchJob(db, id: id) }
+    }
+
+    static func fetchJob(_ db: Database, id: String) throws -> Job {
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(Job.columns) FROM jobs WHERE id = ?", arguments: [id]) else {
+            throw QueueError.notFound("no job with id '\(id)'")
+        }
+        return try Job(row: row)
+    }
+
+    /// Jobs of one state (or all), oldest first.
+    public func jobs(state: JobState?, limit: Int, offset: Int = 0) throws -> [Job] {
+        try read { db in
+            let rows: [Row]
+            if let state {
+                rows = try Row.fetchAll(db, sql: "SELECT \(Job.columns) FROM jobs WHERE state = ? ORDER BY seq LIMIT ? OFFSET ?",
+                                        arguments: [state.rawValue, limit, offset])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT \(Job.columns) FROM jobs ORDER BY seq LIMIT ? OFFSET ?", arguments: [limit, offset])
+            }
+            return try rows.map(Job.init(row:))
+        }
+    }
+
+    public func counts() throws -> JobCounts {
+        try read { db in
+            var counts: [JobState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, n FROM job_counts") {
+                if let state = JobState(rawValue: row[0]) { counts[state] = row[1] }
+            }
+            return JobCounts(counts: counts)
+        }
+    }
+
+    public func runs(jobID: String) throws -> [RunRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(RunRecord.columns) FROM runs WHERE job_id = ? ORDER BY id", arguments: [jobID])
+                .map(RunRecord.init(row:))
+        }
+    }
+
+    /// The id of a job's latest run with the given attempt number (latest run if nil).
+    public func runID(jobID: String, attempt: Int?) throws -> Int64? {
+        try read { db in
+            if let attempt {
+                return try Int64.fetchOne(db, sql: "SELECT max(id) FROM runs WHERE job_id = ? AND attempt = ?", arguments: [jobID, attempt])
+            }
+            return try Int64.fetchOne(db, sql: "SELECT max(id) FROM runs WHERE job_id = ?", arguments: [jobID])
+        }
+    }
+
+    /// Whether a run is still going on.
+    public func runIsActive(runID: Int64) throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: "SELECT finished_at IS NULL FROM runs WHERE id = ?", arguments: [runID]) ?? false
+        }
+    }
+
+    /// Moves dead jobs back to `pending` with `attempts` reset. Every id must name a
+    /// dead job, or nothing changes.
+    public func retryDead(ids: [String], now: Timestamp) throws -> [Job] {
+        try write { db in
+            var jobs: [Job] = []
+            var seen = Set<String>()
+            for id in ids where seen.insert(id).inserted {
+                let job = try Self.fetchJob(db, id: id)
+                guard job.state == .dead else {
+                    throw QueueError.invalidInput("job '\(id)' is \(job.state.rawValue), not dead; nothing was retried")
+                }
+                try db.execute(sql: """
+                    UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?, updated_at = ?, worker_id = NULL
+                    WHERE id = ? AND state = 'dead'
+                    """, arguments: [now.milliseconds, now.milliseconds, id])
+                jobs.append(try Self.fetchJob(db, id: id))
+            }
+            return jobs
+        }
+    }
+
+    public func nextRunAt() throws -> Timestamp? {
+        try read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state IN ('pending', 'failed')")
+                .map(Timestamp.init(milliseconds:))
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import GRDB
+
+extension SQLiteJobStore {
+    /// The schema, as named migrations applied in order (never edit a shipped one;
+    /// add a new one).
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE jobs (
+                    seq          INTEGER PRIMARY KEY,   -- insertion order: FIFO tie-break
+                    id           TEXT NOT NULL UNIQUE,
+                    command      TEXT NOT NULL,
+                    state        TEXT NOT NULL,
+                    attempts     INTEGER NOT NULL DEFAULT 0,
+                    max_retries  INTEGER NOT NULL,
+                    priority     INTEGER NOT NULL DEFAULT 0,
+                    run_at       INTEGER NOT NULL,      -- ms since epoch
+                    timeout      REAL,
+                    created_at   INTEGER NOT NULL,
+                    updated_at   INTEGER NOT NULL,
+                    last_error   TEXT,
+                    exit_code    INTEGER,
+                    worker_id    TEXT
+                );
+                -- What claims read: only waiting jobs, in claim order.
+                CREATE INDEX jobs_ready ON jobs(priority DESC, run_at, seq) WHERE state IN ('pending', 'failed');
+                CREATE INDEX jobs_waiting_run_at ON jobs(run_at) WHERE state IN ('pending', 'failed');
+                CREATE INDEX jobs_state ON jobs(state, seq);
+                CREATE INDEX jobs_worker ON jobs(worker_id) WHERE state = 'processing';
+
+                -- Counts per state kept by triggers, so status is O(1) at any size.
+                CREATE TABLE job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+                INSERT INTO job_counts(state, n) VALUES ('pending', 0), ('processing', 0), ('completed', 0), ('failed', 0), ('dead', 0);
+                CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
+                    UPDATE job_counts SET n = n + 1 WHERE state = NEW.state;
+                END;
+                CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN
+                    UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
+                END;
+                CREATE TRIGGER jobs_count_update AFTER UPDATE OF state ON jobs WHEN OLD.state <> NEW.state BEGIN
+                    UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
+                    UPDATE job_counts SET n = n + 1 WHERE state = NEW.state;
+                END;
+
+                -- One row per run: the job's history.
+                CREATE TABLE runs (
+                    id            INTEGER PRIMARY KEY,
+                    job_id        TEXT NOT NULL,
+                    attempt       INTEGER NOT NULL,
+                    worker_id     TEXT NOT NULL,
+                    queued_at     INTEGER NOT NULL,     -- when the job became eligible
+                    started_at    INTEGER NOT NULL,
+                    finished_at   INTEGER,
+                    outcome       TEXT,
+                    exit_code     INTEGER,
+                    signal        INTEGER,
+                    pid           INTEGER,
+                    pid_start     INTEGER,
+                    error         TEXT,
+                    output_bytes  INTEGER
+                );
+                CREATE INDEX runs_job ON runs(job_id, id);
+                CREATE INDEX runs_finished ON runs(finished_at) WHERE finished_at IS NOT NULL;
+
+                CREATE TABLE workers (
+                    id              TEXT PRIMARY KEY,
+                    pid             INTEGER NOT NULL,
+                    pid_start       INTEGER NOT NULL,
+                    host            TEXT NOT NULL,
+                    state           TEXT NOT NULL,
+                    job_id          TEXT,
+                    job_started_at  INTEGER,
+                    started_at      INTEGER NOT NULL,
+                    heartbeat_at    INTEGER NOT NULL,
+                    jobs_done       INTEGER NOT NULL DEFAULT 0,
+                    stop_requested  INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+
+                CREATE TABLE config (key TEXT PRIMARY KEY, value REAL) WITHOUT ROWID;
+                """)
+        }
+        return migrator
+    }
+}
+
+extension Job {
+    /// Columns in the order `init(row:)` reads them.
+    static let columns = "id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, last_error, exit_code, worker_id"
+
+    init(row: Row) throws {
+        let stateText: String = row[2]
+        guard let state = JobState(rawValue: stateText) else {
+            throw QueueError.runtime("database holds an unknown job state '\(stateText)'")
+        }
+        self.init(
+            id: row[0], command: row[1], state: state, attempts: row[3], maxRetries: row[4], priority: row[5],
+            runAt: Timestamp(milliseconds: row[6]), timeout: row[7],
+            createdAt: Timestamp(milliseconds: row[8]), updatedAt: Timestamp(milliseconds: row[9]),
+            lastError: row[10], exitCode: row[11], workerID: row[12])
+    }
+}
+
+extension RunRecord {
+    static let columns = "job_id, attempt, worker_id, started_at, finished_at, outcome, exit_code, signal, pid, pid_start, error, output_bytes"
+
+    init(row: Row) {
+        let finished: Int64? = row[4]
+        let outcome: String? = row[5]
+        self.init(
+            jobID: row[0], attempt: row[1], workerID: row[2], startedAt: Timestamp(milliseconds: row[3]),
+            finishedAt: finished.map(Timestamp.init(milliseconds:)), outcome: outcome.flatMap(RunOutcome.init(rawValue:)),
+            exitCode: row[6], signal: row[7], pid: row[8], pidStartTicks: row[9], error: row[10], outputBytes: row[11])
+    }
+}
+
+extension WorkerRecord {
+    static let columns = "id, pid, pid_start, host, state, job_id, job_started_at, started_at, heartbeat_at, jobs_done, stop_requested"
+
+    init(row: Row) {
+        let jobStarted: Int64? = row[6]
+        let state: String = row[4]
+        self.init(
+            id: row[0], pid: row[1], pidStartTicks: row[2], hostname: row[3], state: WorkerState(rawValue: state) ?? .idle,
+            jobID: row[5], jobStartedAt: jobStarted.map(Timestamp.init(milliseconds:)),
+            startedAt: Timestamp(milliseconds: row[7]), heartbeatAt: Timestamp(milliseconds: row[8]),
+            jobsDone: row[9], stopRequested: row[10])
+    }
+}

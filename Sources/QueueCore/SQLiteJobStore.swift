@@ -1,0 +1,105 @@
+import Foundation
+import GRDB
+
+/// The SQLite store: one database file in WAL mode shared by every queuectl process
+/// on the host. It owns the schema; no SQL lives outside its extensions.
+///
+/// Every write is one short `BEGIN IMMEDIATE` transaction, so concurrent writers queue
+/// on SQLite's busy handler instead of failing, and a reader never blocks a writer.
+public final class SQLiteJobStore: JobStore, @unchecked Sendable {
+    public let location: DatabaseLocation
+    let dbQueue: DatabaseQueue
+
+    /// How long a write waits for another process's transaction before giving up.
+    public static let busyTimeoutSeconds: Double = 10
+
+    /// Opens (creating if needed) the database at `location` and migrates its schema.
+    ///
+    /// - Parameter durable: `true` syncs every commit (`synchronous=FULL`): an
+    ///   acknowledged enqueue survives power loss. Workers pass `false`
+    ///   (`synchronous=NORMAL`), which is safe against process crashes; after a power
+    ///   cut the last results may be lost and those runs are re-run.
+    public init(location: DatabaseLocation, durable: Bool = true, createDirectories: Bool = true) throws {
+        self.location = location
+        if createDirectories { try location.prepareDirectories() }
+        let existed = FileManager.default.fileExists(atPath: location.databasePath)
+        var config = Configuration()
+        config.journalMode = .wal
+        config.busyMode = .timeout(Self.busyTimeoutSeconds)
+        config.label = "queuectl"
+        let synchronous = durable ? "FULL" : "NORMAL"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        let previousMask = umask(0o077)
+        defer { umask(previousMask) }
+        do {
+            dbQueue = try DatabaseQueue(path: location.databasePath, configuration: config)
+            try Self.migrator.migrate(dbQueue)
+        } catch {
+            throw Self.describe(error, path: location.databasePath)
+        }
+        if !existed { chmod(location.databasePath, 0o600) }
+    }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction, mapping SQLite errors to
+    /// one-line messages.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try dbQueue.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch {
+            throw Self.describe(error, path: location.databasePath)
+        }
+    }
+
+    /// Runs `body` in a read transaction (a consistent snapshot).
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try dbQueue.read(body)
+        } catch {
+            throw Self.describe(error, path: location.databasePath)
+        }
+    }
+
+    /// A cheap change counter (`PRAGMA data_version`): different whenever another
+    /// connection committed since the last call. Pollers use it to skip work.
+    public func dataVersion() throws -> Int64 {
+        try read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    }
+
+    /// Turns GRDB/SQLite errors into one clear line; QueueErrors pass through.
+    static func describe(_ error: Error, path: String) -> Error {
+        if error is QueueError { return error }
+        guard let dbError = error as? DatabaseError else {
+            return QueueError.runtime("database \(path): \(error)")
+        }
+        let detail = dbError.message ?? "\(dbError.resultCode)"
+        switch dbError.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return QueueError.runtime("database \(path) is locked by another process (waited \(Int(busyTimeoutSeconds)) s); try again")
+        case .SQLITE_FULL:
+            return QueueError.runtime("database \(path): disk is full; nothing was written")
+        case .SQLITE_READONLY:
+            return QueueError.runtime("database \(path) is read-only; nothing was written")
+        case .SQLITE_CANTOPEN:
+            return QueueError.runtime("cannot open database \(path): \(String(cString: strerror(errno)).lowercased())")
+        case .SQLITE_NOTADB:
+            return QueueError.runtime("\(path) is not a queuectl database (not an SQLite file)")
+        case .SQLITE_CORRUPT:
+            return QueueError.runtime("database \(path) is corrupted: \(detail)")
+        case .SQLITE_IOERR:
+            return QueueError.runtime("database \(path): I/O error (\(detail))")
+        case .SQLITE_PERM, .SQLITE_AUTH:
+            return QueueError.runtime("database \(path): permission denied")
+        default:
+            return QueueError.runtime("database \(path): \(detail)")
+        }
+    }
+}
