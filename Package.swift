@@ -32,12 +32,22 @@ let package = Package(
         .executableTarget(
             name: "queuectl",
             dependencies: [
-                "QueueCore", "QueueRunner",
+                "QueueCore", "QueueRunner", "QueueMonitor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        /// ncursesw as a system library, with a shim for the C macros Swift cannot import.
+        .systemLibrary(name: "CNcursesw", providers: [.apt(["libncursesw5-dev"])]),
+        /// The full-screen console: a pure view model and a thin ncurses painter.
+        .target(
+            name: "QueueMonitor",
+            dependencies: ["QueueCore", "QueueRunner", "CNcursesw"]
+        ),
+        /// Helpers shared by the black-box tests: a scratch database and the built binary.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
-        .testTarget(name: "QueueRunnerTests", dependencies: ["QueueRunner", "QueueCore"]),
-        .testTarget(name: "CLITests", dependencies: ["QueueCore"]),
+        .testTarget(name: "QueueRunnerTests", dependencies: ["QueueRunner", "QueueCore", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["QueueCore", "TestSupport"]),
+        .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "TestSupport"]),
     ]
 )

@@ -30,9 +30,10 @@ public struct DatabaseLocation: Sendable, Equatable {
     /// Where background workers write their own log lines.
     public var workerLogPath: String { logsDirectory + "/workers.log" }
 
-    /// Captured output of one run.
-    public func runLogPath(jobID: String, attempt: Int) -> String {
-        "\(logsDirectory)/\(jobID).\(attempt).log"
+    /// Captured output of one run (by the run's id in the history, since attempt
+    /// numbers restart after `dlq retry`).
+    public func runLogPath(jobID: String, runID: Int64) -> String {
+        "\(logsDirectory)/\(jobID).\(runID).log"
     }
 
     /// Creates the database folder (0700) and the logs folder (0700) if missing.

@@ -9,6 +9,8 @@ public enum RunOutcome: String, Sendable, CaseIterable {
 
 /// One run (attempt) of a job: the history `show` prints.
 public struct RunRecord: Sendable, Equatable {
+    /// The run's id in the history (names its log file).
+    public var id: Int64
     public var jobID: String
     public var attempt: Int
     public var workerID: String
@@ -27,9 +29,10 @@ public struct RunRecord: Sendable, Equatable {
     /// Bytes of output written to the log (before the cap).
     public var outputBytes: Int64?
 
-    public init(jobID: String, attempt: Int, workerID: String, startedAt: Timestamp, finishedAt: Timestamp? = nil,
+    public init(id: Int64, jobID: String, attempt: Int, workerID: String, startedAt: Timestamp, finishedAt: Timestamp? = nil,
                 outcome: RunOutcome? = nil, exitCode: Int? = nil, signal: Int? = nil, pid: Int? = nil,
                 pidStartTicks: Int64? = nil, error: String? = nil, outputBytes: Int64? = nil) {
+        self.id = id
         self.jobID = jobID
         self.attempt = attempt
         self.workerID = workerID

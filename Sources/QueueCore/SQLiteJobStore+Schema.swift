@@ -102,15 +102,15 @@ extension Job {
 }
 
 extension RunRecord {
-    static let columns = "job_id, attempt, worker_id, started_at, finished_at, outcome, exit_code, signal, pid, pid_start, error, output_bytes"
+    static let columns = "id, job_id, attempt, worker_id, started_at, finished_at, outcome, exit_code, signal, pid, pid_start, error, output_bytes"
 
     init(row: Row) {
-        let finished: Int64? = row[4]
-        let outcome: String? = row[5]
+        let finished: Int64? = row[5]
+        let outcome: String? = row[6]
         self.init(
-            jobID: row[0], attempt: row[1], workerID: row[2], startedAt: Timestamp(milliseconds: row[3]),
+            id: row[0], jobID: row[1], attempt: row[2], workerID: row[3], startedAt: Timestamp(milliseconds: row[4]),
             finishedAt: finished.map(Timestamp.init(milliseconds:)), outcome: outcome.flatMap(RunOutcome.init(rawValue:)),
-            exitCode: row[6], signal: row[7], pid: row[8], pidStartTicks: row[9], error: row[10], outputBytes: row[11])
+            exitCode: row[7], signal: row[8], pid: row[9], pidStartTicks: row[10], error: row[11], outputBytes: row[12])
     }
 }
 

@@ -1,0 +1,125 @@
+import Foundation
+
+/// What one `queuectl` invocation printed and returned.
+public struct CLIResult: Sendable, CustomStringConvertible {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
+    public var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+}
+
+/// A scratch directory with its own database for black-box tests of the built
+/// `queuectl` binary. Never touches the user's database: every call gets `--db`
+/// and `QUEUECTL_DB` pointing inside the sandbox.
+public final class QueueSandbox: @unchecked Sendable {
+    public let directory: String
+    public let databasePath: String
+
+    /// The `queuectl` executable built next to the test bundle.
+    public static let binaryPath: String = {
+        if let explicit = ProcessInfo.processInfo.environment["QUEUECTL_BINARY"] { return explicit }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("queuectl").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir.deleteLastPathComponent()
+        }
+        for build in [".build/debug/queuectl", ".build/release/queuectl"] {
+            let candidate = FileManager.default.currentDirectoryPath + "/" + build
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return "queuectl"
+    }()
+
+    public init(name: String = "queuectl-test") throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        directory = base.path
+        databasePath = base.appendingPathComponent("queue.db").path
+    }
+
+    deinit { cleanup() }
+
+    /// Runs `queuectl ARGS` against the sandbox database.
+    @discardableResult
+    public func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
+                    timeout: Double = 60) throws -> CLIResult {
+        try Self.exec(Self.binaryPath, ["--db", databasePath] + arguments, stdin: stdin.map { Data($0.utf8) },
+                      environment: environment.merging(["QUEUECTL_DB": databasePath]) { a, _ in a }, timeout: timeout)
+    }
+
+    /// Runs `queuectl ARGS` without adding `--db` (for testing database resolution).
+    public func runRaw(_ arguments: [String], stdin: Data? = nil, environment: [String: String], timeout: Double = 60) throws -> CLIResult {
+        try Self.exec(Self.binaryPath, arguments, stdin: stdin, environment: environment, timeout: timeout)
+    }
+
+    /// Runs any program and collects its output.
+    public static func exec(_ path: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:],
+                            timeout: Double = 60) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "QUEUECTL_DB")
+        env["NO_COLOR"] = "1"
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let outURL = FileManager.default.temporaryDirectory.appendingPathComponent("qc-out-\(UUID().uuidString)")
+        let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("qc-err-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try process.run()
+        if let stdin {
+            DispatchQueue.global().async {
+                try? input.fileHandleForWriting.write(contentsOf: stdin)
+                try? input.fileHandleForWriting.close()
+            }
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+            throw TestFailure("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout) s")
+        }
+        process.waitUntilExit()
+        try? out.close()
+        try? err.close()
+        return CLIResult(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` passes.
+    public static func waitUntil(timeout: Double = 15, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if try condition() { return true }
+            usleep(50_000)
+        } while Date() < deadline
+        return try condition()
+    }
+
+    /// Stops every worker of this sandbox and removes its files.
+    public func cleanup() {
+        _ = try? run(["worker", "stop", "--timeout", "10"], timeout: 20)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
