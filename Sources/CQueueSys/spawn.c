@@ -118,3 +118,12 @@ int qc_wifexited(int status) { return WIFEXITED(status); }
 int qc_wexitstatus(int status) { return WEXITSTATUS(status); }
 int qc_wifsignaled(int status) { return WIFSIGNALED(status); }
 int qc_wtermsig(int status) { return WTERMSIG(status); }
+
+int qc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int qc_has_exited(pid_t pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return 1;
+    return info.si_pid != 0;
+}

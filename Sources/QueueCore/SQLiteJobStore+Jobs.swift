@@ -5,6 +5,7 @@ extension SQLiteJobStore {
     /// A duplicate id is an error and never overwrites the existing job.
     public func enqueue(_ specs: [JobSpec], now: Timestamp) throws -> [Job] {
         guard !specs.isEmpty else { return [] }
+        defer { Doorbell.ring(location) }
         return try write { db in
             let config = try Self.loadConfig(db)
             let insert = try db.cachedStatement(sql: """
@@ -93,7 +94,8 @@ extension SQLiteJobStore {
     /// Moves dead jobs back to `pending` with `attempts` reset. Every id must name a
     /// dead job, or nothing changes.
     public func retryDead(ids: [String], now: Timestamp) throws -> [Job] {
-        try write { db in
+        defer { Doorbell.ring(location) }
+        return try write { db in
             var jobs: [Job] = []
             var seen = Set<String>()
             for id in ids where seen.insert(id).inserted {

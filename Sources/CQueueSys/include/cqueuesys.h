@@ -33,6 +33,11 @@ int qc_last_stop_signal(void);
 /// pidfd_open(2): a descriptor that polls readable when the process exits.
 int qc_pidfd_open(pid_t pid);
 
+/// pipe2(fds, O_CLOEXEC).
+int qc_pipe_cloexec(int fds[2]);
+/// Non-zero once `pid` (a child) has exited; does not reap it.
+int qc_has_exited(pid_t pid);
+
 /// waitpid status decoding (these are macros in C).
 int qc_wifexited(int status);
 int qc_wexitstatus(int status);

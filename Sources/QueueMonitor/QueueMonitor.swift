@@ -1,0 +1,1 @@
+// The monitor module; see MonitorApp.swift.

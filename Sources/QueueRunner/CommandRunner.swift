@@ -1,0 +1,229 @@
+import CQueueSys
+import Foundation
+import QueueCore
+
+/// How a command's run ended, before the store turns it into a job state.
+public struct RunReport: Sendable, Equatable {
+    public var result: RunResult
+    /// True when the run was cancelled (lease lost, forced stop) rather than ending on its own.
+    public var cancelled: Bool
+}
+
+/// What can cancel a running job: a write to `cancelFD` (the heartbeat found the
+/// lease lost) always does; a readable `signalFD` (a stop signal arrived) does when
+/// `signalCancels` says so. Both descriptors must be non-blocking.
+public struct CancelSources {
+    public var cancelFD: Int32
+    public var signalFD: Int32
+    public var signalCancels: () -> Bool
+
+    public init(cancelFD: Int32, signalFD: Int32 = -1, signalCancels: @escaping () -> Bool = { false }) {
+        self.cancelFD = cancelFD
+        self.signalFD = signalFD
+        self.signalCancels = signalCancels
+    }
+}
+
+/// Runs one shell command: `/bin/sh -c COMMAND` in its own session and process
+/// group, output captured to a capped log file, with timeout and cancellation.
+///
+/// Everything happens on the calling thread in one `poll` loop over the process's
+/// pidfd, its output pipe and a cancel descriptor: no pump threads, no buffering of
+/// whole outputs. The job dies with this thread (`PR_SET_PDEATHSIG`), so the worker
+/// must call this from a thread that lives as long as the worker.
+public struct CommandRunner: Sendable {
+    public var logPath: String
+    public var outputLimit: Int64
+    public var timeout: Double?
+    public var killGrace: Double
+    /// Extra environment for the job (e.g. QUEUECTL_JOB_ID), on top of the worker's.
+    public var environment: [String: String]
+
+    public init(logPath: String, outputLimit: Int64, timeout: Double?, killGrace: Double, environment: [String: String] = [:]) {
+        self.logPath = logPath
+        self.outputLimit = outputLimit
+        self.timeout = timeout
+        self.killGrace = killGrace
+        self.environment = environment
+    }
+
+    /// Runs `command`; a `cancel` source firing kills the job's process group at once.
+    /// `onSpawn` receives the process group leader's pid and start time.
+    public func run(_ command: String, cancel: CancelSources, onSpawn: (Int, Int64) -> Void) -> RunReport {
+        var pipeFDs: [Int32] = [-1, -1]
+        guard qc_pipe_cloexec(&pipeFDs) == 0 else {
+            return Self.spawnFailure("cannot create output pipe: \(String(cString: strerror(errno)))")
+        }
+        let readFD = pipeFDs[0], writeFD = pipeFDs[1]
+        let pid = spawnShell(command, outputFD: writeFD)
+        close(writeFD)
+        guard pid > 0 else {
+            let message = String(cString: strerror(errno))
+            close(readFD)
+            return Self.spawnFailure("cannot start /bin/sh: \(message)")
+        }
+        let startTicks = ProcessIdentity.startTicks(of: Int(pid)) ?? 0
+        onSpawn(Int(pid), startTicks)
+        var capture = OutputCapture(path: logPath, limit: outputLimit)
+        defer { capture.close() }
+        return supervise(pid: pid, startTicks: startTicks, readFD: readFD, cancel: cancel, capture: &capture)
+    }
+
+    private func spawnShell(_ command: String, outputFD: Int32) -> pid_t {
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        let argv = ["/bin/sh", "-c", command]
+        let envp = env.map { "\($0.key)=\($0.value)" }
+        return withCStrings(argv) { argvPtr in
+            withCStrings(envp) { envPtr in
+                var options = qc_spawn_options(stdin_fd: -1, stdout_fd: outputFD, stderr_fd: outputFD,
+                                               death_signal: SIGKILL, new_session: 1, working_directory: nil)
+                return qc_spawn("/bin/sh", argvPtr, envPtr, &options)
+            }
+        }
+    }
+
+    private func supervise(pid: pid_t, startTicks: Int64, readFD: Int32, cancel: CancelSources, capture: inout OutputCapture) -> RunReport {
+        let pidFD = qc_pidfd_open(pid)
+        defer { if pidFD >= 0 { close(pidFD) } }
+        let started = Monotonic.now()
+        let deadline = timeout.map { started + $0 }
+        var termSentAt: Double?
+        var timedOut = false
+        var cancelled = false
+        var pipeOpen = true
+        var exited = false
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+
+        while !exited {
+            var fds: [pollfd] = [
+                pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: pipeOpen ? readFD : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: cancelled ? -1 : cancel.cancelFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: cancelled ? -1 : cancel.signalFD, events: Int16(POLLIN), revents: 0),
+            ]
+            var waitMs: Int32 = pidFD >= 0 ? -1 : 50   // without pidfd, poll the pid
+            let now = Monotonic.now()
+            if let termSentAt {
+                waitMs = Self.millis(until: termSentAt + killGrace, from: now)
+            } else if let deadline {
+                waitMs = min(waitMs < 0 ? Int32.max : waitMs, Self.millis(until: deadline, from: now))
+            }
+            let ready = poll(&fds, nfds_t(fds.count), waitMs)
+            if ready < 0 && errno != EINTR { break }
+            if fds[1].revents != 0 {
+                let n = read(readFD, &buffer, buffer.count)
+                if n > 0 { capture.append(buffer, count: n) } else if n == 0 || (errno != EINTR && errno != EAGAIN) { pipeOpen = false }
+            }
+            var cancelNow = fds[2].revents != 0
+            if fds[3].revents != 0 {
+                var scratch = [UInt8](repeating: 0, count: 16)
+                while read(cancel.signalFD, &scratch, scratch.count) > 0 {}
+                cancelNow = cancelNow || cancel.signalCancels()
+            }
+            if cancelNow, !cancelled {
+                cancelled = true
+                _ = ProcessIdentity.signalJobGroup(pgid: Int(pid), startTicks: startTicks, signal: SIGKILL)
+            }
+            if fds[0].revents != 0 || (pidFD < 0 && Self.hasExited(pid)) {
+                exited = true
+                break
+            }
+            let after = Monotonic.now()
+            if let t = termSentAt, after >= t + killGrace {
+                killpg(pid, SIGKILL)
+                termSentAt = after + 3600   // SIGKILL sent; only the exit remains
+            } else if termSentAt == nil, let deadline, after >= deadline {
+                timedOut = true
+                killpg(pid, SIGTERM)
+                termSentAt = after
+            }
+        }
+        // The leader has exited but is not reaped yet, so its pid (and the group id)
+        // cannot have been reused: end whatever it left running in its group.
+        killpg(pid, SIGTERM)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        drain(readFD: readFD, open: pipeOpen, buffer: &buffer, capture: &capture)
+        close(readFD)
+        return classify(status: status, timedOut: timedOut, cancelled: cancelled, capture: capture)
+    }
+
+    /// Reads what is left in the pipe, waiting briefly for leftovers to close it.
+    private func drain(readFD: Int32, open: Bool, buffer: inout [UInt8], capture: inout OutputCapture) {
+        guard open else { return }
+        let until = Monotonic.now() + 0.2
+        while true {
+            var fd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+            let ms = Self.millis(until: until, from: Monotonic.now())
+            guard poll(&fd, 1, ms) > 0 else { return }
+            let n = read(readFD, &buffer, buffer.count)
+            if n > 0 { capture.append(buffer, count: n) } else if n == 0 || errno != EINTR { return }
+        }
+    }
+
+    private func classify(status: Int32, timedOut: Bool, cancelled: Bool, capture: OutputCapture) -> RunReport {
+        let bytes = capture.totalBytes
+        let tail = capture.lastLine.map { ": " + $0 } ?? ""
+        if cancelled {
+            return RunReport(result: RunResult(outcome: .interrupted, error: "run cancelled", outputBytes: bytes), cancelled: true)
+        }
+        var exitCode: Int?
+        var signal: Int?
+        if qc_wifexited(status) != 0 { exitCode = Int(qc_wexitstatus(status)) }
+        if qc_wifsignaled(status) != 0 { signal = Int(qc_wtermsig(status)) }
+        if timedOut {
+            let limit = timeout.map { ConfigKey.jobTimeout.format($0) } ?? "?"
+            return RunReport(result: RunResult(outcome: .timedOut, exitCode: exitCode, signal: signal,
+                                               error: "timed out after \(limit) s", outputBytes: bytes), cancelled: false)
+        }
+        if exitCode == 0 {
+            return RunReport(result: RunResult(outcome: .succeeded, exitCode: 0, outputBytes: bytes), cancelled: false)
+        }
+        let error: String
+        switch (exitCode, signal) {
+        case (127?, _): error = "command not found (exit 127)" + tail
+        case (126?, _): error = "command not executable (exit 126)" + tail
+        case let (code?, _): error = "exit code \(code)" + tail
+        case let (nil, sig?): error = "killed by signal \(sig) (\(Self.signalName(sig)))" + tail
+        default: error = "ended with wait status \(status)"
+        }
+        return RunReport(result: RunResult(outcome: .failed, exitCode: exitCode, signal: signal, error: error, outputBytes: bytes),
+                         cancelled: false)
+    }
+
+    static func signalName(_ sig: Int) -> String {
+        let names = [1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 8: "SIGFPE", 9: "SIGKILL",
+                     11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 25: "SIGXFSZ"]
+        return names[sig] ?? "signal \(sig)"
+    }
+
+    private static func hasExited(_ pid: pid_t) -> Bool {
+        qc_has_exited(pid) != 0
+    }
+
+    private static func millis(until target: Double, from now: Double) -> Int32 {
+        Int32(max(0, min(Double(Int32.max), ((target - now) * 1000).rounded(.up))))
+    }
+
+    private static func spawnFailure(_ message: String) -> RunReport {
+        RunReport(result: RunResult(outcome: .failed, error: message), cancelled: false)
+    }
+}
+
+/// Monotonic seconds, for deadlines that must not jump with the wall clock.
+enum Monotonic {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { pointers.forEach { free($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

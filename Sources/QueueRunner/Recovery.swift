@@ -1,0 +1,42 @@
+import Foundation
+import QueueCore
+
+/// Finds workers that died or stopped heartbeating and releases their jobs.
+///
+/// Any queuectl process may run a sweep (workers do it every heartbeat; `status`,
+/// `list`, `show` and the monitor do it when they look), so a crashed worker's job
+/// is back in the retry path within about a second even when no worker is left.
+public enum Recovery {
+    public struct Report: Sendable, Equatable {
+        public var releasedWorkers: [String] = []
+        public var interrupted: [InterruptedRun] = []
+    }
+
+    @discardableResult
+    public static func sweep(store: any JobStore, now: Timestamp = .now()) throws -> Report {
+        var report = Report()
+        let leaseTimeout = try store.config().leaseTimeoutSeconds
+        for worker in try store.workers() {
+            let loss: WorkerLoss
+            if worker.hostname == ProcessIdentity.hostname,
+               !ProcessIdentity.isAlive(pid: worker.pid, startTicks: worker.pidStartTicks) {
+                loss = .processExited
+            } else if now.seconds(since: worker.heartbeatAt) > leaseTimeout {
+                loss = .leaseExpired(seconds: now.seconds(since: worker.heartbeatAt))
+            } else {
+                continue
+            }
+            let runs = try store.releaseWorker(worker, loss: loss, now: now)
+            report.releasedWorkers.append(worker.id)
+            report.interrupted += runs
+        }
+        report.interrupted += try store.releaseOrphanedJobs(now: now)
+        for run in report.interrupted {
+            if let pid = run.pid {
+                ProcessIdentity.signalJobGroup(pgid: pid, startTicks: run.pidStartTicks, signal: SIGKILL)
+            }
+        }
+        if !report.interrupted.isEmpty { Doorbell.ring(store.location) }
+        return report
+    }
+}

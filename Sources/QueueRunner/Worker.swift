@@ -1,0 +1,150 @@
+import CQueueSys
+import Foundation
+import Logging
+import QueueCore
+
+/// One worker process: claims jobs one at a time and runs them until asked to stop.
+///
+/// Lifecycle: register → loop { claim → run → record } → deregister. A stop (SIGTERM,
+/// SIGINT, `worker stop`) lets the current job finish and be recorded; a second
+/// signal cancels it (recorded as `interrupted`, so it is retried). Results are
+/// fenced on the lease: if recovery released this worker while it was stopped or
+/// stalled, it kills its job and exits without writing anything.
+public final class Worker {
+    public let id: String
+    private let location: DatabaseLocation
+    private let store: SQLiteJobStore
+    private let heartbeatStore: SQLiteJobStore
+    private var logger: Logger
+    /// How long an idle worker sleeps when nothing rings the doorbell.
+    public static let idlePollSeconds = 1.0
+
+    public init(location: DatabaseLocation, logger: Logger) throws {
+        self.location = location
+        self.logger = logger
+        id = "w-" + JobID.generate().suffix(10).lowercased()
+        self.logger[metadataKey: "worker"] = .string(id)
+        store = try SQLiteJobStore(location: location, durable: false)
+        heartbeatStore = try SQLiteJobStore(location: location, durable: false, createDirectories: false)
+    }
+
+    /// Runs until stopped. Returns the process exit status.
+    public func run() -> Int32 {
+        var signalPipe: [Int32] = [-1, -1]
+        var cancelPipe: [Int32] = [-1, -1]
+        guard qc_pipe_cloexec(&signalPipe) == 0, qc_pipe_cloexec(&cancelPipe) == 0 else {
+            logger.critical("cannot create pipes: \(String(cString: strerror(errno)))")
+            return 1
+        }
+        for fd in signalPipe + cancelPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        qc_install_stop_handler(signalPipe[1])
+        let bell = DoorbellListener(location: location, signalReadFD: signalPipe[0])
+
+        let now = Timestamp.now()
+        let record = WorkerRecord(id: id, pid: ProcessIdentity.currentPID, pidStartTicks: ProcessIdentity.currentStartTicks,
+                                  hostname: ProcessIdentity.hostname, startedAt: now, heartbeatAt: now)
+        do {
+            try store.registerWorker(record)
+        } catch {
+            logger.critical("cannot register: \(error)")
+            return 1
+        }
+        logger.info("worker \(id) started (pid \(record.pid)) on \(location.databasePath)")
+        // The heartbeat thread gets its own connection so its writes never queue
+        // behind the main thread's.
+        let heartbeat = Heartbeat(store: heartbeatStore, workerID: id, cancelWriteFD: cancelPipe[1], logger: logger)
+        heartbeat.start()
+
+        var errorBackoff = 0.1
+        var jobsDone = 0
+        loop: while qc_stop_signal_count() == 0 && !heartbeat.wasReleased {
+            do {
+                switch try store.claim(workerID: id, now: .now()) {
+                case let .claimed(claimed):
+                    errorBackoff = 0.1
+                    execute(claimed, cancelReadFD: cancelPipe[0], signalReadFD: signalPipe[0], heartbeat: heartbeat)
+                    jobsDone += 1
+                case .noJob:
+                    errorBackoff = 0.1
+                    let next = try store.nextRunAt()
+                    let untilNext = next.map { max(0.001, $0.seconds(since: .now())) } ?? Self.idlePollSeconds
+                    bell.wait(seconds: min(Self.idlePollSeconds, untilNext))
+                case .stopRequested:
+                    break loop
+                case .workerReleased:
+                    logger.warning("worker \(id) was released by recovery; exiting")
+                    heartbeat.stop()
+                    return 1
+                }
+            } catch {
+                // Disk full, database locked for too long, read-only…: back off and retry.
+                logger.error("\(error); retrying in \(errorBackoff) s")
+                bell.wait(seconds: errorBackoff)
+                errorBackoff = min(5, errorBackoff * 2)
+            }
+        }
+        heartbeat.stop()
+        if heartbeat.wasReleased {
+            logger.warning("worker \(id) was released by recovery; exiting without recording")
+            return 1
+        }
+        do {
+            try store.setWorkerStopping(workerID: id)
+            try store.deregisterWorker(id: id)
+        } catch {
+            logger.error("cannot deregister: \(error)")
+        }
+        logger.info("worker \(id) stopped after \(jobsDone) jobs")
+        return 0
+    }
+
+    private func execute(_ claimed: ClaimedJob, cancelReadFD: Int32, signalReadFD: Int32, heartbeat: Heartbeat) {
+        let job = claimed.job
+        let runner = CommandRunner(
+            logPath: location.runLogPath(jobID: job.id, runID: claimed.runID),
+            outputLimit: claimed.config.outputLimitBytes,
+            timeout: claimed.effectiveTimeout,
+            killGrace: claimed.config.killGraceSeconds,
+            environment: ["QUEUECTL_JOB_ID": job.id, "QUEUECTL_ATTEMPT": String(job.attempts)])
+        // A second stop signal during the run cancels it (the first lets it finish).
+        let signalsAtStart = qc_stop_signal_count()
+        let cancel = CancelSources(cancelFD: cancelReadFD, signalFD: signalReadFD) {
+            let count = qc_stop_signal_count()
+            return count >= 2 && count > signalsAtStart
+        }
+        let report = runner.run(job.command, cancel: cancel) { pid, ticks in
+            do {
+                try store.recordSpawn(runID: claimed.runID, pid: pid, pidStartTicks: ticks)
+            } catch {
+                logger.error("cannot record pid of job \(job.id): \(error)")
+            }
+        }
+        drainPipe(cancelReadFD)
+        if heartbeat.wasReleased { return }
+        var result = report.result
+        if report.cancelled { result.error = "worker stopped by a second signal during the run" }
+        var delay = 0.05
+        while true {
+            do {
+                if let updated = try store.finish(claimed, workerID: id, result: result, now: .now()) {
+                    let took = String(format: "%.3f", Timestamp.now().seconds(since: claimed.job.updatedAt))
+                    logger.info("job \(job.id) attempt \(job.attempts): \(result.outcome.rawValue) in \(took) s → \(updated.state.rawValue)\(result.error.map { " (\($0))" } ?? "")")
+                } else {
+                    logger.warning("job \(job.id) attempt \(job.attempts): lease lost before the result was recorded; result discarded")
+                }
+                return
+            } catch {
+                // Keep the result until it is stored: losing it would re-run the job.
+                if heartbeat.wasReleased { return }
+                logger.error("cannot record result of job \(job.id): \(error); retrying")
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(5, delay * 2)
+            }
+        }
+    }
+
+    private func drainPipe(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while read(fd, &buffer, buffer.count) > 0 {}
+    }
+}

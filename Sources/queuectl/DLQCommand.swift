@@ -1,0 +1,81 @@
+import ArgumentParser
+import QueueCore
+
+struct DLQCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq",
+        abstract: "The dead letter queue: jobs whose retries are exhausted.",
+        discussion: """
+            Examples:
+              queuectl dlq list
+              queuectl dlq retry job1 job2
+              queuectl dlq retry $(queuectl dlq list --json | jq -r '.[].id')
+            """,
+        subcommands: [List.self, Retry.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List dead jobs.",
+            discussion: """
+                Examples:
+                  queuectl dlq list
+                  queuectl dlq list --json
+                """
+        )
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Most jobs to show (default \(ListCommand.defaultLimit)).")
+        var limit = ListCommand.defaultLimit
+        @Flag(help: "Print a JSON array of job objects.")
+        var json = false
+
+        func validate() throws {
+            guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        }
+
+        func run() throws {
+            try reportingErrors {
+                let store = try global.openStoreForReading()
+                let jobs = try store.jobs(state: .dead, limit: limit, offset: 0)
+                if json { Terminal.printJSON(.array(jobs.map(\.json))); return }
+                if jobs.isEmpty { Terminal.note("the dead letter queue is empty"); return }
+                print(Terminal.table(["ID", "RUNS", "DIED", "LAST ERROR", "COMMAND"], jobs.map { j in
+                    [j.id, String(j.attempts), Terminal.relative(j.updatedAt), Terminal.clip(j.lastError ?? "-", 50), Terminal.clip(j.command, 40)]
+                }))
+                let total = try store.counts()[.dead]
+                if jobs.count < total { Terminal.note("showing \(jobs.count) of \(total); use --limit for more") }
+            }
+        }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move dead jobs back to pending with attempts reset to 0.",
+            discussion: """
+                Every id must name a dead job; otherwise nothing is changed.
+
+                Examples:
+                  queuectl dlq retry job1
+                  queuectl dlq retry job1 job2 job3
+                """
+        )
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Ids of dead jobs.")
+        var ids: [String]
+        @Flag(help: "Print the retried jobs as JSON.")
+        var json = false
+
+        func validate() throws {
+            guard !ids.isEmpty else { throw ValidationError("give at least one job id") }
+        }
+
+        func run() throws {
+            try reportingErrors {
+                let jobs = try global.openStore().retryDead(ids: ids, now: .now())
+                if json { Terminal.printJSON(.array(jobs.map(\.json))); return }
+                for job in jobs { print(job.id) }
+                Terminal.note("\(jobs.count) job(s) → pending")
+            }
+        }
+    }
+}

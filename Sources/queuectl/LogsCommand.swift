@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import QueueCore
+
+struct LogsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Print the captured output (stdout and stderr) of a job's run.",
+        discussion: """
+            Prints the latest run by default, raw, on stdout, so it pipes into other tools. \
+            Output beyond the config output-limit is cut, with a note at the end.
+
+            Examples:
+              queuectl logs job1
+              queuectl logs job1 --attempt 2 | grep -i error
+              queuectl logs job1 --follow       # stream a running job's output until it ends
+            """
+    )
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The job id.")
+    var id: String
+    @Option(help: "Which attempt (default: the latest run).")
+    var attempt: Int?
+    @Flag(name: .shortAndLong, help: "Keep printing new output until the run ends.")
+    var follow = false
+
+    func run() throws {
+        try reportingErrors {
+            let store = try global.openStoreForReading()
+            _ = try store.job(id: id)
+            var runID = try store.runID(jobID: id, attempt: attempt)
+            if runID == nil && follow && attempt == nil {
+                // Wait for the first run to start.
+                while runID == nil {
+                    usleep(100_000)
+                    runID = try store.runID(jobID: id, attempt: nil)
+                }
+            }
+            guard let runID else {
+                throw QueueError.notFound(attempt.map { "job '\(id)' has no attempt \($0)" } ?? "job '\(id)' has not run yet")
+            }
+            let path = store.location.runLogPath(jobID: id, runID: runID)
+            var offset: UInt64 = 0
+            offset = try copy(path: path, from: offset)
+            guard follow else { return }
+            while try store.runIsActive(runID: runID) {
+                usleep(100_000)
+                offset = try copy(path: path, from: offset)
+            }
+            _ = try copy(path: path, from: offset)
+        }
+    }
+
+    /// Copies the file from `offset` to stdout in chunks; returns the new offset.
+    private func copy(path: String, from offset: UInt64) throws -> UInt64 {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return offset }
+        defer { try? handle.close() }
+        try handle.seek(toOffset: offset)
+        var position = offset
+        while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+            FileHandle.standardOutput.write(chunk)
+            position += UInt64(chunk.count)
+        }
+        return position
+    }
+}

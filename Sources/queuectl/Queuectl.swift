@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Queuectl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queuectl",
+        abstract: "A background job queue for shell commands, stored in SQLite.",
+        discussion: """
+            Enqueue shell commands as JSON, run them with worker processes, retry failures \
+            with exponential backoff, and keep jobs that exhaust their retries in a dead \
+            letter queue.
+
+            Quick start:
+              queuectl enqueue '{"id":"hello","command":"echo hello"}'
+              queuectl worker start --count 2
+              queuectl status
+              queuectl logs hello
+              queuectl monitor
+
+            Database: --db PATH, else $QUEUECTL_DB, else $XDG_DATA_HOME/queuectl/queue.db \
+            (~/.local/share/queuectl/queue.db).
+
+            Exit codes: 0 success, 1 runtime error (database, system), 3 not found, \
+            64 usage or invalid input.
+            """,
+        version: "1.0.0",
+        subcommands: [
+            EnqueueCommand.self, WorkerCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
+            LogsCommand.self, DLQCommand.self, ConfigCommand.self, StatsCommand.self,
+        ]
+    )
+}
+
+extension Queuectl {
+    /// Accepts the global `--db PATH` before the subcommand too
+    /// (`queuectl --db q.db status`), by moving it to the end where every
+    /// subcommand's option group parses it.
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        var moved: [String] = []
+        var index = 0
+        while index < arguments.count, arguments[index].hasPrefix("-") {
+            let argument = arguments[index]
+            if argument == "--db", index + 1 < arguments.count {
+                moved += [argument, arguments[index + 1]]
+                arguments.removeSubrange(index...(index + 1))
+            } else if argument.hasPrefix("--db=") {
+                moved.append(argument)
+                arguments.remove(at: index)
+            } else {
+                index += 1
+            }
+        }
+        if !moved.isEmpty, !arguments.isEmpty, !arguments.contains("--") {
+            arguments += moved
+        } else if !moved.isEmpty {
+            arguments = moved + arguments
+        }
+        Queuectl.main(arguments)
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import QueueCore
+
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show one job with its run history.",
+        discussion: """
+            Examples:
+              queuectl show job1
+              queuectl show job1 --json | jq '.history[-1].outcome'
+            """
+    )
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The job id.")
+    var id: String
+    @Flag(help: "Print the job object plus \"history\" as JSON.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let store = try global.openStoreForReading()
+            let job = try store.job(id: id)
+            let runs = try store.runs(jobID: id)
+            if json {
+                guard case var .object(fields) = job.json else { return }
+                fields.append(("history", .array(runs.map(\.json))))
+                Terminal.printJSON(.object(fields))
+                return
+            }
+            let now = Timestamp.now()
+            var lines: [(String, String)] = [
+                ("id", job.id), ("command", job.command), ("state", Terminal.state(job.state)),
+                ("attempts", "\(job.attempts) of \(job.maxRetries + 1) (max_retries \(job.maxRetries))"),
+                ("priority", String(job.priority)),
+                ("run_at", "\(job.runAt.iso8601) (\(Terminal.relative(job.runAt, now: now)))"),
+                ("timeout", job.timeout.map { "\(ConfigKey.jobTimeout.format($0)) s" } ?? "default (config job-timeout)"),
+                ("created_at", job.createdAt.iso8601), ("updated_at", job.updatedAt.iso8601),
+            ]
+            if let e = job.exitCode { lines.append(("exit_code", String(e))) }
+            if let e = job.lastError { lines.append(("last_error", e)) }
+            if let w = job.workerID { lines.append(("worker", w)) }
+            for (k, v) in lines { print("\(k.padding(toLength: 11, withPad: " ", startingAt: 0)) \(v)") }
+            guard !runs.isEmpty else { print("\nno runs yet"); return }
+            print("\nHistory")
+            let rows = runs.map { r in
+                ["#\(r.attempt)", r.outcome?.rawValue ?? "running", r.exitCode.map(String.init) ?? (r.signal.map { "sig \($0)" } ?? "-"),
+                 r.durationSeconds.map { String(format: "%.3fs", $0) } ?? Terminal.duration(now.seconds(since: r.startedAt)),
+                 r.startedAt.iso8601, r.workerID, Terminal.clip(r.error ?? "", 60)]
+            }
+            print(Terminal.table(["RUN", "OUTCOME", "EXIT", "DURATION", "STARTED", "WORKER", "ERROR"], rows)
+                .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
+        }
+    }
+}

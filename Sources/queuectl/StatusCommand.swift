@@ -1,0 +1,42 @@
+import ArgumentParser
+import QueueCore
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show job counts for every state and the active workers.",
+        discussion: """
+            Examples:
+              queuectl status
+              queuectl status --json | jq .jobs.pending
+            """
+    )
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let store = try global.openStoreForReading()
+            let counts = try store.counts()
+            let workers = try store.workers()
+            if json {
+                Terminal.printJSON(.object([
+                    ("jobs", counts.json),
+                    ("total", .int(counts.total)),
+                    ("workers", .array(workers.map(\.json))),
+                    ("database", .string(store.location.databasePath)),
+                ]))
+                return
+            }
+            print("Jobs (\(counts.total) total)")
+            for state in JobState.allCases {
+                let n = String(counts[state])
+                print("  \(Terminal.state(state, width: 11)) \(String(repeating: " ", count: max(0, 8 - n.count)))\(n)")
+            }
+            let busy = workers.filter { $0.state == .busy }.count
+            print("\nWorkers: \(workers.count) active (\(busy) busy, \(workers.count - busy) idle or stopping)")
+            if !workers.isEmpty { print(WorkerTable.render(workers).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")) }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import QueueCore
+
+/// Output helpers: data to stdout, messages to stderr, colour only on a terminal
+/// and never with NO_COLOR.
+enum Terminal {
+    static let useColor: Bool = {
+        let env = ProcessInfo.processInfo.environment
+        if env["NO_COLOR"].map({ !$0.isEmpty }) ?? false { return false }
+        if env["TERM"] == "dumb" { return false }
+        return isatty(STDOUT_FILENO) != 0
+    }()
+
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
+    static func printJSON(_ value: JSONValue) {
+        print(value.serialized(pretty: true))
+    }
+
+    static func colored(_ text: String, _ color: StateColor) -> String {
+        useColor ? "\u{1B}[\(color.ansiCode)m\(text)\u{1B}[0m" : text
+    }
+
+    static func state(_ state: JobState, width: Int = 0) -> String {
+        let padded = state.rawValue.padding(toLength: max(width, state.rawValue.count), withPad: " ", startingAt: 0)
+        return colored(padded, state.color)
+    }
+
+    /// Left-aligned columns separated by two spaces; `colorize` may wrap a cell
+    /// after padding so escape codes do not upset the widths.
+    static func table(_ header: [String], _ rows: [[String]], colorize: (Int, Int, String) -> String = { _, _, s in s }) -> String {
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String], _ rowIndex: Int) -> String {
+            cells.enumerated().map { i, cell in
+                let padded = i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                return rowIndex < 0 ? padded : colorize(rowIndex, i, padded)
+            }.joined(separator: "  ")
+        }
+        return ([line(header, -1)] + rows.enumerated().map { line($1, $0) }).joined(separator: "\n")
+    }
+
+    /// One line, at most `max` characters, for table cells.
+    static func clip(_ text: String, _ max: Int) -> String {
+        let flat = text.replacingOccurrences(of: "\n", with: " ")
+        return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
+    }
+
+    /// "3.2s ago", "in 4s", "2m ago"…
+    static func relative(_ time: Timestamp, now: Timestamp = .now()) -> String {
+        let seconds = now.seconds(since: time)
+        let text = duration(abs(seconds))
+        return seconds >= 0 ? "\(text) ago" : "in \(text)"
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 10 { return String(format: "%.1fs", seconds) }
+        if seconds < 120 { return "\(Int(seconds))s" }
+        if seconds < 7200 { return "\(Int(seconds / 60))m" }
+        if seconds < 172_800 { return "\(Int(seconds / 3600))h" }
+        return "\(Int(seconds / 86400))d"
+    }
+}

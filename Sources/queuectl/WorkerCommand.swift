@@ -1,0 +1,172 @@
+import ArgumentParser
+import Foundation
+import Logging
+import QueueCore
+import QueueRunner
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Start, stop and list worker processes.",
+        discussion: """
+            Examples:
+              queuectl worker start --count 3       # 3 background workers; prints ids and pids
+              queuectl worker start --foreground    # attached, for systemd or a container
+              queuectl worker list
+              queuectl worker stop                  # each finishes its current job first
+            """,
+        subcommands: [Start.self, Stop.self, List.self, Run.self]
+    )
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start worker processes (in the background unless --foreground).",
+            discussion: """
+                Background workers run detached, log to <db>-logs/workers.log and keep running \
+                after this command returns. Calling start again adds workers. Jobs run in this \
+                command's working directory with its environment, plus QUEUECTL_JOB_ID and \
+                QUEUECTL_ATTEMPT.
+
+                With --foreground the workers stay attached and log to stderr; SIGINT or SIGTERM \
+                stops them gracefully (a second signal cancels running jobs, which are retried). \
+                A worker that crashes is restarted.
+
+                Examples:
+                  queuectl worker start --count 4
+                  queuectl worker start --count 2 --foreground
+                """
+        )
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .shortAndLong, help: "Number of worker processes (1–256).")
+        var count = 1
+        @Flag(help: "Keep the workers attached to this process.")
+        var foreground = false
+        @Flag(help: "Print the started workers as JSON.")
+        var json = false
+
+        func validate() throws {
+            guard (1...256).contains(count) else { throw ValidationError("--count must be from 1 to 256") }
+        }
+
+        func run() throws {
+            try reportingErrors {
+                _ = try global.openStore()   // validates the database before spawning anything
+                let supervisor = WorkerSupervisor(location: global.location)
+                if foreground {
+                    let status = try supervisor.runForeground(count: count) { Terminal.note("queuectl: \($0)") }
+                    if status != 0 { throw ExitCode(status) }
+                    return
+                }
+                let workers = try supervisor.startBackground(count: count)
+                if json {
+                    Terminal.printJSON(.array(workers.map(\.json)))
+                } else {
+                    for w in workers { print("\(w.id)  pid \(w.pid)") }
+                    Terminal.note("started \(workers.count) worker(s); log: \(global.location.workerLogPath)")
+                }
+            }
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop the workers of this database gracefully.",
+            discussion: """
+                Each worker finishes and records its current job, then exits. Waits until they \
+                are gone (up to --timeout). No running workers is not an error.
+
+                Examples:
+                  queuectl worker stop
+                  queuectl worker stop --timeout 120
+                  queuectl worker stop --no-wait
+                """
+        )
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Seconds to wait for workers to exit.")
+        var timeout: Double = 60
+        @Flag(help: "Ask the workers to stop and return at once.")
+        var noWait = false
+
+        func run() throws {
+            try reportingErrors {
+                let supervisor = WorkerSupervisor(location: global.location)
+                _ = try global.openStore()
+                let report = try supervisor.stop(wait: !noWait, timeout: timeout)
+                if report.requested.isEmpty {
+                    Terminal.note("no workers running")
+                    return
+                }
+                if noWait {
+                    Terminal.note("asked \(report.requested.count) worker(s) to stop")
+                    return
+                }
+                let stopped = report.requested.count - report.stillRunning.count
+                print("stopped \(stopped) worker(s)")
+                if !report.stillRunning.isEmpty {
+                    for w in report.stillRunning {
+                        Terminal.printError("worker \(w.id) (pid \(w.pid)) still running\(w.jobID.map { " job \($0)" } ?? "") after \(Int(timeout)) s")
+                    }
+                    throw ExitCode(1)
+                }
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the registered workers.",
+            discussion: """
+                Examples:
+                  queuectl worker list
+                  queuectl worker list --json | jq '.[] | select(.state == "busy")'
+                """
+        )
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Print JSON.")
+        var json = false
+
+        func run() throws {
+            try reportingErrors {
+                let workers = try global.openStoreForReading().workers()
+                if json { Terminal.printJSON(.array(workers.map(\.json))); return }
+                if workers.isEmpty { Terminal.note("no workers running"); return }
+                print(WorkerTable.render(workers))
+            }
+        }
+    }
+
+    /// The worker process itself (what `start` spawns).
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run one worker in this process (used by worker start).",
+            shouldDisplay: false
+        )
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            try reportingErrors {
+                let location = global.location
+                LoggingSystem.bootstrap { label in
+                    var handler = StreamLogHandler.standardError(label: label)
+                    handler.logLevel = .info
+                    return handler
+                }
+                let worker = try Worker(location: location, logger: Logger(label: "queuectl.worker"))
+                let status = worker.run()
+                if status != 0 { throw ExitCode(status) }
+            }
+        }
+    }
+}
+
+enum WorkerTable {
+    static func render(_ workers: [WorkerRecord], now: Timestamp = .now()) -> String {
+        Terminal.table(
+            ["ID", "PID", "STATE", "JOB", "ON JOB", "STARTED", "HEARTBEAT", "DONE"],
+            workers.map { w in
+                [w.id, String(w.pid), w.state.rawValue, w.jobID ?? "-",
+                 w.jobStartedAt.map { Terminal.duration(now.seconds(since: $0)) } ?? "-",
+                 Terminal.relative(w.startedAt, now: now), Terminal.relative(w.heartbeatAt, now: now), String(w.jobsDone)]
+            })
+    }
+}
