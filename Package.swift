@@ -32,9 +32,14 @@ let package = Package(
         .executableTarget(
             name: "queuectl",
             dependencies: [
-                "QueueCore", "QueueRunner", "QueueMonitor",
+                "QueueCore", "QueueRunner", "QueueMonitor", "QueueBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        /// `queuectl bench`: measures the queue against the cost of spawning its jobs.
+        .target(
+            name: "QueueBench",
+            dependencies: ["QueueCore", "QueueRunner", "CQueueSys"]
         ),
         /// ncursesw as a system library, with a shim for the C macros Swift cannot import.
         .systemLibrary(name: "CNcursesw", providers: [.apt(["libncursesw5-dev"])]),

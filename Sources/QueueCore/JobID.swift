@@ -10,7 +10,9 @@ public enum JobID {
         let ms = UInt64(max(0, time.milliseconds))
         for i in 0..<6 { bytes[i] = UInt8(truncatingIfNeeded: ms >> (8 * (5 - i))) }
         var rng = SystemRandomNumberGenerator()
-        for i in 6..<16 { bytes[i] = rng.next() }
+        let random = (rng.next() as UInt64, rng.next() as UInt64)
+        for i in 6..<14 { bytes[i] = UInt8(truncatingIfNeeded: random.0 >> (8 * (i - 6))) }
+        for i in 14..<16 { bytes[i] = UInt8(truncatingIfNeeded: random.1 >> (8 * (i - 14))) }
         // 128 bits → 26 base32 digits (the first digit carries 3 bits).
         var value = (hi: UInt64(0), lo: UInt64(0))
         for i in 0..<8 { value.hi = value.hi << 8 | UInt64(bytes[i]) }

@@ -4,30 +4,43 @@ extension SQLiteJobStore {
     /// Atomically takes the best eligible job (highest priority, then earliest
     /// `run_at`, then oldest) for `workerID`, counts the attempt and opens its run.
     public func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome {
+        try write { db in try Self.claim(db, workerID: workerID, now: now) }
+    }
+
+    /// Records the previous run's result and claims the next job in one transaction:
+    /// a busy worker pays for one commit per job instead of two.
+    public func finishAndClaim(_ previous: ClaimedJob?, workerID: String, result: RunResult, claimNext: Bool = true,
+                               now: Timestamp) throws -> (finished: Job?, next: ClaimOutcome) {
         try write { db in
-            guard let stop = try Bool.fetchOne(db, sql: "SELECT stop_requested FROM workers WHERE id = ?", arguments: [workerID]) else {
-                return .workerReleased
-            }
-            if stop { return .stopRequested }
-            let claim = try db.cachedStatement(sql: """
-                UPDATE jobs SET state = 'processing', attempts = attempts + 1, worker_id = ?, updated_at = ?
-                WHERE seq = (
-                    SELECT seq FROM jobs WHERE state IN ('pending', 'failed') AND run_at <= ?
-                    ORDER BY priority DESC, run_at, seq LIMIT 1)
-                RETURNING \(Job.columns)
-                """)
-            guard let row = try Row.fetchOne(claim, arguments: [workerID, now.milliseconds, now.milliseconds]) else {
-                return .noJob
-            }
-            let job = try Job(row: row)
-            try db.cachedStatement(sql: """
-                INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES (?, ?, ?, ?, ?)
-                """).execute(arguments: [job.id, job.attempts, workerID, job.runAt.milliseconds, now.milliseconds])
-            let runID = db.lastInsertedRowID
-            try db.cachedStatement(sql: "UPDATE workers SET state = 'busy', job_id = ?, job_started_at = ? WHERE id = ?")
-                .execute(arguments: [job.id, now.milliseconds, workerID])
-            return .claimed(ClaimedJob(job: job, runID: runID, config: try Self.loadConfig(db)))
+            let finished = try previous.flatMap { try Self.finish(db, $0, workerID: workerID, result: result, now: now) }
+            let next = claimNext ? try Self.claim(db, workerID: workerID, now: now) : .noJob
+            return (finished, next)
         }
+    }
+
+    static func claim(_ db: Database, workerID: String, now: Timestamp) throws -> ClaimOutcome {
+        guard let stop = try Bool.fetchOne(db.cachedStatement(sql: "SELECT stop_requested FROM workers WHERE id = ?"), arguments: [workerID]) else {
+            return .workerReleased
+        }
+        if stop { return .stopRequested }
+        let claim = try db.cachedStatement(sql: """
+            UPDATE jobs SET state = 'processing', attempts = attempts + 1, worker_id = ?, updated_at = ?
+            WHERE seq = (
+                SELECT seq FROM jobs INDEXED BY jobs_ready WHERE state IN ('pending', 'failed') AND run_at <= ?
+                ORDER BY priority DESC, run_at, seq LIMIT 1)
+            RETURNING \(Job.columns)
+            """)
+        guard let row = try Row.fetchOne(claim, arguments: [workerID, now.milliseconds, now.milliseconds]) else {
+            return .noJob
+        }
+        let job = try Job(row: row)
+        try db.cachedStatement(sql: """
+            INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES (?, ?, ?, ?, ?)
+            """).execute(arguments: [job.id, job.attempts, workerID, job.runAt.milliseconds, now.milliseconds])
+        let runID = db.lastInsertedRowID
+        try db.cachedStatement(sql: "UPDATE workers SET state = 'busy', job_id = ?, job_started_at = ? WHERE id = ?")
+            .execute(arguments: [job.id, now.milliseconds, workerID])
+        return .claimed(ClaimedJob(job: job, runID: runID, config: try Self.loadConfig(db)))
     }
 
     /// Stores the job's process group leader so recovery can kill the group if this
@@ -42,36 +55,38 @@ extension SQLiteJobStore {
     /// Records the end of a run, fenced on the lease: only the worker that holds the
     /// job, for the same attempt, may write. Returns nil when the lease was lost.
     public func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
-        try write { db in
-            let job = claimed.job
-            let config = try Self.loadConfig(db)
-            let next = Self.nextState(after: result.outcome, attempts: job.attempts, maxRetries: job.maxRetries,
-                                      policy: config.retryPolicy, now: now)
-            try db.cachedStatement(sql: """
-                UPDATE jobs SET state = ?, run_at = ?, updated_at = ?, last_error = ?, exit_code = ?, worker_id = NULL
-                WHERE id = ? AND state = 'processing' AND worker_id = ? AND attempts = ?
-                """).execute(arguments: [next.state.rawValue, (next.runAt ?? job.runAt).milliseconds, now.milliseconds,
-                                         result.outcome == .succeeded ? nil : result.error, result.exitCode,
-                                         job.id, workerID, job.attempts])
-            guard db.changesCount == 1 else { return nil }
-            try db.cachedStatement(sql: """
-                UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, signal = ?, error = ?, output_bytes = ?
-                WHERE id = ? AND finished_at IS NULL
-                """).execute(arguments: [now.milliseconds, result.outcome.rawValue, result.exitCode, result.signal,
-                                         result.error, result.outputBytes, claimed.runID])
-            try db.cachedStatement(sql: """
-                UPDATE workers SET state = CASE WHEN stop_requested THEN 'stopping' ELSE 'idle' END,
-                    job_id = NULL, job_started_at = NULL, jobs_done = jobs_done + 1 WHERE id = ?
-                """).execute(arguments: [workerID])
-            var updated = job
-            updated.state = next.state
-            updated.runAt = next.runAt ?? job.runAt
-            updated.updatedAt = now
-            updated.lastError = result.outcome == .succeeded ? nil : result.error
-            updated.exitCode = result.exitCode
-            updated.workerID = nil
-            return updated
-        }
+        try write { db in try Self.finish(db, claimed, workerID: workerID, result: result, now: now) }
+    }
+
+    static func finish(_ db: Database, _ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
+        let job = claimed.job
+        let config = try Self.loadConfig(db)
+        let next = Self.nextState(after: result.outcome, attempts: job.attempts, maxRetries: job.maxRetries,
+                                  policy: config.retryPolicy, now: now)
+        try db.cachedStatement(sql: """
+            UPDATE jobs SET state = ?, run_at = ?, updated_at = ?, last_error = ?, exit_code = ?, worker_id = NULL
+            WHERE id = ? AND state = 'processing' AND worker_id = ? AND attempts = ?
+            """).execute(arguments: [next.state.rawValue, (next.runAt ?? job.runAt).milliseconds, now.milliseconds,
+                                     result.outcome == .succeeded ? nil : result.error, result.exitCode,
+                                     job.id, workerID, job.attempts])
+        guard db.changesCount == 1 else { return nil }
+        try db.cachedStatement(sql: """
+            UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, signal = ?, error = ?, output_bytes = ?
+            WHERE id = ? AND finished_at IS NULL
+            """).execute(arguments: [now.milliseconds, result.outcome.rawValue, result.exitCode, result.signal,
+                                     result.error, result.outputBytes, claimed.runID])
+        try db.cachedStatement(sql: """
+            UPDATE workers SET state = CASE WHEN stop_requested THEN 'stopping' ELSE 'idle' END,
+                job_id = NULL, job_started_at = NULL, jobs_done = jobs_done + 1 WHERE id = ?
+            """).execute(arguments: [workerID])
+        var updated = job
+        updated.state = next.state
+        updated.runAt = next.runAt ?? job.runAt
+        updated.updatedAt = now
+        updated.lastError = result.outcome == .succeeded ? nil : result.error
+        updated.exitCode = result.exitCode
+        updated.workerID = nil
+        return updated
     }
 
     /// The retry path shared by every kind of failed run: retry after backoff while

@@ -7,7 +7,7 @@ extension SQLiteJobStore {
 
     static func loadConfig(_ db: Database) throws -> QueueConfig {
         var values: [ConfigKey: Double] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM config") {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM config")) {
             if let key = ConfigKey(rawValue: row[0]), let value: Double = row[1] { values[key] = value }
         }
         return QueueConfig(values: values)

@@ -115,7 +115,7 @@ extension SQLiteJobStore {
 
     public func nextRunAt() throws -> Timestamp? {
         try read { db in
-            try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state IN ('pending', 'failed')")
+            try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs INDEXED BY jobs_waiting_run_at WHERE state IN ('pending', 'failed')")
                 .map(Timestamp.init(milliseconds:))
         }
     }

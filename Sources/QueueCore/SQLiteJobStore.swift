@@ -19,7 +19,11 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     ///   acknowledged enqueue survives power loss. Workers pass `false`
     ///   (`synchronous=NORMAL`), which is safe against process crashes; after a power
     ///   cut the last results may be lost and those runs are re-run.
-    public init(location: DatabaseLocation, durable: Bool = true, createDirectories: Bool = true) throws {
+    ///   `autoCheckpoint: false` leaves WAL checkpoints (and their fsyncs) to
+    ///   ``checkpoint()``, which a worker calls from its heartbeat thread so its main
+    ///   loop never waits on the disk.
+    public init(location: DatabaseLocation, durable: Bool = true, autoCheckpoint: Bool = true,
+                createDirectories: Bool = true) throws {
         self.location = location
         if createDirectories { try location.prepareDirectories() }
         let existed = FileManager.default.fileExists(atPath: location.databasePath)
@@ -30,6 +34,7 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         let synchronous = durable ? "FULL" : "NORMAL"
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+            if !autoCheckpoint { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         }
         let previousMask = umask(0o077)
         defer { umask(previousMask) }
@@ -63,6 +68,16 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try dbQueue.read(body)
+        } catch {
+            throw Self.describe(error, path: location.databasePath)
+        }
+    }
+
+    /// Copies committed WAL frames into the database without blocking writers
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`).
+    public func checkpoint() throws {
+        do {
+            try dbQueue.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
         } catch {
             throw Self.describe(error, path: location.databasePath)
         }

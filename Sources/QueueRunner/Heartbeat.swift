@@ -34,10 +34,23 @@ final class Heartbeat: @unchecked Sendable {
 
     func stop() { lock.withLock { stopped = true } }
 
+    /// How often the thread wakes to checkpoint the WAL; heartbeats go out every
+    /// few ticks.
+    static let tickSeconds = 0.25
+
     private func loop() {
+        var nextBeat = 0.0
+        var lease = 10.0
         while !lock.withLock({ stopped }) {
-            let lease = (try? store.config().leaseTimeoutSeconds) ?? 10
+            // The worker's main connection does not checkpoint (so it never waits
+            // on fsync); this thread does, often enough to keep the WAL small.
+            do { try store.checkpoint() } catch { logger.error("checkpoint: \(error)") }
+            if Monotonic.now() < nextBeat {
+                Thread.sleep(forTimeInterval: Self.tickSeconds)
+                continue
+            }
             do {
+                lease = try store.config().leaseTimeoutSeconds
                 let now = Timestamp.now()
                 if try !store.heartbeat(workerID: workerID, now: now) {
                     if lock.withLock({ stopped }) { return }   // deregistered on purpose
@@ -52,8 +65,8 @@ final class Heartbeat: @unchecked Sendable {
                 logger.error("heartbeat: \(error)")
             }
             // Several beats per lease, so one slow beat does not cost the lease.
-            let interval = min(2.0, max(0.2, lease / 5))
-            Thread.sleep(forTimeInterval: interval)
+            nextBeat = Monotonic.now() + min(2.0, max(0.2, lease / 5))
+            Thread.sleep(forTimeInterval: Self.tickSeconds)
         }
     }
 }

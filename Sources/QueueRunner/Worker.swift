@@ -24,7 +24,7 @@ public final class Worker {
         self.logger = logger
         id = "w-" + JobID.generate().suffix(10).lowercased()
         self.logger[metadataKey: "worker"] = .string(id)
-        store = try SQLiteJobStore(location: location, durable: false)
+        store = try SQLiteJobStore(location: location, durable: false, autoCheckpoint: false)
         heartbeatStore = try SQLiteJobStore(location: location, durable: false, createDirectories: false)
     }
 
@@ -57,24 +57,38 @@ public final class Worker {
 
         var errorBackoff = 0.1
         var jobsDone = 0
-        loop: while qc_stop_signal_count() == 0 && !heartbeat.wasReleased {
+        // The result of the last run, recorded together with the next claim. It is
+        // kept until stored: losing it would re-run the job.
+        var unrecorded: (claimed: ClaimedJob, result: RunResult)?
+        var released = false
+        loop: while true {
+            if heartbeat.wasReleased { break }
+            let stopping = qc_stop_signal_count() > 0
+            if stopping && unrecorded == nil { break }
             do {
-                switch try store.claim(workerID: id, now: .now()) {
-                case let .claimed(claimed):
-                    errorBackoff = 0.1
-                    execute(claimed, cancelReadFD: cancelPipe[0], signalReadFD: signalPipe[0], heartbeat: heartbeat)
+                let (finished, next) = try store.finishAndClaim(
+                    unrecorded?.claimed, workerID: id, result: unrecorded?.result ?? Self.noResult, claimNext: !stopping, now: .now())
+                if let (claimed, result) = unrecorded {
+                    logResult(claimed, result, finished)
+                    unrecorded = nil
                     jobsDone += 1
+                }
+                errorBackoff = 0.1
+                switch next {
+                case let .claimed(claimed):
+                    if let result = execute(claimed, cancelReadFD: cancelPipe[0], signalReadFD: signalPipe[0], heartbeat: heartbeat) {
+                        unrecorded = (claimed, result)
+                    }
                 case .noJob:
-                    errorBackoff = 0.1
+                    if stopping { break loop }
                     let next = try store.nextRunAt()
                     let untilNext = next.map { max(0.001, $0.seconds(since: .now())) } ?? Self.idlePollSeconds
                     bell.wait(seconds: min(Self.idlePollSeconds, untilNext))
                 case .stopRequested:
                     break loop
                 case .workerReleased:
-                    logger.warning("worker \(id) was released by recovery; exiting")
-                    heartbeat.stop()
-                    return 1
+                    released = true
+                    break loop
                 }
             } catch {
                 // Disk full, database locked for too long, read-only…: back off and retry.
@@ -84,7 +98,7 @@ public final class Worker {
             }
         }
         heartbeat.stop()
-        if heartbeat.wasReleased {
+        if released || heartbeat.wasReleased {
             logger.warning("worker \(id) was released by recovery; exiting without recording")
             return 1
         }
@@ -98,7 +112,11 @@ public final class Worker {
         return 0
     }
 
-    private func execute(_ claimed: ClaimedJob, cancelReadFD: Int32, signalReadFD: Int32, heartbeat: Heartbeat) {
+    private static let noResult = RunResult(outcome: .succeeded)
+
+    /// Runs a claimed job; nil when this worker was released meanwhile (the result
+    /// must not be recorded).
+    private func execute(_ claimed: ClaimedJob, cancelReadFD: Int32, signalReadFD: Int32, heartbeat: Heartbeat) -> RunResult? {
         let job = claimed.job
         let runner = CommandRunner(
             logPath: location.runLogPath(jobID: job.id, runID: claimed.runID),
@@ -120,27 +138,20 @@ public final class Worker {
             }
         }
         drainPipe(cancelReadFD)
-        if heartbeat.wasReleased { return }
+        if heartbeat.wasReleased { return nil }
         var result = report.result
         if report.cancelled { result.error = "worker stopped by a second signal during the run" }
-        var delay = 0.05
-        while true {
-            do {
-                if let updated = try store.finish(claimed, workerID: id, result: result, now: .now()) {
-                    let took = String(format: "%.3f", Timestamp.now().seconds(since: claimed.job.updatedAt))
-                    logger.info("job \(job.id) attempt \(job.attempts): \(result.outcome.rawValue) in \(took) s → \(updated.state.rawValue)\(result.error.map { " (\($0))" } ?? "")")
-                } else {
-                    logger.warning("job \(job.id) attempt \(job.attempts): lease lost before the result was recorded; result discarded")
-                }
-                return
-            } catch {
-                // Keep the result until it is stored: losing it would re-run the job.
-                if heartbeat.wasReleased { return }
-                logger.error("cannot record result of job \(job.id): \(error); retrying")
-                Thread.sleep(forTimeInterval: delay)
-                delay = min(5, delay * 2)
-            }
+        return result
+    }
+
+    private func logResult(_ claimed: ClaimedJob, _ result: RunResult, _ updated: Job?) {
+        let job = claimed.job
+        guard let updated else {
+            logger.warning("job \(job.id) attempt \(job.attempts): lease lost before the result was recorded; result discarded")
+            return
         }
+        let took = String(format: "%.3f", updated.updatedAt.seconds(since: job.updatedAt))
+        logger.info("job \(job.id) attempt \(job.attempts): \(result.outcome.rawValue) in \(took) s → \(updated.state.rawValue)\(result.error.map { " (\($0))" } ?? "")")
     }
 
     private func drainPipe(_ fd: Int32) {

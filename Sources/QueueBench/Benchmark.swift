@@ -1,0 +1,130 @@
+import CQueueSys
+import Foundation
+import QueueCore
+import QueueRunner
+
+/// `queuectl bench`: measures the queue's own overhead against the floor set by
+/// spawning `/bin/sh -c true`, always on scratch databases in a temporary folder.
+public struct Benchmark {
+    public var jobs: Int
+    public var workers: Int
+    public var scale: Bool
+    /// Rows in the big table of the `--scale` phase.
+    public var scaleRows: Int
+    /// Seconds idle workers are watched for CPU use.
+    public var idleSeconds: Double
+    /// Sequential enqueues of the pickup-latency phase.
+    public var pickupSamples: Int
+    public var executable: String
+    public var progress: (String) -> Void
+    /// Phases to run (all when empty): floor, drain, overhead, enqueue, scale.
+    public var only: Set<String> = []
+
+    public init(jobs: Int, workers: Int, scale: Bool, scaleRows: Int = 1_000_000, idleSeconds: Double = 10,
+                pickupSamples: Int = 300, executable: String = ProcessIdentity.currentExecutable,
+                progress: @escaping (String) -> Void = { _ in }) {
+        self.jobs = jobs
+        self.workers = workers
+        self.scale = scale
+        self.scaleRows = scaleRows
+        self.idleSeconds = idleSeconds
+        self.pickupSamples = pickupSamples
+        self.executable = executable
+        self.progress = progress
+    }
+
+    public func run() throws -> BenchmarkReport {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("queuectl-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+
+        let probe = try SQLiteJobStore(location: DatabaseLocation(path: root + "/probe.db"))
+        let engine = try probe.engineDescription()
+        var report = BenchmarkReport(
+            machine: ProcessTools.machineDescription(),
+            sqlite: "SQLite \(engine.version), journal_mode=\(engine.journalMode)",
+            durability: "enqueue synchronous=FULL (fsync per commit); workers synchronous=NORMAL",
+            jobs: jobs, workers: workers)
+
+        func wanted(_ phase: String) -> Bool { only.isEmpty || only.contains(phase) }
+        if wanted("drain") {
+        progress("spawn floor: \(workers) threads × posix_spawn(/bin/sh -c true)…")
+        let floor = SpawnFloor.measure(threads: workers, spawns: max(jobs, 500))
+        report.measurements.append(Measurement("spawn_floor", "spawn floor (W=\(workers))", floor, "jobs/s"))
+
+        progress("drain: \(jobs) jobs, \(workers) worker processes…")
+        let live = try LiveWorkers(root: root + "/drain", count: workers, executable: executable)
+        defer { live.stop() }
+        let drain = try live.drain(jobs: jobs)
+        let ratio = drain / floor * 100
+        report.measurements.append(Measurement("drain", "drain (N=\(jobs), W=\(workers))", drain, "jobs/s"))
+        report.measurements.append(Measurement("drain_vs_floor", "drain / spawn floor", ratio, "%", target: "≥ 85%", met: ratio >= 85))
+
+        progress("pickup latency: \(pickupSamples) spaced enqueues to idle workers…")
+        let pickup = try live.pickupLatency(samples: pickupSamples)
+        report.measurements.append(Measurement("pickup_p50", "pickup latency p50", pickup.p50 * 1000, "ms", target: "≤ 5 ms", met: pickup.p50 <= 0.005))
+        report.measurements.append(Measurement("pickup_p99", "pickup latency p99", pickup.p99 * 1000, "ms", target: "≤ 20 ms", met: pickup.p99 <= 0.020))
+
+        progress("idle workers: CPU over \(Int(idleSeconds)) s…")
+        let idle = live.idleUsage(seconds: idleSeconds)
+        report.measurements.append(Measurement("idle_cpu", "idle worker CPU (max)", idle.cpuPercent, "% of a core", target: "< 1%", met: idle.cpuPercent < 1))
+        report.measurements.append(Measurement("idle_rss", "idle worker RSS (max)", idle.rssMiB, "MiB", target: "≤ 25 MiB", met: idle.rssMiB <= 25))
+        live.stop()
+        }
+
+        if wanted("overhead") {
+        progress("queue overhead: claim + record result in-process…")
+        let overhead = try QueueOverhead.measure(root: root + "/overhead", jobs: max(jobs, 2000))
+        report.measurements.append(Measurement("queue_overhead", "queue overhead (claim + result)", overhead * 1e6, "µs/job", target: "≤ 50 µs", met: overhead <= 50e-6))
+        }
+
+        if wanted("enqueue") {
+        progress("enqueue: batch through `enqueue -` and single calls…")
+        let enqueue = try EnqueueProbe(executable: executable, root: root + "/enqueue")
+        let batchSize = max(jobs * 10, 100_000)
+        let batch = try enqueue.batch(count: batchSize)
+        report.measurements.append(Measurement("enqueue_batch", "enqueue - batch (\(batchSize) jobs)", batch, "jobs/s", target: "≥ 100000 jobs/s", met: batch >= 100_000))
+        let single = try enqueue.singleMedian(db: root + "/single.db", calls: 30)
+        report.measurements.append(Measurement("enqueue_single", "single enqueue call (median)", single * 1000, "ms", target: "≤ 12 ms", met: single <= 0.012))
+        }
+
+        if scale && wanted("scale") {
+            progress("scale: \(scaleRows) rows…")
+            let s = try ScaleProbe(executable: executable, root: root + "/scale", rows: scaleRows).run()
+            report.measurements.append(Measurement("scale_status", "status at \(scaleRows / 1000)k rows", s.status * 1000, "ms", target: "≤ 20 ms", met: s.status <= 0.020))
+            report.measurements.append(Measurement("scale_list", "list --state pending --limit 50 at \(scaleRows / 1000)k", s.list * 1000, "ms", target: "≤ 20 ms", met: s.list <= 0.020))
+            report.measurements.append(Measurement("claim_empty", "claim, empty table", s.claimEmpty * 1e6, "µs"))
+            report.measurements.append(Measurement("claim_scale", "claim at \(scaleRows / 1000)k rows", s.claimFull * 1e6, "µs", target: "≤ 1.2× empty", met: s.claimFull <= 1.2 * s.claimEmpty))
+            report.measurements.append(Measurement("enqueue_empty", "single enqueue, empty table", s.enqueueEmpty * 1000, "ms"))
+            report.measurements.append(Measurement("enqueue_scale", "single enqueue at \(scaleRows / 1000)k rows", s.enqueueFull * 1000, "ms", target: "≤ 1.2× empty", met: s.enqueueFull <= 1.2 * s.enqueueEmpty))
+        }
+        return report
+    }
+}
+
+/// W threads each spawning `/bin/sh -c true` and waiting: the most any queue of
+/// shell commands could drain on this machine.
+enum SpawnFloor {
+    static func measure(threads: Int, spawns: Int) -> Double {
+        let perThread = max(1, spawns / threads)
+        let group = DispatchGroup()
+        let start = ProcessTools.monotonic()
+        for _ in 0..<threads {
+            group.enter()
+            Thread.detachNewThread {
+                var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup("true"), nil]
+                defer { argv.forEach { free($0) } }
+                for _ in 0..<perThread {
+                    var pid: pid_t = 0
+                    if posix_spawn(&pid, "/bin/sh", nil, nil, &argv, environ) == 0 {
+                        var status: Int32 = 0
+                        waitpid(pid, &status, 0)
+                    }
+                }
+                group.leave()
+            }
+        }
+        group.wait()
+        return Double(perThread * threads) / (ProcessTools.monotonic() - start)
+    }
+}

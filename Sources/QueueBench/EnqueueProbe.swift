@@ -1,0 +1,107 @@
+import Foundation
+import QueueCore
+
+/// Times `queuectl enqueue` as users call it: one big `enqueue -` batch, and single
+/// calls (process start included).
+struct EnqueueProbe {
+    let executable: String
+    let root: String
+
+    init(executable: String, root: String) throws {
+        self.executable = executable
+        self.root = root
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    /// Jobs per second of one `enqueue -` of `count` JSON lines (wall time of the call).
+    func batch(count: Int) throws -> Double {
+        let input = root + "/batch.jsonl"
+        var text = ""
+        text.reserveCapacity(count * 40)
+        for i in 0..<count { text += "{\"id\":\"b\(i)\",\"command\":\"true\",\"priority\":\(i % 5)}\n" }
+        try text.write(toFile: input, atomically: false, encoding: .utf8)
+        let db = root + "/batch.db"
+        _ = try ProcessTools.run(executable, ["config", "list", "--db", db])   // create the schema first
+        let (status, seconds) = try ProcessTools.run(executable, ["enqueue", "-", "--db", db], stdinPath: input)
+        guard status == 0 else { throw BenchmarkError("enqueue - exited with \(status)") }
+        return Double(count) / seconds
+    }
+
+    /// Median wall time of `calls` sequential single `queuectl enqueue` calls.
+    func singleMedian(db: String, calls: Int) throws -> Double {
+        _ = try ProcessTools.run(executable, ["config", "list", "--db", db])
+        var times: [Double] = []
+        for _ in 0..<calls {
+            let (status, seconds) = try ProcessTools.run(executable, ["enqueue", "{\"command\":\"true\"}", "--db", db])
+            guard status == 0 else { throw BenchmarkError("enqueue exited with \(status)") }
+            times.append(seconds)
+        }
+        return ProcessTools.median(times)
+    }
+}
+
+/// The same operations on an empty table and on one with `rows` jobs (mostly
+/// completed), to show that nothing the queue does grows with its history.
+struct ScaleProbe {
+    let executable: String
+    let root: String
+    let rows: Int
+
+    init(executable: String, root: String, rows: Int) throws {
+        self.executable = executable
+        self.root = root
+        self.rows = rows
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    struct Result {
+        var status: Double
+        var list: Double
+        var claimEmpty: Double
+        var claimFull: Double
+        var enqueueEmpty: Double
+        var enqueueFull: Double
+    }
+
+    func run() throws -> Result {
+        let empty = root + "/empty.db"
+        let full = root + "/full.db"
+        let emptyStore = try SQLiteJobStore(location: DatabaseLocation(path: empty))
+        let fullStore = try SQLiteJobStore(location: DatabaseLocation(path: full))
+        try fullStore.seedForBenchmark(count: rows, pendingEvery: 100, now: .now())
+        for store in [emptyStore] {
+            _ = try store.enqueue(try (0..<(rows / 100)).map { _ in try JobSpec(command: "true") }, now: .now())
+        }
+        func median(_ args: [String], db: String, runs: Int = 15) throws -> Double {
+            var times: [Double] = []
+            for _ in 0..<runs { times.append(try ProcessTools.run(executable, args + ["--db", db]).1) }
+            return ProcessTools.median(times)
+        }
+        let status = try median(["status"], db: full)
+        let list = try median(["list", "--state", "pending", "--limit", "50"], db: full)
+        let enqueueEmpty = try median(["enqueue", "{\"command\":\"true\"}"], db: empty)
+        let enqueueFull = try median(["enqueue", "{\"command\":\"true\"}"], db: full)
+        let claimEmpty = try claimTime(emptyStore)
+        let claimFull = try claimTime(fullStore)
+        return Result(status: status, list: list, claimEmpty: claimEmpty, claimFull: claimFull,
+                      enqueueEmpty: enqueueEmpty, enqueueFull: enqueueFull)
+    }
+
+    /// Median time of one claim transaction (each followed by recording its result).
+    private func claimTime(_ store: SQLiteJobStore) throws -> Double {
+        let now = Timestamp.now()
+        let worker = WorkerRecord(id: "bench-\(UUID().uuidString.prefix(6))", pid: Int(getpid()), pidStartTicks: 0,
+                                  hostname: "bench", startedAt: now, heartbeatAt: now)
+        try store.registerWorker(worker)
+        var times: [Double] = []
+        for _ in 0..<300 {
+            let start = ProcessTools.monotonic()
+            let outcome = try store.claim(workerID: worker.id, now: .now())
+            times.append(ProcessTools.monotonic() - start)
+            guard case let .claimed(claimed) = outcome else { throw BenchmarkError("scale phase ran out of pending jobs") }
+            _ = try store.finish(claimed, workerID: worker.id, result: RunResult(outcome: .succeeded, exitCode: 0), now: .now())
+        }
+        try store.deregisterWorker(id: worker.id)
+        return ProcessTools.median(times)
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import QueueBench
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure queuectl on this machine (on scratch databases, never yours).",
+        discussion: """
+            Measures, in one run: the spawn floor (W threads spawning /bin/sh -c true), the \
+            drain rate of W real workers and its ratio to the floor, the queue's own overhead \
+            per job, enqueue throughput (batch and single calls), pickup latency to idle \
+            workers with their CPU and memory use, and with --scale the cost of status, list, \
+            claim and enqueue with a million jobs in the table. Targets are shown beside \
+            each figure.
+
+            Examples:
+              queuectl bench
+              queuectl bench --jobs 5000 --workers 2 --scale
+              queuectl bench --json > bench.json
+            """
+    )
+    @Option(help: "Jobs for the drain phase.")
+    var jobs = 5000
+    @Option(help: "Worker processes (and spawn-floor threads).")
+    var workers = 2
+    @Flag(help: "Also measure with 1,000,000 jobs in the table (takes about a minute).")
+    var scale = false
+    @Option(help: ArgumentHelp("Rows for --scale.", visibility: .hidden))
+    var scaleRows = 1_000_000
+    @Option(help: ArgumentHelp("Seconds to watch idle workers.", visibility: .hidden))
+    var idleSeconds: Double = 10
+    @Option(help: ArgumentHelp("Samples of pickup latency.", visibility: .hidden))
+    var pickupSamples = 300
+    @Option(help: ArgumentHelp("Comma-separated phases to run: drain, overhead, enqueue, scale.", visibility: .hidden))
+    var only: String?
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (10...10_000_000).contains(jobs) else { throw ValidationError("--jobs must be from 10 to 10000000") }
+        guard (1...64).contains(workers) else { throw ValidationError("--workers must be from 1 to 64") }
+        guard scaleRows >= 1000 else { throw ValidationError("--scale-rows must be at least 1000") }
+        guard pickupSamples >= 1, idleSeconds >= 0 else { throw ValidationError("invalid sample settings") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let bench = Benchmark(jobs: jobs, workers: workers, scale: scale, scaleRows: scaleRows, idleSeconds: idleSeconds,
+                                  pickupSamples: pickupSamples) { Terminal.note("bench: \($0)") }
+            var configured = bench
+            configured.only = Set((only ?? "").split(separator: ",").map(String.init))
+            let report = try configured.run()
+            if json { Terminal.printJSON(report.json) } else { print(report.table) }
+        }
+    }
+}
