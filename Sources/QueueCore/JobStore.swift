@@ -38,6 +38,7 @@ public struct JobCounts: Sendable, Equatable {
 
 /// A run that recovery marked `interrupted`, with the process group to clean up.
 public struct InterruptedRun: Sendable, Equatable {
+    public var runID: Int64?
     public var jobID: String
     public var attempt: Int
     public var workerID: String
@@ -91,7 +92,6 @@ public protocol JobStore: Sendable {
 
     // Running
     func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome
-    func recordSpawn(runID: Int64, pid: Int, pidStartTicks: Int64) throws
     /// Records a run's end if `workerID` still holds the job; nil when it lost the lease.
     func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job?
     /// Releases a lost worker: its running job is marked interrupted and goes through the retry path.

@@ -72,8 +72,14 @@ public struct RunResult: Sendable, Equatable {
     public var signal: Int?
     public var error: String?
     public var outputBytes: Int64?
+    /// The run's process group leader, if it was spawned.
+    public var pid: Int?
+    public var pidStartTicks: Int64?
 
-    public init(outcome: RunOutcome, exitCode: Int? = nil, signal: Int? = nil, error: String? = nil, outputBytes: Int64? = nil) {
+    public init(outcome: RunOutcome, exitCode: Int? = nil, signal: Int? = nil, error: String? = nil, outputBytes: Int64? = nil,
+                pid: Int? = nil, pidStartTicks: Int64? = nil) {
+        self.pid = pid
+        self.pidStartTicks = pidStartTicks
         self.outcome = outcome
         self.exitCode = exitCode
         self.signal = signal

@@ -43,15 +43,6 @@ extension SQLiteJobStore {
         return .claimed(ClaimedJob(job: job, runID: runID, config: try Self.loadConfig(db)))
     }
 
-    /// Stores the job's process group leader so recovery can kill the group if this
-    /// worker dies.
-    public func recordSpawn(runID: Int64, pid: Int, pidStartTicks: Int64) throws {
-        try write { db in
-            try db.cachedStatement(sql: "UPDATE runs SET pid = ?, pid_start = ? WHERE id = ?")
-                .execute(arguments: [pid, pidStartTicks, runID])
-        }
-    }
-
     /// Records the end of a run, fenced on the lease: only the worker that holds the
     /// job, for the same attempt, may write. Returns nil when the lease was lost.
     public func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
@@ -71,10 +62,11 @@ extension SQLiteJobStore {
                                      job.id, workerID, job.attempts])
         guard db.changesCount == 1 else { return nil }
         try db.cachedStatement(sql: """
-            UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, signal = ?, error = ?, output_bytes = ?
+            UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, signal = ?, error = ?, output_bytes = ?,
+                pid = ?, pid_start = ?
             WHERE id = ? AND finished_at IS NULL
             """).execute(arguments: [now.milliseconds, result.outcome.rawValue, result.exitCode, result.signal,
-                                     result.error, result.outputBytes, claimed.runID])
+                                     result.error, result.outputBytes, result.pid, result.pidStartTicks, claimed.runID])
         try db.cachedStatement(sql: """
             UPDATE workers SET state = CASE WHEN stop_requested THEN 'stopping' ELSE 'idle' END,
                 job_id = NULL, job_started_at = NULL, jobs_done = jobs_done + 1 WHERE id = ?
@@ -144,7 +136,7 @@ extension SQLiteJobStore {
                 try db.execute(sql: "UPDATE runs SET finished_at = ?, outcome = 'interrupted', error = ? WHERE id = ?",
                                arguments: [now.milliseconds, reason, runID])
             }
-            result.append(InterruptedRun(jobID: job.id, attempt: job.attempts, workerID: job.workerID ?? "",
+            result.append(InterruptedRun(runID: run?[0], jobID: job.id, attempt: job.attempts, workerID: job.workerID ?? "",
                                          pid: run?[1], pidStartTicks: run?[2], newState: next.state))
         }
         return result

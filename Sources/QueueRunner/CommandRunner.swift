@@ -36,10 +36,14 @@ public struct CommandRunner: Sendable {
     public var outputLimit: Int64
     public var timeout: Double?
     public var killGrace: Double
-    /// Extra environment for the job (e.g. QUEUECTL_JOB_ID), on top of the worker's.
-    public var environment: [String: String]
+    /// The worker's environment, prepared once.
+    public var environment: JobEnvironment
+    /// `NAME=value` entries added for this run (QUEUECTL_JOB_ID, QUEUECTL_ATTEMPT).
+    public var runVariables: [String]
 
-    public init(logPath: String, outputLimit: Int64, timeout: Double?, killGrace: Double, environment: [String: String] = [:]) {
+    public init(logPath: String, outputLimit: Int64, timeout: Double?, killGrace: Double, environment: JobEnvironment,
+                runVariables: [String] = []) {
+        self.runVariables = runVariables
         self.logPath = logPath
         self.outputLimit = outputLimit
         self.timeout = timeout
@@ -70,12 +74,9 @@ public struct CommandRunner: Sendable {
     }
 
     private func spawnShell(_ command: String, outputFD: Int32) -> pid_t {
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
         let argv = ["/bin/sh", "-c", command]
-        let envp = env.map { "\($0.key)=\($0.value)" }
         return withCStrings(argv) { argvPtr in
-            withCStrings(envp) { envPtr in
+            environment.withEnvp(extra: runVariables) { envPtr in
                 var options = qc_spawn_options(stdin_fd: -1, stdout_fd: outputFD, stderr_fd: outputFD,
                                                death_signal: SIGKILL, new_session: 1, working_directory: nil)
                 return qc_spawn("/bin/sh", argvPtr, envPtr, &options)

@@ -26,7 +26,15 @@ public enum Recovery {
             } else {
                 continue
             }
-            let runs = try store.releaseWorker(worker, loss: loss, now: now)
+            var runs = try store.releaseWorker(worker, loss: loss, now: now)
+            // The dead worker published the process group of its run in a file.
+            if let published = RunningJobFile.read(location: store.location, workerID: worker.id) {
+                for i in runs.indices where runs[i].runID == published.runID && runs[i].pid == nil {
+                    runs[i].pid = published.pid
+                    runs[i].pidStartTicks = published.startTicks
+                }
+            }
+            unlink(RunningJobFile.path(location: store.location, workerID: worker.id))
             report.releasedWorkers.append(worker.id)
             report.interrupted += runs
         }

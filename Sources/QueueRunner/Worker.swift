@@ -15,6 +15,8 @@ public final class Worker {
     private let location: DatabaseLocation
     private let store: SQLiteJobStore
     private let heartbeatStore: SQLiteJobStore
+    private let runningFile: RunningJobFile
+    private let environment = JobEnvironment()
     private var logger: Logger
     /// How long an idle worker sleeps when nothing rings the doorbell.
     public static let idlePollSeconds = 1.0
@@ -26,6 +28,7 @@ public final class Worker {
         self.logger[metadataKey: "worker"] = .string(id)
         store = try SQLiteJobStore(location: location, durable: false, autoCheckpoint: false)
         heartbeatStore = try SQLiteJobStore(location: location, durable: false, createDirectories: false)
+        runningFile = RunningJobFile(location: location, workerID: id)
     }
 
     /// Runs until stopped. Returns the process exit status.
@@ -98,12 +101,12 @@ public final class Worker {
             }
         }
         heartbeat.stop()
+        runningFile.remove()
         if released || heartbeat.wasReleased {
             logger.warning("worker \(id) was released by recovery; exiting without recording")
             return 1
         }
         do {
-            try store.setWorkerStopping(workerID: id)
             try store.deregisterWorker(id: id)
         } catch {
             logger.error("cannot deregister: \(error)")
@@ -123,23 +126,25 @@ public final class Worker {
             outputLimit: claimed.config.outputLimitBytes,
             timeout: claimed.effectiveTimeout,
             killGrace: claimed.config.killGraceSeconds,
-            environment: ["QUEUECTL_JOB_ID": job.id, "QUEUECTL_ATTEMPT": String(job.attempts)])
+            environment: environment,
+            runVariables: ["QUEUECTL_JOB_ID=\(job.id)", "QUEUECTL_ATTEMPT=\(job.attempts)"])
         // A second stop signal during the run cancels it (the first lets it finish).
         let signalsAtStart = qc_stop_signal_count()
         let cancel = CancelSources(cancelFD: cancelReadFD, signalFD: signalReadFD) {
             let count = qc_stop_signal_count()
             return count >= 2 && count > signalsAtStart
         }
+        var spawned: (pid: Int, ticks: Int64)?
         let report = runner.run(job.command, cancel: cancel) { pid, ticks in
-            do {
-                try store.recordSpawn(runID: claimed.runID, pid: pid, pidStartTicks: ticks)
-            } catch {
-                logger.error("cannot record pid of job \(job.id): \(error)")
-            }
+            spawned = (pid, ticks)
+            runningFile.publish(runID: claimed.runID, pid: pid, startTicks: ticks)
         }
+        runningFile.clear()
         drainPipe(cancelReadFD)
         if heartbeat.wasReleased { return nil }
         var result = report.result
+        result.pid = spawned?.pid
+        result.pidStartTicks = spawned?.ticks
         if report.cancelled { result.error = "worker stopped by a second signal during the run" }
         return result
     }
@@ -150,7 +155,7 @@ public final class Worker {
             logger.warning("job \(job.id) attempt \(job.attempts): lease lost before the result was recorded; result discarded")
             return
         }
-        let took = String(format: "%.3f", updated.updatedAt.seconds(since: job.updatedAt))
+        let took = updated.updatedAt.seconds(since: job.updatedAt)
         logger.info("job \(job.id) attempt \(job.attempts): \(result.outcome.rawValue) in \(took) s → \(updated.state.rawValue)\(result.error.map { " (\($0))" } ?? "")")
     }
 

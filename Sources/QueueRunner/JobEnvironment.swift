@@ -1,0 +1,36 @@
+import Foundation
+
+/// The environment jobs run with: the worker's own, converted to C strings once
+/// per worker instead of once per spawn, plus per-run variables.
+public final class JobEnvironment: @unchecked Sendable {
+    /// Variables queuectl sets for each run; inherited values of these are dropped.
+    public static let runVariables: Set<String> = ["QUEUECTL_JOB_ID", "QUEUECTL_ATTEMPT"]
+
+    private let base: [UnsafeMutablePointer<CChar>?]
+
+    /// Snapshots the current process environment.
+    public init() {
+        var entries: [UnsafeMutablePointer<CChar>?] = []
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
+            if !Self.runVariables.contains(name) { entries.append(strdup(entry)) }
+            pointer += 1
+        }
+        base = entries
+    }
+
+    deinit { base.forEach { free($0) } }
+
+    /// Calls `body` with a NULL-terminated `envp` holding the base plus `extra`
+    /// (`NAME=value` strings).
+    func withEnvp<R>(extra: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        let added = extra.map { strdup($0) }
+        defer { added.forEach { free($0) } }
+        var all = base
+        all.append(contentsOf: added)
+        all.append(nil)
+        return all.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
