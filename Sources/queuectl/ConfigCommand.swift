@@ -24,8 +24,14 @@ struct ConfigCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The key (max-retries, backoff-base, backoff-max, job-timeout, lease-timeout, output-limit, kill-grace).")
         var key: String
-        @Argument(help: "The value.")
-        var value: String
+        @Argument(parsing: .allUnrecognized, help: "The value.")
+        var values: [String] = []
+
+        func validate() throws {
+            guard values.count == 1 else { throw ValidationError(values.isEmpty ? "give a value" : "give exactly one value") }
+        }
+
+        private var value: String { values[0] }
 
         func run() throws {
             try reportingErrors {

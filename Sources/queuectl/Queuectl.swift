@@ -57,6 +57,17 @@ extension Queuectl {
         } else if !moved.isEmpty {
             arguments = moved + arguments
         }
-        Queuectl.main(arguments)
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            // Help, --version and our own exit codes go through ArgumentParser; a
+            // usage error becomes one line on stderr instead of a usage dump.
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode { exit(withError: error) }
+            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("error: \(message) (see --help)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
     }
 }
