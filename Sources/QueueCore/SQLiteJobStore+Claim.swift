@@ -4,7 +4,7 @@ extension SQLiteJobStore {
     /// Atomically takes the best eligible job (highest priority, then earliest
     /// `run_at`, then oldest) for `workerID`, counts the attempt and opens its run.
     public func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome {
-        try write { db in try Self.claim(db, workerID: workerID, now: now) }
+        try write { db in try Self.claim(db, workerID: workerID, config: try Self.loadConfig(db), now: now) }
     }
 
     /// Records the previous run's result and claims the next job in one transaction:
@@ -12,13 +12,14 @@ extension SQLiteJobStore {
     public func finishAndClaim(_ previous: ClaimedJob?, workerID: String, result: RunResult, claimNext: Bool = true,
                                now: Timestamp) throws -> (finished: Job?, next: ClaimOutcome) {
         try write { db in
-            let finished = try previous.flatMap { try Self.finish(db, $0, workerID: workerID, result: result, now: now) }
-            let next = claimNext ? try Self.claim(db, workerID: workerID, now: now) : .noJob
+            let config = try Self.loadConfig(db)
+            let finished = try previous.flatMap { try Self.finish(db, $0, workerID: workerID, result: result, config: config, now: now) }
+            let next = claimNext ? try Self.claim(db, workerID: workerID, config: config, now: now) : .noJob
             return (finished, next)
         }
     }
 
-    static func claim(_ db: Database, workerID: String, now: Timestamp) throws -> ClaimOutcome {
+    static func claim(_ db: Database, workerID: String, config: QueueConfig, now: Timestamp) throws -> ClaimOutcome {
         guard let stop = try Bool.fetchOne(db.cachedStatement(sql: "SELECT stop_requested FROM workers WHERE id = ?"), arguments: [workerID]) else {
             return .workerReleased
         }
@@ -40,18 +41,18 @@ extension SQLiteJobStore {
         let runID = db.lastInsertedRowID
         try db.cachedStatement(sql: "UPDATE workers SET state = 'busy', job_id = ?, job_started_at = ? WHERE id = ?")
             .execute(arguments: [job.id, now.milliseconds, workerID])
-        return .claimed(ClaimedJob(job: job, runID: runID, config: try Self.loadConfig(db)))
+        return .claimed(ClaimedJob(job: job, runID: runID, config: config))
     }
 
     /// Records the end of a run, fenced on the lease: only the worker that holds the
     /// job, for the same attempt, may write. Returns nil when the lease was lost.
     public func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
-        try write { db in try Self.finish(db, claimed, workerID: workerID, result: result, now: now) }
+        try write { db in try Self.finish(db, claimed, workerID: workerID, result: result, config: try Self.loadConfig(db), now: now) }
     }
 
-    static func finish(_ db: Database, _ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
+    static func finish(_ db: Database, _ claimed: ClaimedJob, workerID: String, result: RunResult, config: QueueConfig,
+                       now: Timestamp) throws -> Job? {
         let job = claimed.job
-        let config = try Self.loadConfig(db)
         let next = Self.nextState(after: result.outcome, attempts: job.attempts, maxRetries: job.maxRetries,
                                   policy: config.retryPolicy, now: now)
         try db.cachedStatement(sql: """

@@ -113,10 +113,19 @@ extension SQLiteJobStore {
         }
     }
 
+    /// Looks at most this many waiting jobs for the next `run_at`; past that, an idle
+    /// worker's fallback poll (1 s) covers the rest.
+    static let nextRunAtScanLimit = 1000
+
+    /// Earliest `run_at` among (at most ``nextRunAtScanLimit``) waiting jobs. Called
+    /// only when nothing is eligible, so these are all scheduled for later; a
+    /// dedicated run_at index would cost a page write on every job instead.
     public func nextRunAt() throws -> Timestamp? {
         try read { db in
-            try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs INDEXED BY jobs_waiting_run_at WHERE state IN ('pending', 'failed')")
-                .map(Timestamp.init(milliseconds:))
+            try Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT min(run_at) FROM (SELECT run_at FROM jobs INDEXED BY jobs_ready
+                WHERE state IN ('pending', 'failed') LIMIT \(Self.nextRunAtScanLimit))
+                """)).map(Timestamp.init(milliseconds:))
         }
     }
 }

@@ -25,9 +25,9 @@ extension SQLiteJobStore {
                 );
                 -- What claims read: only waiting jobs, in claim order.
                 CREATE INDEX jobs_ready ON jobs(priority DESC, run_at, seq) WHERE state IN ('pending', 'failed');
-                CREATE INDEX jobs_waiting_run_at ON jobs(run_at) WHERE state IN ('pending', 'failed');
+                -- Lists by state. (Each index costs a page write per job, so there are
+                -- only these two: a worker's jobs are found through jobs_state.)
                 CREATE INDEX jobs_state ON jobs(state, seq);
-                CREATE INDEX jobs_worker ON jobs(worker_id) WHERE state = 'processing';
 
                 -- Counts per state kept by triggers, so status is O(1) at any size.
                 CREATE TABLE job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
