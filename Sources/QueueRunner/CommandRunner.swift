@@ -116,8 +116,9 @@ public struct CommandRunner: Sendable {
                 let n = read(readFD, &buffer, buffer.count)
                 if n > 0 { capture.append(buffer, count: n) } else if n == 0 || (errno != EINTR && errno != EAGAIN) { pipeOpen = false }
             }
-            var cancelNow = fds[2].revents != 0
-            if fds[3].revents != 0 {
+            // Only a readable descriptor cancels; an invalid one (POLLNVAL) is ignored.
+            var cancelNow = fds[2].revents & Int16(POLLIN) != 0
+            if fds[3].revents & Int16(POLLIN) != 0 {
                 var scratch = [UInt8](repeating: 0, count: 16)
                 while read(cancel.signalFD, &scratch, scratch.count) > 0 {}
                 cancelNow = cancelNow || cancel.signalCancels()
