@@ -1,14 +1,11 @@
 import CQueueSys
 import Foundation
+import QueueRunner
 
 /// Small process helpers the benchmark needs: timing whole commands, reading a
 /// process's CPU time and memory from /proc.
 enum ProcessTools {
-    static func monotonic() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    static func monotonic() -> Double { Monotonic.now() }
 
     /// Runs a program to completion with stdin from `stdinPath` (or /dev/null) and
     /// stdout/stderr discarded; returns (exit status, wall seconds).
@@ -18,8 +15,8 @@ enum ProcessTools {
         let argv = [path] + arguments
         let env = ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
         let start = monotonic()
-        let pid = withCStringArray(argv) { a in
-            withCStringArray(env) { e in
+        let pid = withCStrings(argv) { a in
+            withCStrings(env) { e in
                 var options = qc_spawn_options(stdin_fd: input, stdout_fd: -1, stderr_fd: -1, death_signal: SIGKILL,
                                                new_session: 0, working_directory: nil)
                 return qc_spawn(path, a, e, &options)
@@ -72,13 +69,6 @@ enum ProcessTools {
         let sorted = values.sorted()
         return sorted[min(sorted.count - 1, Int((q * Double(sorted.count - 1)).rounded()))]
     }
-}
-
-func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-    pointers.append(nil)
-    defer { pointers.forEach { free($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
 struct BenchmarkError: Error, CustomStringConvertible {
