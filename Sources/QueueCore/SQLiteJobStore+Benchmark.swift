@@ -12,6 +12,10 @@ extension SQLiteJobStore {
                 SELECT printf('seed-%08d', x), 'true', CASE WHEN x % ? = 0 THEN 'pending' ELSE 'completed' END,
                        CASE WHEN x % ? = 0 THEN 0 ELSE 1 END, 3, 0, ? - 1000, ? - 1000, ? - 1000 FROM n
                 """, arguments: [count, pendingEvery, pendingEvery, now.milliseconds, now.milliseconds, now.milliseconds])
+            try db.execute(sql: """
+                UPDATE job_counts SET n = n + CASE state WHEN 'pending' THEN ?1 / ?2 ELSE ?1 - ?1 / ?2 END
+                WHERE state IN ('pending', 'completed')
+                """, arguments: [count, pendingEvery])
         }
     }
 

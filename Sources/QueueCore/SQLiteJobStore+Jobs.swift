@@ -6,6 +6,11 @@ extension SQLiteJobStore {
     public func enqueue(_ specs: [JobSpec], now: Timestamp) throws -> [Job] {
         guard !specs.isEmpty else { return [] }
         defer { Doorbell.ring(location) }
+        if specs.count > 1000 {
+            // A big batch in one transaction would spill SQLite's 2 MB page cache into
+            // the WAL again and again; let it grow (it is freed with the connection).
+            try? dbQueue.inDatabase { try $0.execute(sql: "PRAGMA cache_size = -262144") }
+        }
         return try write { db in
             let config = try Self.loadConfig(db)
             let insert = try db.cachedStatement(sql: """
@@ -28,6 +33,7 @@ extension SQLiteJobStore {
                 }
                 jobs.append(job)
             }
+            try db.execute(sql: "UPDATE job_counts SET n = n + ? WHERE state = 'pending'", arguments: [jobs.count])
             return jobs
         }
     }

@@ -29,12 +29,11 @@ extension SQLiteJobStore {
                 -- only these two: a worker's jobs are found through jobs_state.)
                 CREATE INDEX jobs_state ON jobs(state, seq);
 
-                -- Counts per state kept by triggers, so status is O(1) at any size.
+                -- Counts per state, so status is O(1) at any size. State changes keep
+                -- them by trigger; inserts add to them once per batch (see enqueue),
+                -- because a trigger would run once per row of a big batch.
                 CREATE TABLE job_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
                 INSERT INTO job_counts(state, n) VALUES ('pending', 0), ('processing', 0), ('completed', 0), ('failed', 0), ('dead', 0);
-                CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN
-                    UPDATE job_counts SET n = n + 1 WHERE state = NEW.state;
-                END;
                 CREATE TRIGGER jobs_count_delete AFTER DELETE ON jobs BEGIN
                     UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
                 END;
