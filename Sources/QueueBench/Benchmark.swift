@@ -15,6 +15,9 @@ public struct Benchmark {
     public var idleSeconds: Double
     /// Sequential enqueues of the pickup-latency phase.
     public var pickupSamples: Int
+    /// Jobs in the `enqueue -` batch, and single `enqueue` calls timed.
+    public var batchJobs = 100_000
+    public var singleEnqueueCalls = 30
     public var executable: String
     public var progress: (String) -> Void
     /// Phases to run (all when empty): floor, drain, overhead, enqueue, scale.
@@ -81,10 +84,10 @@ public struct Benchmark {
         if wanted("enqueue") {
         progress("enqueue: batch through `enqueue -` and single calls…")
         let enqueue = try EnqueueProbe(executable: executable, root: root + "/enqueue")
-        let batchSize = max(jobs * 10, 100_000)
+        let batchSize = batchJobs
         let batch = try enqueue.batch(count: batchSize)
         report.measurements.append(Measurement("enqueue_batch", "enqueue - batch (\(batchSize) jobs)", batch, "jobs/s", target: "≥ 100000 jobs/s", met: batch >= 100_000))
-        let single = try enqueue.singleMedian(db: root + "/single.db", calls: 30)
+        let single = try enqueue.singleMedian(db: root + "/single.db", calls: singleEnqueueCalls)
         report.measurements.append(Measurement("enqueue_single", "single enqueue call (median)", single * 1000, "ms", target: "≤ 12 ms", met: single <= 0.012))
         }
 

@@ -31,6 +31,10 @@ struct BenchCommand: ParsableCommand {
     var idleSeconds: Double = 10
     @Option(help: ArgumentHelp("Samples of pickup latency.", visibility: .hidden))
     var pickupSamples = 300
+    @Option(help: ArgumentHelp("Jobs in the enqueue - batch.", visibility: .hidden))
+    var batchJobs = 100_000
+    @Option(help: ArgumentHelp("Single enqueue calls to time.", visibility: .hidden))
+    var enqueueCalls = 30
     @Option(help: ArgumentHelp("Comma-separated phases to run: drain, overhead, enqueue, scale.", visibility: .hidden))
     var only: String?
     @Flag(help: "Print JSON.")
@@ -40,7 +44,9 @@ struct BenchCommand: ParsableCommand {
         guard (10...10_000_000).contains(jobs) else { throw ValidationError("--jobs must be from 10 to 10000000") }
         guard (1...64).contains(workers) else { throw ValidationError("--workers must be from 1 to 64") }
         guard scaleRows >= 1000 else { throw ValidationError("--scale-rows must be at least 1000") }
-        guard pickupSamples >= 1, idleSeconds >= 0 else { throw ValidationError("invalid sample settings") }
+        guard pickupSamples >= 1, idleSeconds >= 0, batchJobs >= 1, enqueueCalls >= 1 else {
+            throw ValidationError("sample counts must be at least 1 and --idle-seconds not negative")
+        }
     }
 
     func run() throws {
@@ -49,6 +55,8 @@ struct BenchCommand: ParsableCommand {
                                   pickupSamples: pickupSamples) { Terminal.note("bench: \($0)") }
             var configured = bench
             configured.only = Set((only ?? "").split(separator: ",").map(String.init))
+            configured.batchJobs = batchJobs
+            configured.singleEnqueueCalls = enqueueCalls
             let report = try configured.run()
             if json { Terminal.printJSON(report.json) } else { print(report.table) }
         }
