@@ -30,15 +30,17 @@ struct EnqueueCommand: ParsableCommand {
     var command: String?
     @Option(help: "Job id (with --command).")
     var id: String?
-    @Option(help: "Retries after the first run (with --command).")
+    // Numbers are taken as given even when negative (`--priority -5`), so a negative
+    // priority works and a negative retry count or delay gets its range error.
+    @Option(parsing: .unconditional, help: "Retries after the first run (with --command).")
     var maxRetries: Int?
-    @Option(help: "Priority, higher first (with --command).")
+    @Option(parsing: .unconditional, help: "Priority, higher first (with --command).")
     var priority: Int?
-    @Option(help: "Seconds to wait before the job is eligible (with --command).")
+    @Option(parsing: .unconditional, help: "Seconds to wait before the job is eligible (with --command).")
     var delay: Double?
     @Option(help: "ISO-8601 time the job becomes eligible (with --command).")
     var runAt: String?
-    @Option(help: "Run timeout in seconds (with --command).")
+    @Option(parsing: .unconditional, help: "Run timeout in seconds (with --command).")
     var timeout: Double?
     @Flag(name: .customLong("json"), help: "Print the enqueued jobs as JSON instead of their ids.")
     var jsonOutput = false
