@@ -1,0 +1,98 @@
+import Foundation
+import QueueCore
+import Testing
+import TestSupport
+
+/// Read commands: `status --json` with all five states and the workers, `list`
+/// (filters, limits, table), `show`, and `logs` (latest, `--attempt`, `--follow`).
+@Suite struct StatusListLogsTests {
+    @Test func statusCountsAllFiveStatesAndListsWorkers() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        let release = sandbox.path("release")
+        try sandbox.configure([("backoff-base", "1000")])
+        try sandbox.enqueue(#"{"id":"p","command":"true","delay":3600}"#)
+        try sandbox.enqueue(#"{"id":"c","command":"true"}"#)
+        try sandbox.enqueue(#"{"id":"f","command":"false","max_retries":1}"#)
+        try sandbox.enqueue(#"{"id":"d","command":"false","max_retries":0}"#)
+        try sandbox.enqueue(#"{"id":"r","command":"while [ ! -f \#(release) ]; do sleep 0.05; done","priority":-1}"#)
+        let started = try sandbox.startWorkers(2)
+        try sandbox.waitForState("r", "processing")
+        for (id, state) in [("c", "completed"), ("f", "failed"), ("d", "dead")] { try sandbox.waitForState(id, state) }
+
+        let status = try sandbox.json(["status"])
+        #expect(status["jobs"]?.keys == ["pending", "processing", "completed", "failed", "dead"])
+        for state in ["pending", "processing", "completed", "failed", "dead"] {
+            #expect(status["jobs"]?[state]?.intValue == 1, "\(state): \(status.serialized())")
+        }
+        let workers = try #require(status["workers"]?.arrayValue)
+        #expect(Set(workers.compactMap { $0["id"]?.stringValue }) == Set(started.map(\.id)))
+        for w in workers {
+            for key in ["id", "pid", "state", "job_id"] { #expect(w.keys.contains(key), "worker lacks \(key)") }
+        }
+        let busy = workers.filter { $0["state"]?.stringValue == "busy" }
+        #expect(busy.count == 1 && busy.first?["job_id"]?.stringValue == "r")
+
+        let text = try sandbox.ok(["status"])
+        for state in ["pending", "processing", "completed", "failed", "dead"] { #expect(text.stdout.contains(state)) }
+
+        // list by state and in full.
+        #expect(try sandbox.json(["list", "--state", "failed"]).arrayValue?.map { $0["id"]?.stringValue } == ["f"])
+        #expect(try sandbox.json(["list", "--state", "processing"]).arrayValue?.first?["worker_id"]?.stringValue == busy.first?["id"]?.stringValue)
+        #expect(try sandbox.json(["list"]).arrayValue?.map { $0["id"]?.stringValue } == ["p", "c", "f", "d", "r"])
+        #expect(try sandbox.json(["list", "--limit", "2"]).arrayValue?.count == 2)
+        #expect(try sandbox.json(["list", "--limit", "1000000000"]).arrayValue?.count == 5)
+        let table = try sandbox.ok(["list"]).lines
+        #expect(table.first?.split(separator: " ").first == "ID")
+        #expect(table.count == 6)
+        #expect(table.dropFirst().compactMap { $0.split(separator: " ").first.map(String.init) } == ["p", "c", "f", "d", "r"])
+
+        #expect(FileManager.default.createFile(atPath: release, contents: nil))
+        try sandbox.waitForState("r", "completed")
+    }
+
+    @Test func logsPrintEachAttemptsOutput() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.configure([("backoff-base", "1")])
+        try sandbox.enqueue(#"{"id":"l","max_retries":2,"command":"echo out-$QUEUECTL_ATTEMPT; echo err-$QUEUECTL_ATTEMPT >&2; [ $QUEUECTL_ATTEMPT -ge 2 ]"}"#)
+        #expect(try sandbox.run(["logs", "l"]).status == 3, "no run yet")
+        try sandbox.startWorkers(1)
+        try sandbox.waitForState("l", "completed")
+
+        let latest = try sandbox.run(["logs", "l"])
+        #expect(latest.status == 0)
+        #expect(latest.stdout.contains("out-2\n") && latest.stdout.contains("err-2\n"))
+        #expect(!latest.stdout.contains("out-1"))
+        let first = try sandbox.run(["logs", "l", "--attempt", "1"])
+        #expect(first.stdout.contains("out-1\n") && first.stdout.contains("err-1\n"))
+        #expect(first.stderr.isEmpty)
+        let missing = try sandbox.run(["logs", "l", "--attempt", "3"])
+        #expect(missing.status == 3 && missing.stdout.isEmpty && missing.stderr.hasPrefix("error: "))
+
+        let show = try sandbox.ok(["show", "l"])
+        #expect(show.stdout.contains("History"))
+        #expect(show.stdout.contains("failed") && show.stdout.contains("succeeded"))
+    }
+
+    @Test func logsFollowStreamsARunningJobUntilItEnds() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        let go = sandbox.path("go")
+        try sandbox.enqueue(#"{"id":"live","command":"echo begin; while [ ! -f \#(go) ]; do sleep 0.05; done; echo end"}"#)
+        try sandbox.startWorkers(1)
+        try sandbox.waitForState("live", "processing")
+        let followed = Results()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            followed.add(Result { try sandbox.run(["logs", "live", "--follow"], timeout: 20) })
+            done.signal()
+        }
+        usleep(300_000)
+        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+        #expect(done.wait(timeout: .now() + 20) == .success, "logs --follow did not return after the run ended")
+        let result = try #require(followed.all.first).get()
+        #expect(result.status == 0)
+        #expect(result.stdout == "begin\nend\n")
+    }
+}
