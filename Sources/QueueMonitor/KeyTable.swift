@@ -1,0 +1,111 @@
+/// A key press, decoded from the terminal.
+public enum Key: Hashable, Sendable {
+    case char(Character)
+    case up, down, left, right, pageUp, pageDown, home, end
+    case tab, backTab, enter, escape, backspace
+    case ctrlC
+    case resize
+}
+
+/// The panes of the console.
+public enum Pane: Int, CaseIterable, Sendable {
+    case jobs, workers, dlq, log
+
+    public var title: String {
+        switch self {
+        case .jobs: return "Jobs"
+        case .workers: return "Workers"
+        case .dlq: return "DLQ"
+        case .log: return "Log tail"
+        }
+    }
+}
+
+/// What a key does.
+public enum KeyAction: Equatable, Sendable {
+    case quit, help, nextPane, previousPane, focus(Pane)
+    case up, down, pageUp, pageDown, top, bottom
+    case filter, escape, detail
+    case previousStateTab, nextStateTab
+    case retrySelected, toggleMark, retryMarked
+    case addWorker, removeWorker, stopAllWorkers
+    case pause
+}
+
+/// One entry of the key table: the keys, what they do, where.
+public struct KeyBinding: Sendable {
+    public var keys: [Key]
+    /// How the keys are written in help and the footer.
+    public var label: String
+    public var summary: String
+    public var action: KeyAction
+    /// Panes where the binding applies (nil: everywhere).
+    public var panes: Set<Pane>?
+    /// Changes the queue or its workers (hidden with --readonly).
+    public var mutates: Bool
+    /// Shown in the footer of the panes it applies to.
+    public var inFooter: Bool
+}
+
+/// The single table that both handles input and generates the help screen and
+/// the footer, so they cannot disagree.
+public enum KeyTable {
+    public static let bindings: [KeyBinding] = [
+        b([.char("q")], "q", "quit (Ctrl-C always quits)", .quit, footer: true),
+        b([.char("?")], "?", "help (Esc or ? closes)", .help, footer: true),
+        b([.tab], "Tab", "next pane", .nextPane),
+        b([.backTab], "S-Tab", "previous pane", .previousPane),
+        b([.char("1")], "1", "Jobs pane", .focus(.jobs)),
+        b([.char("2")], "2", "Workers pane", .focus(.workers)),
+        b([.char("3")], "3", "DLQ pane", .focus(.dlq)),
+        b([.char("4")], "4", "Log tail pane", .focus(.log)),
+        b([.char("j"), .down], "j/↓", "move down (log: scroll down)", .down),
+        b([.char("k"), .up], "k/↑", "move up (log: scroll up, pauses follow)", .up),
+        b([.pageDown], "PgDn", "page down", .pageDown),
+        b([.pageUp], "PgUp", "page up", .pageUp),
+        b([.char("g"), .home], "g", "first row (log: oldest line)", .top),
+        b([.char("G"), .end], "G", "last row (log: follow again)", .bottom),
+        b([.char("/")], "/", "filter the list (Esc clears)", .filter, panes: [.jobs, .workers, .dlq], footer: true),
+        b([.escape], "Esc", "close overlay / clear filter", .escape),
+        b([.enter], "Enter", "job detail", .detail, panes: [.jobs, .dlq, .workers], footer: true),
+        b([.char("["), .left], "[ ←", "previous state tab", .previousStateTab, panes: [.jobs], footer: true),
+        b([.char("]"), .right], "] →", "next state tab", .nextStateTab, panes: [.jobs], footer: true),
+        b([.char("r")], "r", "retry the selected dead job", .retrySelected, panes: [.dlq], mutates: true, footer: true),
+        b([.char(" ")], "Space", "mark / unmark", .toggleMark, panes: [.dlq], mutates: true, footer: true),
+        b([.char("R")], "R", "retry marked (or all) dead jobs", .retryMarked, panes: [.dlq], mutates: true, footer: true),
+        b([.char("+")], "+", "start a worker", .addWorker, mutates: true, footer: true),
+        b([.char("-")], "-", "stop a worker (gracefully)", .removeWorker, mutates: true, footer: true),
+        b([.char("S")], "S", "stop all workers (asks first)", .stopAllWorkers, mutates: true),
+        b([.char("p")], "p", "pause / resume refresh", .pause, footer: true),
+    ]
+
+    private static func b(_ keys: [Key], _ label: String, _ summary: String, _ action: KeyAction, panes: Set<Pane>? = nil,
+                          mutates: Bool = false, footer: Bool = false) -> KeyBinding {
+        KeyBinding(keys: keys, label: label, summary: summary, action: action, panes: panes, mutates: mutates, inFooter: footer)
+    }
+
+    /// The action of `key` in `pane`, if any.
+    public static func action(for key: Key, in pane: Pane, readonly: Bool) -> KeyAction? {
+        if key == .ctrlC { return .quit }
+        return bindings.first { binding in
+            binding.keys.contains(key) && (binding.panes?.contains(pane) ?? true) && !(readonly && binding.mutates)
+        }?.action
+    }
+
+    /// Bindings shown in `pane`'s footer.
+    public static func footer(for pane: Pane, readonly: Bool) -> [KeyBinding] {
+        bindings.filter { $0.inFooter && ($0.panes?.contains(pane) ?? true) && !(readonly && $0.mutates) }
+    }
+
+    /// The help screen's lines, generated from the table.
+    public static func helpLines(readonly: Bool) -> [String] {
+        var lines: [String] = []
+        let visible = bindings.filter { !(readonly && $0.mutates) }
+        let width = visible.map(\.label.count).max() ?? 5
+        for binding in visible {
+            let scope = binding.panes.map { " (" + $0.sorted { $0.rawValue < $1.rawValue }.map(\.title).joined(separator: ", ") + ")" } ?? ""
+            lines.append(binding.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + binding.summary + scope)
+        }
+        return lines
+    }
+}

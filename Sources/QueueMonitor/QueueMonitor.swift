@@ -1,1 +1,0 @@
-// The monitor module; see MonitorApp.swift.

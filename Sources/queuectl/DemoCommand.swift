@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import QueueCore
+import QueueMonitor
+import QueueRunner
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Open the monitor on a scratch queue with live workers and a mix of jobs.",
+        discussion: """
+            Creates a new database in a temporary folder (never yours), fills it with jobs \
+            that succeed, fail and retry, run slowly, print output, time out or wait for \
+            later, starts three workers and opens the monitor. More jobs keep arriving while \
+            it runs. Quitting stops the workers it started and says where the scratch \
+            database is.
+
+            Example:
+              queuectl demo
+            """
+    )
+    @Option(help: "Workers to start.")
+    var workers = 3
+
+    func validate() throws {
+        guard (1...16).contains(workers) else { throw ValidationError("--workers must be from 1 to 16") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            try MonitorCommand.requireTerminal()
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("queuectl-demo-\(JobID.generate().suffix(6).lowercased())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let location = DatabaseLocation(path: folder.appendingPathComponent("queue.db").path)
+            let store = try SQLiteJobStore(location: location)
+            try store.setConfig(.backoffBase, 1.5)
+            try store.setConfig(.maxRetries, 2)
+            try store.setConfig(.killGrace, 1)
+            _ = try store.enqueue(try Self.jobs(), now: .now())
+            let supervisor = WorkerSupervisor(location: location)
+            _ = try supervisor.startBackground(count: workers)
+            let feeder = DemoFeeder(location: location)
+            feeder.start()
+            MonitorApp(source: MonitorDataSource(store: store, supervisor: supervisor), refreshSeconds: 0.5, readonly: false,
+                       useColor: MonitorCommand.useColor,
+                       greeting: "demo queue at \(location.databasePath) — ? shows the keys, q quits").run()
+            feeder.stop()
+            let report = try supervisor.stop(wait: true, timeout: 15)
+            print("stopped \(report.requested.count - report.stillRunning.count) demo worker(s)")
+            print("the demo database is kept at \(location.databasePath)")
+            print("look again:  queuectl --db \(location.databasePath) monitor")
+            print("remove it:   rm -r \(folder.path)")
+        }
+    }
+
+    /// A queue with something of everything.
+    static func jobs() throws -> [JobSpec] {
+        var specs: [JobSpec] = []
+        for i in 1...12 {
+            specs.append(try JobSpec(id: "build-\(i)", command: "echo building part \(i); sleep 0.\(i % 9 + 1); echo part \(i) done",
+                                     priority: i % 3 == 0 ? 5 : 0))
+        }
+        for i in 1...5 {
+            specs.append(try JobSpec(id: "report-\(i)", command: "for step in 1 2 3 4 5 6 7 8 9 10; do echo \"report \(i): step $step of 10\"; sleep 1; done"))
+        }
+        for i in 1...3 {
+            specs.append(try JobSpec(id: "flaky-\(i)", command: "echo \"attempt $QUEUECTL_ATTEMPT\"; test \"$QUEUECTL_ATTEMPT\" -ge 2 || { echo 'connection reset by peer' >&2; exit 1; }"))
+        }
+        for i in 1...3 {
+            specs.append(try JobSpec(id: "sync-\(i)", command: "echo 'contacting upstream'; echo 'error: upstream returned 503' >&2; exit 2"))
+        }
+        specs.append(try JobSpec(id: "deploy", command: "deploy-widgets --now"))
+        specs.append(try JobSpec(id: "locked", command: "echo 'waiting for the lock'; sleep 30", maxRetries: 0, timeout: 3))
+        specs.append(try JobSpec(id: "unicode", command: "echo 'résumé 完成 ✅ — wide characters are fine'"))
+        for i in 1...4 {
+            specs.append(try JobSpec(id: "nightly-\(i)", command: "echo nightly \(i)", delaySeconds: Double(20 * i)))
+        }
+        return specs
+    }
+}
+
+/// Keeps a little work arriving while the demo runs, from this process (no shell
+/// string is ever assembled).
+final class DemoFeeder: @unchecked Sendable {
+    private let location: DatabaseLocation
+    private let lock = NSLock()
+    private var stopped = false
+
+    init(location: DatabaseLocation) { self.location = location }
+
+    func start() {
+        Thread.detachNewThread { [self] in
+            guard let store = try? SQLiteJobStore(location: location, createDirectories: false) else { return }
+            var n = 0
+            while !lock.withLock({ stopped }) {
+                Thread.sleep(forTimeInterval: 2)
+                n += 1
+                let specs = [
+                    try? JobSpec(id: "tick-\(n)", command: "echo tick \(n); sleep 1.5"),
+                    n % 4 == 0 ? try? JobSpec(id: "retry-me-\(n)", command: "echo 'disk quota exceeded' >&2; exit 1", maxRetries: 1) : nil,
+                ].compactMap { $0 }
+                _ = try? store.enqueue(specs, now: .now())
+            }
+        }
+    }
+
+    func stop() { lock.withLock { stopped = true } }
+}
