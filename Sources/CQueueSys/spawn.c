@@ -106,6 +106,16 @@ int qc_install_stop_handler(int wake_fd) {
     if (sigaction(SIGTERM, &sa, NULL) < 0) return -1;
     if (sigaction(SIGINT, &sa, NULL) < 0) return -1;
     if (sigaction(SIGHUP, &sa, NULL) < 0) return -1;
+    // The signal mask is inherited across exec: a parent that spawns us from a
+    // thread blocking these signals (every libdispatch worker thread does, so any
+    // Swift program using Process) would leave the handler unreachable and SIGTERM
+    // without effect. Unblock them in this (the main) thread.
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
+    if (pthread_sigmask(SIG_UNBLOCK, &stops, NULL) != 0) return -1;
     return 0;
 }
 
