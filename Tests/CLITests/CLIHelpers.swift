@@ -98,3 +98,28 @@ func processIsRunning(_ pid: Int32) -> Bool {
     let state = stat[stat.index(close, offsetBy: 2)]
     return state != "Z" && state != "X"
 }
+
+extension QueueSandbox {
+    /// Starts `queuectl ARGS` without waiting for it (for `worker start --foreground`);
+    /// its stderr goes to `stderr.log` in the sandbox.
+    func spawn(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: QueueSandbox.binaryPath)
+        process.arguments = ["--db", databasePath] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["QUEUECTL_DB"] = databasePath
+        env["NO_COLOR"] = "1"
+        process.environment = env
+        _ = FileManager.default.createFile(atPath: path("stderr.log"), contents: nil)
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: path("stderr.log")))
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Registered workers' (id, pid).
+    func workers() throws -> [(id: String, pid: Int32)] {
+        (try json(["worker", "list"]).arrayValue ?? []).map { ($0["id"]?.stringValue ?? "", Int32($0["pid"]?.intValue ?? 0)) }
+    }
+}

@@ -96,3 +96,68 @@ import TestSupport
         #expect(result.stdout == "begin\nend\n")
     }
 }
+
+/// Output capture limits, stats, and file permissions.
+@Suite struct OutputAndFilesTests {
+    @Test func outputBeyondTheLimitIsCutWithANote() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.configure([("output-limit", "2K")])
+        try sandbox.enqueue(#"{"id":"chatty","command":"head -c 200000 /dev/zero | tr '\\0' a; echo; echo tail-line"}"#)
+        try sandbox.startWorkers(1)
+        try sandbox.waitForState("chatty", "completed")
+        let logs = try sandbox.run(["logs", "chatty"]).stdout
+        #expect(logs.hasPrefix(String(repeating: "a", count: 2048)))
+        #expect(logs.utf8.count < 2048 + 200, "log holds \(logs.utf8.count) bytes with a 2 KiB limit")
+        #expect(logs.contains("truncated"))
+        #expect(!logs.contains("tail-line"))
+    }
+
+    @Test func statsReportThroughputAndPercentiles() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"id":"ok1","command":"true"}"#)
+        try sandbox.enqueue(#"{"id":"ok2","command":"true"}"#)
+        try sandbox.enqueue(#"{"id":"bad","command":"false","max_retries":0}"#)
+        try sandbox.startWorkers(1)
+        try sandbox.waitForState("bad", "dead")
+        try sandbox.waitForState("ok2", "completed")
+        let stats = try sandbox.json(["stats"])
+        let lastMinute = stats["throughput"]?["last_1m"]
+        #expect(lastMinute?["completed"]?.intValue == 2)
+        #expect(lastMinute?["failed"]?.intValue == 1)
+        for window in ["last_1m", "last_5m", "last_60m"] { #expect(stats["throughput"]?[window] != nil) }
+        let rate = try #require(stats["success_rate"]?.doubleValue)
+        #expect(abs(rate - 2.0 / 3.0) < 0.001)
+        for key in ["run_duration_seconds", "queue_wait_seconds"] {
+            for p in ["p50", "p95", "max"] { #expect(stats[key]?[p]?.doubleValue != nil, "\(key).\(p)") }
+        }
+        #expect(try sandbox.run(["stats"]).status == 0)
+    }
+
+    @Test func databaseAndLogFilesArePrivate() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"id":"p","command":"echo secret"}"#)
+        try sandbox.startWorkers(1)
+        try sandbox.waitForState("p", "completed")
+        let fm = FileManager.default
+        var checked = 0
+        for name in try fm.contentsOfDirectory(atPath: sandbox.directory) where name.hasPrefix("queue.db") {
+            let path = sandbox.path(name)
+            var isDir: ObjCBool = false
+            _ = fm.fileExists(atPath: path, isDirectory: &isDir)
+            let mode = try #require(try fm.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+            #expect(mode == (isDir.boolValue ? 0o700 : 0o600), "\(name) has mode \(String(mode, radix: 8))")
+            checked += 1
+            if isDir.boolValue {
+                for log in try fm.contentsOfDirectory(atPath: path) {
+                    let m = try #require(try fm.attributesOfItem(atPath: path + "/" + log)[.posixPermissions] as? Int)
+                    #expect(m & 0o077 == 0, "\(name)/\(log) has mode \(String(m, radix: 8))")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked >= 4)
+    }
+}

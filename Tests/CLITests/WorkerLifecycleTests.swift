@@ -107,3 +107,82 @@ import TestSupport
         #expect(try sandbox.ok(["config", "get", "backoff_base"]).stdout == "1.25\n")
     }
 }
+
+/// Workers that go wrong: stalled past their lease, killed by their own job, or
+/// supervised in the foreground.
+@Suite struct WorkerFailureTests {
+    @Test func stalledWorkerLosesItsLeaseAndCannotOverwriteTheRetry() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.configure([("lease-timeout", "1"), ("backoff-base", "1")])
+        let flag = sandbox.path("first")
+        try sandbox.enqueue(#"""
+            {"id":"stall","max_retries":3,
+             "command":"if [ -f \#(flag) ]; then echo retry; else touch \#(flag); sleep 1.5; echo stale; fi"}
+            """#)
+        let stalled = try #require(try sandbox.startWorkers(1).first)
+        try sandbox.waitForState("stall", "processing")
+        #expect(kill(stalled.pid, SIGSTOP) == 0)
+        defer { kill(stalled.pid, SIGKILL) }
+
+        // Its heartbeat stops; anyone looking releases the job after the 1 s lease.
+        let released = try sandbox.waitForState("stall", ["failed", "pending"], timeout: 10)
+        #expect(released["history"]?.arrayValue?.first?["outcome"]?.stringValue == "interrupted")
+        #expect(released["history"]?.arrayValue?.first?["error"]?.stringValue?.contains("heartbeat") == true)
+        #expect(try sandbox.workers().contains { $0.id == stalled.id } == false)
+
+        try sandbox.startWorkers(1)
+        let done = try sandbox.waitForState("stall", "completed")
+        // The stalled worker wakes up: it must exit without recording anything.
+        #expect(kill(stalled.pid, SIGCONT) == 0)
+        #expect(QueueSandbox.waitUntil(timeout: 10) { !processIsRunning(stalled.pid) }, "the released worker kept running")
+        let after = try sandbox.job("stall")
+        #expect(after == done)
+        #expect(after["attempts"]?.intValue == 2)
+        #expect(after["history"]?.arrayValue?.map { $0["outcome"]?.stringValue } == ["interrupted", "succeeded"])
+        #expect(try sandbox.run(["logs", "stall"]).stdout == "retry\n")
+    }
+
+    @Test func jobThatKillsItsWorkerIsRetriedThenDead() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.configure([("backoff-base", "1"), ("lease-timeout", "15")])
+        try sandbox.enqueue(#"{"id":"assassin","command":"kill -9 $PPID; sleep 5","max_retries":1}"#)
+        try sandbox.startWorkers(2)
+        let job = try sandbox.waitForState("assassin", "dead", timeout: 20)
+        #expect(job["attempts"]?.intValue == 2)
+        #expect(job["history"]?.arrayValue?.map { $0["outcome"]?.stringValue } == ["interrupted", "interrupted"])
+        #expect(try sandbox.workers().isEmpty)
+        #expect(try sandbox.counts()["processing"] == 0)
+    }
+
+    @Test func foregroundWorkersStopGracefullyOnSIGTERMAndRestartCrashes() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        let supervisor = try sandbox.spawn(["worker", "start", "--foreground", "--count", "2"])
+        defer { if supervisor.isRunning { kill(supervisor.processIdentifier, SIGKILL) } }
+        let registered = QueueSandbox.waitUntil { (try? sandbox.workers().count) == 2 }
+        try #require(registered, "foreground workers did not register: \(sandbox.lines(of: "stderr.log").suffix(5))")
+
+        // A crashed worker is replaced.
+        let crashed = try #require(try sandbox.workers().first)
+        #expect(kill(crashed.pid, SIGKILL) == 0)
+        #expect(QueueSandbox.waitUntil {
+            let now = (try? sandbox.workers()) ?? []
+            return now.count == 2 && !now.contains { $0.id == crashed.id }
+        }, "no replacement for the crashed worker")
+
+        try sandbox.enqueue(#"{"id":"fg","command":"sleep 1; echo done"}"#)
+        try sandbox.waitForState("fg", "processing")
+        let pids = try sandbox.workers().map(\.pid)
+        #expect(kill(supervisor.processIdentifier, SIGTERM) == 0)
+        let exited = QueueSandbox.waitUntil(timeout: 15) { !supervisor.isRunning }
+        try #require(exited, "the foreground supervisor did not exit on SIGTERM")
+        supervisor.waitUntilExit()
+        #expect(supervisor.terminationStatus == 0)
+        #expect(try sandbox.state("fg") == "completed")
+        #expect(try sandbox.run(["logs", "fg"]).stdout == "done\n")
+        #expect(try sandbox.workers().isEmpty)
+        for pid in pids { #expect(!processIsRunning(pid)) }
+    }
+}
