@@ -27,6 +27,11 @@ public struct MonitorApp {
             _ = fcntl(wake[1], F_SETFL, O_NONBLOCK)
             qc_install_stop_handler(wake[1])
         }
+        // Whatever the parent blocked, the console needs resizes and stop signals.
+        var needed = sigset_t()
+        sigemptyset(&needed)
+        for signal in [SIGWINCH, SIGINT, SIGTERM, SIGHUP] { sigaddset(&needed, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &needed, nil)
         let painter = TerminalPainter()
         painter.start(useColor: useColor)
         defer { painter.stop() }

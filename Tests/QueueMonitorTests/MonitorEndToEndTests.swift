@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import QueueCore
+import TestSupport
+
+/// Drives the real binary's monitor inside tmux: what a user sees and types.
+@Suite(.serialized) struct MonitorEndToEndTests {
+    /// A private tmux server for one test.
+    struct Tmux {
+        let socket = "queuectl-test-\(UUID().uuidString.prefix(8))"
+
+        @discardableResult
+        func run(_ args: [String]) throws -> CLIResult {
+            try QueueSandbox.spawnAndWait("tmux", ["-L", socket] + args)
+        }
+
+        func screen() throws -> String { try run(["capture-pane", "-p", "-t", "mon"]).stdout }
+
+        func send(_ keys: String...) throws { try run(["send-keys", "-t", "mon"] + keys) }
+
+        func waitFor(_ text: String, timeout: Double = 15) throws -> Bool {
+            try QueueSandbox.waitUntil(timeout: timeout) { try screen().contains(text) }
+        }
+
+        func kill() { _ = try? run(["kill-server"]) }
+    }
+
+    @Test func panesShowTheQueueAndRRetriesADeadJob() throws {
+        let sandbox = try QueueSandbox(name: "monitor-e2e")
+        defer { sandbox.cleanup() }
+        try sandbox.run(["config", "set", "backoff-base", "1"])
+        try sandbox.run(["enqueue", #"{"id":"will-die","command":"echo going down; exit 4","max_retries":0}"#])
+        try sandbox.run(["enqueue", #"{"id":"slow-one","command":"sleep 30"}"#])
+        try sandbox.run(["enqueue", #"{"id":"later-one","command":"true","delay":3600}"#])
+        let started = try sandbox.run(["worker", "start", "--count", "2"])
+        #expect(started.status == 0, "\(started)")
+        let workerID = try #require(started.lines.first?.split(separator: " ").first.map(String.init))
+        #expect(try QueueSandbox.waitUntil { try sandbox.run(["show", "will-die", "--json"]).stdout.contains(#""state": "dead""#) })
+
+        let tmux = Tmux()
+        defer { tmux.kill() }
+        try tmux.run(["new-session", "-d", "-s", "mon", "-x", "120", "-y", "40",
+                      "env", "NO_COLOR=1", QueueSandbox.binaryPath, "--db", sandbox.databasePath, "monitor", "--refresh", "0.2"])
+        try tmux.run(["set-option", "-t", "mon", "remain-on-exit", "on"])
+        #expect(try tmux.waitFor("2 Workers"))
+        let screen = try tmux.screen()
+        for text in ["1 Jobs", "3 DLQ", "4 Log tail", "will-die", "slow-one", "later-one", workerID, "exit code 4"] {
+            #expect(screen.contains(text), "missing \(text) in:\n\(screen)")
+        }
+
+        // Retry from the DLQ pane: stop the workers first so the job stays pending.
+        try sandbox.run(["worker", "stop", "--timeout", "1"])
+        try tmux.send("3")
+        try tmux.send("r")
+        #expect(try tmux.waitFor("1 job → pending"))
+        let shown = try sandbox.run(["show", "will-die", "--json"]).stdout
+        #expect(shown.contains(#""state": "pending""#), Comment(rawValue: shown))
+        #expect(shown.contains(#""attempts": 0"#), Comment(rawValue: shown))
+
+        // Resize small (one pane at a time), tiny (asks for more room), and back.
+        try tmux.run(["resize-window", "-t", "mon", "-x", "60", "-y", "15"])
+        let narrow = try tmux.waitFor("1 Jobs   2 Workers")
+        let narrowScreen = try tmux.screen()
+        #expect(narrow, "\(narrowScreen)")
+        try tmux.run(["resize-window", "-t", "mon", "-x", "40", "-y", "10"])
+        #expect(try tmux.waitFor("need 50×12, have 40×10"))
+        try tmux.run(["resize-window", "-t", "mon", "-x", "120", "-y", "40"])
+        #expect(try tmux.waitFor("4 Log tail"))
+
+        // q quits with status 0 and gives the terminal back.
+        try tmux.send("q")
+        #expect(try QueueSandbox.waitUntil {
+            try tmux.run(["display-message", "-p", "-t", "mon", "#{pane_dead}"]).stdout.hasPrefix("1")
+        })
+        #expect(try tmux.run(["display-message", "-p", "-t", "mon", "#{pane_dead_status}"]).stdout.hasPrefix("0"))
+        #expect(try tmux.run(["display-message", "-p", "-t", "mon", "#{alternate_on}"]).stdout.hasPrefix("0"))
+    }
+
+    @Test func ctrlCQuitsCleanly() throws {
+        let sandbox = try QueueSandbox(name: "monitor-ctrlc")
+        defer { sandbox.cleanup() }
+        let tmux = Tmux()
+        defer { tmux.kill() }
+        try tmux.run(["new-session", "-d", "-s", "mon", "-x", "100", "-y", "30",
+                      QueueSandbox.binaryPath, "--db", sandbox.databasePath, "monitor"])
+        try tmux.run(["set-option", "-t", "mon", "remain-on-exit", "on"])
+        #expect(try tmux.waitFor("1 Jobs"))
+        try tmux.send("C-c")
+        #expect(try QueueSandbox.waitUntil {
+            try tmux.run(["display-message", "-p", "-t", "mon", "#{pane_dead}"]).stdout.hasPrefix("1")
+        })
+        let status = try tmux.run(["display-message", "-p", "-t", "mon", "#{pane_dead_status}"])
+        let screen = try tmux.screen()
+        #expect(status.stdout.hasPrefix("0"), "\(status) \(screen)")
+    }
+
+    @Test func refusesToRunWithoutATerminal() throws {
+        let sandbox = try QueueSandbox(name: "monitor-notty")
+        defer { sandbox.cleanup() }
+        let result = try sandbox.run(["monitor"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("error: the monitor needs a terminal"))
+        #expect(result.stdout.isEmpty)
+    }
+}

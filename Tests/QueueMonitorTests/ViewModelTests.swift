@@ -1,0 +1,254 @@
+import Testing
+@testable import QueueCore
+@testable import QueueMonitor
+
+/// The console's screens, computed without a terminal.
+@Suite struct ViewModelTests {
+    static let now = Timestamp(milliseconds: 1_800_000_000_000)
+
+    static func job(_ id: String, _ state: JobState = .pending, command: String = "echo hi", error: String? = nil) -> Job {
+        Job(id: id, command: command, state: state, attempts: state == .dead ? 3 : 0, maxRetries: 2, runAt: now,
+            createdAt: now.adding(seconds: -30), updatedAt: now.adding(seconds: -5), lastError: error)
+    }
+
+    static func snapshot(jobs: [Job] = [], dead: [Job] = [], workers: [WorkerRecord] = [], total: Int? = nil) -> MonitorSnapshot {
+        var s = MonitorSnapshot(databasePath: "/tmp/queue.db")
+        s.jobs = jobs
+        s.jobsTotal = total ?? jobs.count
+        s.dead = dead
+        s.deadTotal = dead.count
+        s.workers = workers
+        var counts: [JobState: Int] = [:]
+        for j in jobs + dead { counts[j.state, default: 0] += 1 }
+        s.counts = JobCounts(counts: counts)
+        s.fetchedAt = now
+        return s
+    }
+
+    static func worker(_ id: String, busyWith job: String? = nil) -> WorkerRecord {
+        WorkerRecord(id: id, pid: 4242, pidStartTicks: 1, hostname: "h", state: job == nil ? .idle : .busy, jobID: job,
+                     jobStartedAt: job == nil ? nil : now.adding(seconds: -2), startedAt: now.adding(seconds: -60),
+                     heartbeatAt: now.adding(seconds: -1), jobsDone: 7)
+    }
+
+    func render(_ snapshot: MonitorSnapshot, _ state: MonitorState) -> Screen {
+        MonitorViewModel(snapshot: snapshot, state: state, now: Self.now).render()
+    }
+
+    @Test(arguments: [(120, 40), (200, 60), (100, 24), (80, 24), (60, 15), (50, 12)])
+    func everyFrameFitsItsTerminal(size: (Int, Int)) {
+        let snapshot = Self.snapshot(jobs: [Self.job("a", command: "echo 完成 ✅ " + String(repeating: "x", count: 300))],
+                                     dead: [Self.job("d", .dead, error: "exit code 1: ☃ boom")], workers: [Self.worker("w-1", busyWith: "a")])
+        for focus in Pane.allCases {
+            var state = MonitorState(width: size.0, height: size.1)
+            state.focus = focus
+            let screen = render(snapshot, state)
+            #expect(screen.lines.count == size.1)
+            for line in screen.lines { #expect(line.width <= size.0, "\(size) \(focus): \(line.text)") }
+        }
+    }
+
+    @Test func wideTerminalShowsAllFourPanes() {
+        let screen = render(Self.snapshot(jobs: [Self.job("job-one")], dead: [Self.job("dead-one", .dead)],
+                                          workers: [Self.worker("w-abc", busyWith: "job-one")]),
+                            MonitorState(width: 120, height: 40))
+        for title in ["1 Jobs", "2 Workers", "3 DLQ", "4 Log tail", "job-one", "dead-one", "w-abc"] {
+            #expect(screen.contains(title), "missing \(title)")
+        }
+    }
+
+    @Test func narrowTerminalShowsOnePaneUnderTabs() {
+        var state = MonitorState(width: 80, height: 24)
+        state.focus = .dlq
+        let screen = render(Self.snapshot(jobs: [Self.job("job-one")], dead: [Self.job("dead-one", .dead)]), state)
+        #expect(screen.contains("1 Jobs") && screen.contains("4 Log tail"))   // the tab row
+        #expect(screen.contains("dead-one"))
+        #expect(!screen.contains("job-one"), "only the focused pane is drawn")
+    }
+
+    @Test func tooSmallSaysWhatItNeeds() {
+        let screen = render(Self.snapshot(), MonitorState(width: 40, height: 10))
+        #expect(screen.contains("need 50×12, have 40×10"))
+    }
+
+    @Test func textIsCutByDisplayWidthWithAnEllipsis() {
+        #expect(DisplayWidth.of("完成") == 4)
+        #expect(DisplayWidth.of("✅") == 2)
+        #expect(DisplayWidth.of("résumé") == 6)
+        let cut = DisplayWidth.fit("完成完成完成 ok", 7)
+        #expect(DisplayWidth.of(cut) <= 7)
+        #expect(cut.hasSuffix("…"))
+        #expect(DisplayWidth.fit("short", 10) == "short")
+        #expect(DisplayWidth.fit("tab\there", 20) == "tab here")
+        #expect(DisplayWidth.of(DisplayWidth.pad("✅x", 6)) == 6)
+    }
+
+    @Test func listsNeverCapSilently() {
+        let jobs = (0..<5).map { Self.job("j\($0)") }
+        let screen = render(Self.snapshot(jobs: jobs, total: 12_345), MonitorState(width: 120, height: 40))
+        #expect(screen.contains("1–5 of 12,345"))
+    }
+
+    @Test func everyStateHasItsCountAndLabel() {
+        let jobs = [Self.job("p"), Self.job("c", .completed), Self.job("f", .failed)]
+        let screen = render(Self.snapshot(jobs: jobs, dead: [Self.job("d", .dead)]), MonitorState(width: 120, height: 40))
+        let header = screen.lines[1].text
+        for state in JobState.allCases { #expect(header.contains(state.rawValue)) }
+        let barColors = Set(screen.lines[1].spans.filter { $0.text.contains("█") }.compactMap(\.style.color))
+        #expect(barColors == [.yellow, .green, .magenta, .red])
+    }
+
+    @Test func selectionStaysOnTheSameJobWhenNewJobsArrive() {
+        var state = MonitorState(width: 120, height: 40)
+        let first = Self.snapshot(jobs: [Self.job("a"), Self.job("b"), Self.job("c")])
+        _ = state.handle(.down, snapshot: first)
+        state.reconcile(with: first)
+        #expect(state.cursor(.jobs).selectedID == "b")
+        // Two newer jobs appear on top (newest first): the cursor follows "b".
+        let second = Self.snapshot(jobs: [Self.job("e"), Self.job("d"), Self.job("a"), Self.job("b"), Self.job("c")])
+        state.reconcile(with: second)
+        #expect(state.cursor(.jobs).index == 3)
+        #expect(state.selectedJobID(snapshot: second) == "b")
+    }
+
+    @Test func cursorStaysInRangeWhenTheListShrinks() {
+        var state = MonitorState(width: 120, height: 40)
+        let many = Self.snapshot(jobs: (0..<10).map { Self.job("j\($0)") })
+        for _ in 0..<9 { _ = state.handle(.char("j"), snapshot: many) }
+        #expect(state.cursor(.jobs).index == 9)
+        state.cursors[.jobs]?.selectedID = "gone"
+        state.reconcile(with: Self.snapshot(jobs: [Self.job("x"), Self.job("y")]))
+        #expect(state.cursor(.jobs).index == 1)
+    }
+
+    @Test func tabsAndDigitsMoveFocus() {
+        var state = MonitorState(width: 120, height: 40)
+        let s = Self.snapshot()
+        _ = state.handle(.tab, snapshot: s)
+        #expect(state.focus == .workers)
+        _ = state.handle(.backTab, snapshot: s)
+        _ = state.handle(.backTab, snapshot: s)
+        #expect(state.focus == .log)
+        _ = state.handle(.char("3"), snapshot: s)
+        #expect(state.focus == .dlq)
+    }
+
+    @Test func rRetriesTheSelectedDeadJob() {
+        var state = MonitorState(width: 120, height: 40)
+        let s = Self.snapshot(dead: [Self.job("d1", .dead), Self.job("d2", .dead)])
+        _ = state.handle(.char("3"), snapshot: s)
+        _ = state.handle(.down, snapshot: s)
+        #expect(state.handle(.char("r"), snapshot: s) == [.retry(["d2"])])
+    }
+
+    @Test func markedRetryAsksFirstAndDefaultsToNo() {
+        var state = MonitorState(width: 120, height: 40)
+        let s = Self.snapshot(dead: [Self.job("d1", .dead), Self.job("d2", .dead), Self.job("d3", .dead)])
+        _ = state.handle(.char("3"), snapshot: s)
+        _ = state.handle(.char(" "), snapshot: s)   // marks d1, moves to d2
+        _ = state.handle(.down, snapshot: s)
+        _ = state.handle(.char(" "), snapshot: s)   // marks d3
+        #expect(state.marked == ["d1", "d3"])
+        #expect(state.handle(.char("R"), snapshot: s).isEmpty)
+        #expect(state.confirmation == .retry(["d1", "d3"]))
+        #expect(render(s, state).contains("Retry 2 marked jobs? [y/N]"))
+        #expect(state.handle(.enter, snapshot: s).isEmpty, "anything but y means no")
+        #expect(state.confirmation == nil)
+        _ = state.handle(.char("R"), snapshot: s)
+        #expect(state.handle(.char("y"), snapshot: s) == [.retry(["d1", "d3"])])
+        // Nothing marked: R offers to retry the whole DLQ.
+        _ = state.handle(.char("R"), snapshot: s)
+        #expect(state.confirmation == .retryAllDead(3))
+    }
+
+    @Test func readonlyHidesEveryAction() {
+        var state = MonitorState(width: 120, height: 40, readonly: true)
+        let s = Self.snapshot(dead: [Self.job("d1", .dead)], workers: [Self.worker("w-1")])
+        _ = state.handle(.char("3"), snapshot: s)
+        #expect(state.handle(.char("r"), snapshot: s).isEmpty)
+        #expect(state.handle(.char("+"), snapshot: s).isEmpty)
+        #expect(state.handle(.char("-"), snapshot: s).isEmpty)
+        _ = state.handle(.char("S"), snapshot: s)
+        #expect(state.confirmation == nil)
+        let help = KeyTable.helpLines(readonly: true).joined(separator: "\n")
+        #expect(!help.contains("retry") && !help.contains("start a worker"))
+    }
+
+    @Test func workerKeysGoThroughTheSupervisor() {
+        var state = MonitorState(width: 120, height: 40)
+        let s = Self.snapshot(workers: [Self.worker("w-busy", busyWith: "a"), Self.worker("w-idle")])
+        #expect(state.handle(.char("+"), snapshot: s) == [.startWorker])
+        #expect(state.handle(.char("-"), snapshot: s) == [.stopWorker("w-idle")], "an idle worker is stopped first")
+        _ = state.handle(.char("S"), snapshot: s)
+        #expect(state.confirmation == .stopAllWorkers(2))
+        #expect(state.handle(.char("y"), snapshot: s) == [.stopAllWorkers])
+    }
+
+    @Test func slashFiltersTheFocusedListAndEscClears() {
+        var state = MonitorState(width: 120, height: 40)
+        let s = Self.snapshot()
+        _ = state.handle(.char("/"), snapshot: s)
+        for c in "deploy" { _ = state.handle(.char(c), snapshot: s) }
+        #expect(render(s, state).contains("/deploy"))
+        _ = state.handle(.enter, snapshot: s)
+        #expect(state.filter(.jobs) == "deploy")
+        _ = state.handle(.escape, snapshot: s)
+        #expect(state.filter(.jobs) == "")
+    }
+
+    @Test func helpIsGeneratedFromTheKeyTable() {
+        var state = MonitorState(width: 160, height: 50)
+        let s = Self.snapshot()
+        _ = state.handle(.char("?"), snapshot: s)
+        #expect(state.overlay == .help)
+        let screen = render(s, state)
+        for binding in KeyTable.bindings {
+            #expect(screen.contains(binding.summary), "help lacks \(binding.label)")
+        }
+        _ = state.handle(.escape, snapshot: s)
+        #expect(state.overlay == .none)
+    }
+
+    @Test func everyFooterKeyIsHandledByTheTable() {
+        for pane in Pane.allCases {
+            for binding in KeyTable.footer(for: pane, readonly: false) {
+                #expect(KeyTable.action(for: binding.keys[0], in: pane, readonly: false) == binding.action)
+            }
+        }
+    }
+
+    @Test func ctrlCAlwaysQuitsEvenInAPrompt() {
+        var state = MonitorState(width: 120, height: 40)
+        let s = Self.snapshot(workers: [Self.worker("w")])
+        _ = state.handle(.char("S"), snapshot: s)
+        _ = state.handle(.ctrlC, snapshot: s)
+        #expect(state.quit)
+    }
+
+    @Test func enterOpensTheDetailWithHistoryAndOutput() {
+        var state = MonitorState(width: 120, height: 40)
+        var s = Self.snapshot(jobs: [Self.job("a", .failed, error: "exit code 3: nope")])
+        _ = state.handle(.enter, snapshot: s)
+        #expect(state.overlay == .detail("a"))
+        let run = RunRecord(id: 1, jobID: "a", attempt: 1, workerID: "w-1", startedAt: Self.now.adding(seconds: -3),
+                            finishedAt: Self.now.adding(seconds: -2), outcome: .failed, exitCode: 3, error: "exit code 3: nope")
+        s.detail = JobDetail(job: s.jobs[0], runs: [run], output: ["nope"])
+        let screen = render(s, state)
+        #expect(screen.contains("\"max_retries\": 2"))
+        #expect(screen.contains("History"))
+        #expect(screen.contains("failed") && screen.contains("1.000s"))
+        #expect(screen.contains("Last error  exit code 3: nope"))
+    }
+
+    @Test func pauseIsShownInTheHeader() {
+        var state = MonitorState(width: 120, height: 40)
+        _ = state.handle(.char("p"), snapshot: Self.snapshot())
+        #expect(render(Self.snapshot(), state).lines[0].text.contains("PAUSED"))
+    }
+
+    @Test func databaseErrorsShowInABanner() {
+        var s = Self.snapshot()
+        s.error = "database /tmp/queue.db is locked by another process (waited 10 s); try again"
+        #expect(render(s, MonitorState(width: 120, height: 40)).contains("locked by another process"))
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension QueueSandbox {
+    /// Runs a program with `posix_spawn` and a blocking `waitpid`, output to
+    /// temporary files. For programs that fork daemons and exit at once (tmux),
+    /// whose exit Foundation's `Process` can miss.
+    public static func spawnAndWait(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("qc-direct-\(UUID().uuidString)").path
+        let err = out + ".err"
+        defer { unlink(out); unlink(err) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        // Default signal handling and an empty mask, whatever this test thread has:
+        // tmux and the programs in its panes inherit them.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let rc = posix_spawnp(&pid, path, &actions, &attributes, argv, envp)
+        guard rc == 0 else { throw TestFailure("cannot run \(path): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        return CLIResult(status: code,
+                         stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+}
