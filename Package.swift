@@ -54,5 +54,7 @@ let package = Package(
         .testTarget(name: "QueueRunnerTests", dependencies: ["QueueRunner", "QueueCore", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["QueueCore", "TestSupport"]),
         .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "TestSupport"]),
+        /// Bounded versions of the fault, load and hostile-input suite (scripts/soak runs it longer).
+        .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "TestSupport"]),
     ]
 )

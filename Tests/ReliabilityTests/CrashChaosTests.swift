@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+import QueueCore
+import TestSupport
+
+/// Workers killed with SIGKILL at random moments while a few hundred jobs of
+/// different lengths run: nothing is lost, nothing stays processing, and a job
+/// ran twice only when the history shows its first run was interrupted.
+@Suite struct CrashChaosTests {
+    @Test func killingWorkersAtRandomLosesNothing() throws {
+        let sandbox = try QueueSandbox(name: "chaos")
+        defer { sandbox.cleanup() }
+        let marker = sandbox.directory + "/marker"
+        try sandbox.must(["config", "set", "backoff-base", "1"])
+        try sandbox.must(["config", "set", "max-retries", "20"])
+        let jobs = 200
+        let lines = (0..<jobs).map { i in
+            #"{"id":"c\#(i)","command":"sleep 0.0\#(i % 7); echo $QUEUECTL_JOB_ID >> \#(marker)"}"#
+        }
+        try sandbox.must(["enqueue", "-"], stdin: lines.joined(separator: "\n"))
+        try sandbox.must(["worker", "start", "--count", "3"])
+        var kills = 0
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<12 {
+            usleep(UInt32.random(in: 50_000...250_000, using: &rng))
+            if let victim = try sandbox.workerPIDs().randomElement(using: &rng) {
+                kill(victim, SIGKILL)
+                kills += 1
+            }
+            try sandbox.must(["worker", "start", "--count", "1"])
+        }
+        #expect(try QueueSandbox.waitUntil(timeout: 90) { try sandbox.count("completed") + sandbox.count("dead") == jobs })
+        #expect(try sandbox.count("processing") == 0)
+        #expect(try sandbox.count("pending") == 0)
+        #expect(try sandbox.count("dead") == 0, "20 retries are plenty for 12 kills")
+
+        let ran = try String(contentsOfFile: marker, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(Set(ran).count == jobs, "lost: \(jobs - Set(ran).count)")
+        let duplicates = Dictionary(grouping: ran, by: { $0 }).filter { $0.value.count > 1 }.keys
+        for id in duplicates {
+            let outcomes = try sandbox.sql("select group_concat(outcome) from runs where job_id = '\(id)'")
+            #expect(outcomes.contains("interrupted"), "\(id) ran twice without an interrupted run: \(outcomes)")
+        }
+        // Every interrupted run belongs to a job whose worker was killed: at most one per kill.
+        let interrupted = Int(try sandbox.sql("select count(*) from runs where outcome = 'interrupted'")) ?? -1
+        #expect(interrupted <= kills)
+        #expect(try sandbox.sql("pragma integrity_check") == "ok")
+    }
+
+    @Test func aKilledWorkersJobLeavesNoProcessBehind() throws {
+        let sandbox = try QueueSandbox(name: "orphans")
+        defer { sandbox.cleanup() }
+        let pids = sandbox.directory + "/pids"
+        // A job whose shell starts a background child and a foreground one.
+        try sandbox.must(["enqueue", #"{"id":"tree","command":"sleep 300 & echo $! >> \#(pids); sleep 301 & echo $! >> \#(pids); wait"}"#])
+        try sandbox.must(["worker", "start"])
+        #expect(try QueueSandbox.waitUntil { (try? String(contentsOfFile: pids, encoding: .utf8))?.split(separator: "\n").count == 2 })
+        let children = try String(contentsOfFile: pids, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
+        let pgid = getpgid(children[0])
+        #expect(pgid > 0)
+        for pid in try sandbox.workerPIDs() { kill(pid, SIGKILL) }
+        // Any command that looks runs recovery, which ends the job's process group.
+        #expect(try QueueSandbox.waitUntil(timeout: 10) {
+            _ = try sandbox.run(["status"])
+            return children.allSatisfy { kill($0, 0) != 0 } && killpg(pgid, 0) != 0
+        }, "the job's process group survived its worker")
+        let history = try sandbox.sql("select outcome from runs where job_id = 'tree'")
+        #expect(history == "interrupted")
+    }
+
+    @Test func aStaleWorkerRowNeverSignalsAnUnrelatedProcess() throws {
+        let sandbox = try QueueSandbox(name: "identity")
+        defer { sandbox.cleanup() }
+        try sandbox.must(["status"])
+        // An unrelated process, and a worker row that claims its pid with another start time.
+        let bystander = try Process.run(URL(fileURLWithPath: "/bin/sleep"), arguments: ["60"])
+        defer { kill(bystander.processIdentifier, SIGKILL); bystander.waitUntilExit() }
+        let now = Timestamp.now().milliseconds
+        _ = try sandbox.sql("""
+            insert into workers (id, pid, pid_start, host, state, started_at, heartbeat_at)
+            values ('w-stale', \(bystander.processIdentifier), 1, '\(ProcessInfo.processInfo.hostName)', 'idle', \(now), \(now))
+            """)
+        let stop = try sandbox.run(["worker", "stop", "--timeout", "2"])
+        #expect(stop.status == 0, "\(stop)")
+        usleep(200_000)
+        #expect(bystander.isRunning, "worker stop signalled a process that only shares a pid")
+        #expect(try sandbox.sql("select count(*) from workers") == "0", "the stale row is released")
+    }
+}
