@@ -37,6 +37,15 @@ extension Queuectl {
     /// (`queuectl --db q.db status`), by moving it to the end where every
     /// subcommand's option group parses it.
     static func main() {
+        // Swift decodes argv leniently (invalid UTF-8 becomes U+FFFD): a command or
+        // path given in another encoding would be stored and run altered. Refuse it.
+        for position in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[position] else { continue }
+            if String(validating: UnsafeRawBufferPointer(start: raw, count: strlen(raw)), as: UTF8.self) == nil {
+                FileHandle.standardError.write(Data("error: argument \(position) is not valid UTF-8\n".utf8))
+                Foundation.exit(64)
+            }
+        }
         var arguments = Array(CommandLine.arguments.dropFirst())
         var moved: [String] = []
         var index = 0
@@ -52,8 +61,9 @@ extension Queuectl {
                 index += 1
             }
         }
-        if !moved.isEmpty, !arguments.isEmpty, !arguments.contains("--") {
-            arguments += moved
+        if !moved.isEmpty, !arguments.isEmpty {
+            // At the end, or before a `--` (after which everything is a value).
+            arguments.insert(contentsOf: moved, at: arguments.firstIndex(of: "--") ?? arguments.endIndex)
         } else if !moved.isEmpty {
             arguments = moved + arguments
         }
