@@ -51,16 +51,18 @@ import TestSupport
         #expect(equals.status == 0, "\(equals)")
         let env = try sandbox.runRaw(["enqueue", #"{"id":"d","command":"true"}"#], environment: ["QUEUECTL_DB": sandbox.databasePath])
         #expect(env.status == 0, "\(env)")
-        // All four landed in the sandbox database.
+        let dashes = try QueueSandbox.exec(bin, ["--db", sandbox.databasePath, "enqueue", "--", #"{"id":"e","command":"true"}"#])
+        #expect(dashes.status == 0, "\(dashes)")
+        // All of them landed in the sandbox database.
         let ids = try sandbox.json(["list"]).arrayValue?.compactMap { $0["id"]?.stringValue }
-        #expect(ids == ["a", "b", "c", "d"])
+        #expect(ids == ["a", "b", "c", "d", "e"])
         // --db wins over the environment.
         let other = sandbox.path("other.db")
-        let both = try sandbox.runRaw(["--db", other, "enqueue", #"{"id":"e","command":"true"}"#],
+        let both = try sandbox.runRaw(["--db", other, "enqueue", #"{"id":"f","command":"true"}"#],
                                       environment: ["QUEUECTL_DB": sandbox.databasePath])
         #expect(both.status == 0, "\(both)")
         #expect(FileManager.default.fileExists(atPath: other))
-        #expect(try sandbox.counts()["pending"] == 4)
+        #expect(try sandbox.counts()["pending"] == 5)
     }
 
     @Test func defaultDatabaseFollowsXDGAndIsPrivate() throws {

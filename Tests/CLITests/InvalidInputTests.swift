@@ -101,6 +101,19 @@ import TestSupport
         #expect(try sandbox.counts().values.reduce(0, +) == 0)
     }
 
+    @Test func invalidUTF8InAnArgumentIsRejectedNotAltered() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        // Only a shell can hand raw bytes to argv (Process takes Strings).
+        for form in [#"enqueue --command "$(printf 'echo \377')""#, #"enqueue "$(printf '{"command":"echo \377"}')""#] {
+            let result = try QueueSandbox.exec("/bin/sh", ["-c", #"exec "$0" --db "$1" "# + form, QueueSandbox.binaryPath, sandbox.databasePath])
+            #expect(result.status == 64, "\(form): \(result)")
+            #expect(result.stdout.isEmpty)
+            #expect(result.stderr.contains("UTF-8"), "\(result.stderr)")
+        }
+        #expect(try sandbox.counts().values.reduce(0, +) == 0)
+    }
+
     @Test func unknownConfigKeyErrorListsTheValidKeys() throws {
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
