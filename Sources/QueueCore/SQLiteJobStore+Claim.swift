@@ -111,9 +111,12 @@ extension SQLiteJobStore {
     }
 
     public func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun] {
-        try write { db in
-            try Self.interruptJobs(db, sql: "state = 'processing' AND (worker_id IS NULL OR worker_id NOT IN (SELECT id FROM workers))",
-                                   arguments: [], reason: "worker no longer registered", now: now)
+        let condition = "state = 'processing' AND (worker_id IS NULL OR worker_id NOT IN (SELECT id FROM workers))"
+        // Looking is a read; only orphans found make it a write.
+        let any = try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE \(condition))") ?? false }
+        guard any else { return [] }
+        return try write { db in
+            try Self.interruptJobs(db, sql: condition, arguments: [], reason: "worker no longer registered", now: now)
         }
     }
 

@@ -28,11 +28,18 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         if createDirectories { try location.prepareDirectories() }
         let existed = FileManager.default.fileExists(atPath: location.databasePath)
         var config = Configuration()
-        config.journalMode = .wal
         config.busyMode = .timeout(Self.busyTimeoutSeconds)
         config.label = "queuectl"
         let synchronous = durable ? "FULL" : "NORMAL"
         config.prepareDatabase { db in
+            // WAL is switched on once, when the file is new. (GRDB's own WAL set-up
+            // writes a dummy table whenever the -wal file is empty, which would wait
+            // on any other process's write lock just to open the database.)
+            if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                guard try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") == "wal" else {
+                    throw QueueError.runtime("cannot switch \(location.databasePath) to WAL mode")
+                }
+            }
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
             if !autoCheckpoint { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         }
@@ -40,7 +47,11 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         defer { umask(previousMask) }
         do {
             dbQueue = try DatabaseQueue(path: location.databasePath, configuration: config)
-            try Self.migrator.migrate(dbQueue)
+            // Migrating takes the write lock; check with a read first, so commands
+            // that only read work while another process writes or the disk is full.
+            if try !dbQueue.read({ try Self.migrator.hasCompletedMigrations($0) }) {
+                try Self.migrator.migrate(dbQueue)
+            }
         } catch {
             throw Self.describe(error, path: location.databasePath)
         }
@@ -83,10 +94,27 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         }
     }
 
+    /// Runs `body` with a shorter busy timeout, for writes that are only worth
+    /// doing if the database is free (a read command's recovery sweep).
+    public func withBusyTimeout<T>(seconds: Double, _ body: () throws -> T) rethrows -> T {
+        let milliseconds = Int(seconds * 1000)
+        try? dbQueue.inDatabase { try $0.execute(sql: "PRAGMA busy_timeout = \(milliseconds)") }
+        defer { try? dbQueue.inDatabase { try $0.execute(sql: "PRAGMA busy_timeout = \(Int(Self.busyTimeoutSeconds * 1000))") } }
+        return try body()
+    }
+
     /// A cheap change counter (`PRAGMA data_version`): different whenever another
     /// connection committed since the last call. Pollers use it to skip work.
     public func dataVersion() throws -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    }
+
+    /// Free bytes on the filesystem holding `path`, if it can be asked.
+    static func freeBytes(near path: String) -> UInt64? {
+        var info = statvfs()
+        let dir = (path as NSString).deletingLastPathComponent
+        guard statvfs(dir.isEmpty ? "." : dir, &info) == 0 else { return nil }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
     }
 
     /// Turns GRDB/SQLite errors into one clear line; QueueErrors pass through.
@@ -110,6 +138,10 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         case .SQLITE_CORRUPT:
             return QueueError.runtime("database \(path) is corrupted: \(detail)")
         case .SQLITE_IOERR:
+            // SQLite reports a full disk while creating its -wal/-shm files as I/O.
+            if Self.freeBytes(near: path).map({ $0 < 256 * 1024 }) ?? false {
+                return QueueError.runtime("database \(path): disk is full; nothing was written")
+            }
             return QueueError.runtime("database \(path): I/O error (\(detail))")
         case .SQLITE_PERM, .SQLITE_AUTH:
             return QueueError.runtime("database \(path): permission denied")

@@ -16,11 +16,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// Opens the store for a command that reads, after releasing the jobs of dead
-    /// workers so what it shows is current. A sweep that cannot write (read-only
-    /// database) is skipped silently: reading still works.
+    /// workers so what it shows is current. A sweep that cannot write at once
+    /// (database locked by a long transaction, read-only, disk full) is skipped:
+    /// reading still works, and the next look or a worker does it.
     func openStoreForReading() throws -> SQLiteJobStore {
         let store = try openStore()
-        _ = try? Recovery.sweep(store: store)
+        store.withBusyTimeout(seconds: 0.5) { _ = try? Recovery.sweep(store: store) }
         return store
     }
 

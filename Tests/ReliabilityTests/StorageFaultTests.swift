@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import QueueCore
+import TestSupport
+
+/// Broken storage under every command: one clear line, a non-zero exit, never a
+/// crash, and the database intact once the fault is gone.
+@Suite(.serialized) struct StorageFaultTests {
+    static let commands: [[String]] = [
+        ["status"], ["list"], ["enqueue", #"{"command":"true"}"#], ["config", "get", "max-retries"],
+        ["config", "set", "max-retries", "4"], ["dlq", "list"], ["stats"], ["worker", "list"],
+    ]
+
+    @Test func garbageInsteadOfADatabase() throws {
+        let sandbox = try QueueSandbox(name: "garbage")
+        defer { sandbox.cleanup() }
+        var bytes = [UInt8](repeating: 0, count: 8192)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        try Data(bytes).write(to: URL(fileURLWithPath: sandbox.databasePath))
+        for command in Self.commands {
+            let r = try sandbox.run(command)
+            #expect(isCleanFailure(r), "\(command): \(r)")
+            #expect(r.stderr.contains("not a queuectl database"), "\(command): \(r.stderr)")
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.databasePath)) == Data(bytes), "the file was left as it was")
+    }
+
+    @Test func missingFolder() throws {
+        let sandbox = try QueueSandbox(name: "missing")
+        defer { sandbox.cleanup() }
+        let path = sandbox.directory + "/no/such/folder/queue.db"
+        for command in Self.commands {
+            let r = try sandbox.runRaw(["--db", path] + command, environment: [:])
+            #expect(isCleanFailure(r), "\(command): \(r)")
+            #expect(r.stderr.contains("does not exist"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.directory + "/no"))
+    }
+
+    @Test func heldByALongWriteTransaction() throws {
+        let sandbox = try QueueSandbox(name: "locked")
+        defer { sandbox.cleanup() }
+        try sandbox.must(["enqueue", #"{"id":"before","command":"true"}"#])
+        // Another process takes the write lock and keeps it past the busy timeout.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        holder.arguments = [sandbox.databasePath]
+        let input = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE; INSERT INTO config(key, value) VALUES ('kill-grace', 1);\n".utf8))
+        usleep(300_000)
+        let started = Date()
+        let r = try sandbox.run(["enqueue", #"{"id":"blocked","command":"true"}"#], timeout: 60)
+        #expect(isCleanFailure(r), "\(r)")
+        #expect(r.stderr.contains("locked by another process"))
+        #expect(Date().timeIntervalSince(started) >= 9, "it waited for the lock before giving up")
+        // Reading still works while a writer holds the lock (WAL).
+        #expect(try sandbox.run(["list", "--json"]).status == 0)
+        input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
+        holder.waitUntilExit()
+        try sandbox.must(["enqueue", #"{"id":"after","command":"true"}"#])
+        #expect(try sandbox.sql("select id from jobs order by seq") == "before\nafter")
+    }
+
+    @Test(.enabled(if: canMount)) func fullDiskThenRecovery() throws {
+        let sandbox = try QueueSandbox(name: "full")
+        defer { sandbox.cleanup() }
+        let mountPoint = sandbox.directory + "/small"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(try QueueSandbox.spawnAndWait("mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mountPoint]).status == 0)
+        defer { _ = try? QueueSandbox.spawnAndWait("umount", ["-l", mountPoint]) }
+        let db = mountPoint + "/queue.db"
+        let env = ["QUEUECTL_DB": db]
+        #expect(try sandbox.runRaw(["enqueue", #"{"id":"first","command":"true"}"#], environment: env).status == 0)
+        // Fill the disk, then try to write.
+        let filler = mountPoint + "/filler"
+        _ = try QueueSandbox.spawnAndWait("dd", ["if=/dev/zero", "of=\(filler)", "bs=4k", "count=1000"])
+        let big = String(repeating: "x", count: 100_000)
+        var sawFull = false
+        for i in 0..<20 {
+            let r = try sandbox.runRaw(["enqueue", #"{"id":"j\#(i)","command":"echo \#(big)"}"#], environment: env)
+            if r.status != 0 {
+                #expect(isCleanFailure(r), "\(r)")
+                sawFull = r.stderr.contains("disk is full") || r.stderr.contains("I/O error")
+                break
+            }
+        }
+        #expect(sawFull, "filling a 512 KiB filesystem must hit the limit")
+        // Reading needs SQLite's -wal/-shm files, which may not fit: it works or fails cleanly.
+        let status = try sandbox.runRaw(["status"], environment: env)
+        #expect(status.status == 0 || (isCleanFailure(status) && status.stderr.contains("disk is full")), "\(status)")
+        unlink(filler)
+        #expect(try sandbox.runRaw(["enqueue", #"{"id":"after","command":"true"}"#], environment: env).status == 0)
+        let check = try QueueSandbox.spawnAndWait("sqlite3", [db, "pragma integrity_check"])
+        #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+    }
+
+    @Test(.enabled(if: canMount)) func readOnlyFilesystem() throws {
+        let sandbox = try QueueSandbox(name: "readonly")
+        defer { sandbox.cleanup() }
+        let mountPoint = sandbox.directory + "/ro"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        #expect(try QueueSandbox.spawnAndWait("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint]).status == 0)
+        defer { _ = try? QueueSandbox.spawnAndWait("umount", ["-l", mountPoint]) }
+        let env = ["QUEUECTL_DB": mountPoint + "/queue.db"]
+        #expect(try sandbox.runRaw(["enqueue", #"{"id":"kept","command":"true"}"#], environment: env).status == 0)
+        #expect(try QueueSandbox.spawnAndWait("mount", ["-o", "remount,ro", mountPoint]).status == 0)
+        let write = try sandbox.runRaw(["enqueue", #"{"command":"true"}"#], environment: env)
+        #expect(isCleanFailure(write), "\(write)")
+        let start = try sandbox.runRaw(["worker", "start"], environment: env)
+        #expect(isCleanFailure(start), "\(start)")
+        #expect(try QueueSandbox.spawnAndWait("mount", ["-o", "remount,rw", mountPoint]).status == 0)
+        let list = try sandbox.runRaw(["list", "--json"], environment: env)
+        #expect(list.status == 0 && list.stdout.contains("\"kept\""), "\(list)")
+    }
+
+    @Test func workersBackOffWhileTheDatabaseIsLockedAndResume() throws {
+        let sandbox = try QueueSandbox(name: "resume")
+        defer { sandbox.cleanup() }
+        try sandbox.must(["worker", "start"])
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        holder.arguments = [sandbox.databasePath]
+        let input = Pipe()
+        holder.standardInput = input
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        // Enqueue first, then lock: the worker's claim waits on the lock.
+        try sandbox.must(["enqueue", #"{"id":"waits","command":"true"}"#])
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE; INSERT INTO config(key, value) VALUES ('kill-grace', 1);\n".utf8))
+        usleep(12_000_000)
+        input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
+        holder.waitUntilExit()
+        #expect(try QueueSandbox.waitUntil(timeout: 20) { try sandbox.sql("select state from jobs where id = 'waits'") == "completed" })
+        #expect(try sandbox.workerPIDs().count == 1, "the worker survived the fault")
+    }
+}
