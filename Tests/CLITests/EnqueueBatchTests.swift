@@ -81,3 +81,36 @@ import TestSupport
         #expect(try sandbox.run(["enqueue", #"{"command":"true"}"#, "--command", "true"]).status == 64)
     }
 }
+
+/// What a command string goes through: storage, JSON output, the shell.
+@Suite struct CommandFidelityTests {
+    @Test func awkwardCommandsRoundTripExactly() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        let command = "printf '%s\\n' \"quote\\\" back\\\\slash\ttab é 😀\" # \u{01}"
+        let json = JSONValue.object([("id", .string("odd")), ("command", .string(command))]).serialized()
+        try sandbox.enqueue(json)
+        #expect(try sandbox.job("odd")["command"]?.stringValue == command)
+        #expect(try sandbox.json(["list"]).arrayValue?.first?["command"]?.stringValue == command)
+        #expect(try sandbox.ok(["list"]).stdout.contains("odd"))
+    }
+
+    @Test func jobsGetNoTerminalInput() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"id":"reader","command":"cat; read line; echo read-status=$?"}"#)
+        try sandbox.startWorkers(1)
+        try sandbox.waitForState("reader", "completed", timeout: 5)
+        #expect(try sandbox.run(["logs", "reader"]).stdout == "read-status=1\n")
+    }
+
+    @Test func explicitDatabaseInAMissingFolderIsAnErrorAndCreatesNothing() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        let missing = sandbox.path("typo/queue.db")
+        let result = try QueueSandbox.exec(QueueSandbox.binaryPath, ["--db", missing, "enqueue", #"{"command":"true"}"#])
+        #expect(result.status == 1, "\(result)")
+        #expect(result.stdout.isEmpty && result.stderr.hasPrefix("error: "))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.path("typo")))
+    }
+}

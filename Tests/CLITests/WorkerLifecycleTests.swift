@@ -186,3 +186,82 @@ import TestSupport
         for pid in pids { #expect(!processIsRunning(pid)) }
     }
 }
+
+/// Recovery and stopping as seen from outside, without a CLI read doing the work.
+@Suite struct WorkerRecoveryTests {
+    @Test func anotherWorkerReleasesADeadWorkersJobOnItsOwn() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.configure([("backoff-base", "1"), ("lease-timeout", "15")])
+        let flag = sandbox.path("once")
+        try sandbox.enqueue(#"{"id":"orphan","command":"if [ -f \#(flag) ]; then exit 0; fi; touch \#(flag); sleep 30","max_retries":2}"#)
+        try sandbox.startWorkers(1)
+        try sandbox.waitForState("orphan", "processing")
+        let holder = try #require(try sandbox.workers().first)
+        try sandbox.startWorkers(1)
+        #expect(kill(holder.pid, SIGKILL) == 0)
+
+        // Read the database directly: no queuectl command runs a sweep meanwhile.
+        let store = try SQLiteJobStore(location: DatabaseLocation(path: sandbox.databasePath), createDirectories: false)
+        let start = Date()
+        let completed = try QueueSandbox.waitUntil(timeout: 15) { try store.job(id: "orphan").state == .completed }
+        #expect(completed, "the surviving worker never released and reran the job")
+        #expect(Date().timeIntervalSince(start) < 6, "took \(Date().timeIntervalSince(start)) s with a 15 s lease")
+        let runs = try store.runs(jobID: "orphan")
+        #expect(runs.map(\.outcome) == [.interrupted, .succeeded])
+        #expect(runs.first?.workerID == holder.id && runs.last?.workerID != holder.id)
+    }
+
+    @Test func stopTimeoutNamesTheWorkerStillRunningThenItFinishes() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        let release = sandbox.path("release")
+        try sandbox.enqueue(#"{"id":"long","command":"while [ ! -f \#(release) ]; do sleep 0.05; done"}"#)
+        let worker = try #require(try sandbox.startWorkers(1).first)
+        try sandbox.waitForState("long", "processing")
+        let stop = try sandbox.run(["worker", "stop", "--timeout", "0.5"])
+        #expect(stop.status == 1, "\(stop)")
+        #expect(stop.stderr.contains(worker.id) && stop.stderr.contains("long"), "\(stop.stderr)")
+        #expect(try sandbox.json(["worker", "list"]).arrayValue?.first?["state"]?.stringValue == "busy")
+
+        #expect(FileManager.default.createFile(atPath: release, contents: nil))
+        #expect(QueueSandbox.waitUntil { !processIsRunning(worker.pid) }, "the worker asked to stop did not exit after its job")
+        #expect(try sandbox.state("long") == "completed")
+        #expect(try sandbox.workers().isEmpty)
+    }
+
+    @Test func noWaitStopReturnsAtOnce() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        let workers = try sandbox.startWorkers(2)
+        let stop = try sandbox.run(["worker", "stop", "--no-wait"])
+        #expect(stop.status == 0, "\(stop)")
+        #expect(QueueSandbox.waitUntil { workers.allSatisfy { !processIsRunning($0.pid) } })
+        #expect(try sandbox.workers().isEmpty)
+    }
+
+    @Test func workersStartAndStopFromAnyDirectoryAndRunJobsWhereStarted() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        let home = sandbox.path("project")
+        let elsewhere = sandbox.path("elsewhere")
+        for dir in [home, elsewhere] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        func queuectl(in dir: String, _ args: String) throws -> CLIResult {
+            try QueueSandbox.exec("/bin/sh", ["-c", #"cd "$0" && exec "$1" "# + args, dir, QueueSandbox.binaryPath],
+                                  environment: ["QUEUECTL_DB": ""])
+        }
+        // A relative --db from the project folder, jobs with relative paths.
+        let start = try queuectl(in: home, "--db ../queue.db worker start")
+        #expect(start.status == 0, "\(start)")
+        try sandbox.enqueue(#"{"id":"rel","command":"pwd > where.txt"}"#)
+        try sandbox.waitForState("rel", "completed")
+        let written = try String(contentsOfFile: home + "/where.txt", encoding: .utf8)
+        #expect(URL(fileURLWithPath: written.trimmingCharacters(in: .newlines)).resolvingSymlinksInPath()
+                == URL(fileURLWithPath: home).resolvingSymlinksInPath())
+        // Stopped from another folder with another spelling of the same path.
+        let stop = try queuectl(in: elsewhere, "--db ../project/../queue.db worker stop")
+        #expect(stop.status == 0, "\(stop)")
+        #expect(stop.stdout.contains("stopped 1"), "\(stop)")
+        #expect(try sandbox.workers().isEmpty)
+    }
+}
