@@ -123,7 +123,8 @@ import TestSupport
         let stalled = try #require(try sandbox.startWorkers(1).first)
         try sandbox.waitForState("stall", "processing")
         #expect(kill(stalled.pid, SIGSTOP) == 0)
-        defer { kill(stalled.pid, SIGKILL) }
+        // Never leave it stopped if the test ends early (SIGCONT is harmless to anyone else).
+        defer { if processIsRunning(stalled.pid) { kill(stalled.pid, SIGCONT) } }
 
         // Its heartbeat stops; anyone looking releases the job after the 1 s lease.
         let released = try sandbox.waitForState("stall", ["failed", "pending"], timeout: 10)
@@ -133,9 +134,13 @@ import TestSupport
 
         try sandbox.startWorkers(1)
         let done = try sandbox.waitForState("stall", "completed")
-        // The stalled worker wakes up: it must exit without recording anything.
+        // The stalled worker wakes up: it records nothing and comes back as a new
+        // worker (same process, new id), never as the released one.
         #expect(kill(stalled.pid, SIGCONT) == 0)
-        #expect(QueueSandbox.waitUntil(timeout: 10) { !processIsRunning(stalled.pid) }, "the released worker kept running")
+        #expect(try QueueSandbox.waitUntil(timeout: 10) {
+            try sandbox.workers().contains { $0.pid == stalled.pid && $0.id != stalled.id }
+        }, "the released worker did not register again")
+        #expect(try sandbox.workers().contains { $0.id == stalled.id } == false)
         let after = try sandbox.job("stall")
         #expect(after == done)
         #expect(after["attempts"]?.intValue == 2)
