@@ -49,6 +49,9 @@ final class Heartbeat: @unchecked Sendable {
                 Thread.sleep(forTimeInterval: Self.tickSeconds)
                 continue
             }
+            // Several beats per lease, so one slow beat does not cost the lease; after
+            // a failed beat (database locked, disk full) the next try is one tick away.
+            nextBeat = Monotonic.now() + Self.tickSeconds
             do {
                 lease = try store.config().leaseTimeoutSeconds
                 let now = Timestamp.now()
@@ -60,12 +63,11 @@ final class Heartbeat: @unchecked Sendable {
                     _ = write(cancelWriteFD, &byte, 1)
                     return
                 }
+                nextBeat = Monotonic.now() + min(2.0, max(0.2, lease / 5))
                 try Recovery.sweep(store: store, now: now)
             } catch {
                 logger.error("heartbeat: \(error)")
             }
-            // Several beats per lease, so one slow beat does not cost the lease.
-            nextBeat = Monotonic.now() + min(2.0, max(0.2, lease / 5))
             Thread.sleep(forTimeInterval: Self.tickSeconds)
         }
     }

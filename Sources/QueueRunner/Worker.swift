@@ -18,6 +18,14 @@ public final class Worker {
     private let runningFile: RunningJobFile
     private let environment = JobEnvironment()
     private var logger: Logger
+    /// What ``run()`` returns when recovery released this worker (it missed its
+    /// lease, e.g. stopped or starved, or the database was locked for longer than
+    /// the lease): the process is fine and may register again as a new worker.
+    public static let releasedStatus: Int32 = 75
+
+    /// Whether this process got SIGTERM, SIGINT or SIGHUP.
+    public static var stopSignalReceived: Bool { qc_stop_signal_count() > 0 }
+
     /// How long an idle worker sleeps when nothing rings the doorbell.
     public static let idlePollSeconds = 1.0
 
@@ -103,8 +111,8 @@ public final class Worker {
         heartbeat.stop()
         runningFile.remove()
         if released || heartbeat.wasReleased {
-            logger.warning("worker \(id) was released by recovery; exiting without recording")
-            return 1
+            logger.warning("worker \(id) was released by recovery (presumed dead); its run, if any, was abandoned unrecorded")
+            return Self.releasedStatus
         }
         do {
             try store.deregisterWorker(id: id)

@@ -25,7 +25,10 @@ struct ConfigCommand: ParsableCommand {
         @Argument(help: "The key (max-retries, backoff-base, backoff-max, job-timeout, lease-timeout, output-limit, kill-grace).")
         var key: String
         @Argument(parsing: .allUnrecognized, help: "The value.")
-        var values: [String] = []
+        var rawValues: [String] = []
+
+        /// The value words, without a `--` used to mark the end of options.
+        private var values: [String] { rawValues.filter { $0 != "--" } }
 
         func validate() throws {
             guard values.count == 1 else { throw ValidationError(values.isEmpty ? "give a value" : "give exactly one value") }

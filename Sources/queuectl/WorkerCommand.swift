@@ -151,9 +151,19 @@ struct WorkerCommand: ParsableCommand {
                     handler.logLevel = .info
                     return handler
                 }
-                let worker = try Worker(location: location, logger: Logger(label: "queuectl.worker"))
-                let status = worker.run()
-                if status != 0 { throw ExitCode(status) }
+                let logger = Logger(label: "queuectl.worker")
+                while true {
+                    let status = try Worker(location: location, logger: logger).run()
+                    // Released by recovery while alive: come back as a new worker,
+                    // unless a stop was asked for meanwhile.
+                    if status == Worker.releasedStatus && !Worker.stopSignalReceived {
+                        logger.info("registering again as a new worker")
+                        Thread.sleep(forTimeInterval: 0.2)
+                        continue
+                    }
+                    if status != 0 { throw ExitCode(status) }
+                    return
+                }
             }
         }
     }

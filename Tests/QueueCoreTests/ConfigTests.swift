@@ -37,7 +37,7 @@ import Testing
         (ConfigKey.maxRetries, "-1"), (.maxRetries, "1001"), (.maxRetries, "2.5"), (.maxRetries, "three"), (.maxRetries, ""),
         (.backoffBase, "0.5"), (.backoffBase, "0"), (.backoffBase, "-2"), (.backoffBase, "inf"), (.backoffBase, "nan"), (.backoffBase, "1001"),
         (.backoffMax, "-1"), (.jobTimeout, "-0.5"),
-        (.leaseTimeout, "0"), (.leaseTimeout, "-3"), (.leaseTimeout, "1.5"), (.leaseTimeout, "86401"),
+        (.leaseTimeout, "0"), (.leaseTimeout, "-3"), (.leaseTimeout, "1.5"), (.leaseTimeout, "2147483648"),
         (.outputLimit, "100"), (.outputLimit, "K"), (.outputLimit, "10X"), (.outputLimit, "1.5M"),
         (.killGrace, "-1"), (.killGrace, "3601"),
     ])
