@@ -37,19 +37,27 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: sandbox.directory + "/no"))
     }
 
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func permissionDenied() throws {
+        let sandbox = try QueueSandbox(name: "denied")
+        defer { sandbox.cleanup() }
+        try sandbox.must(["enqueue", #"{"id":"mine","command":"true"}"#])
+        chmod(sandbox.directory, 0o755)   // others may look in the folder, not at the 0600 database
+        for command in Self.commands {
+            let r = try QueueSandbox.spawnAndWait("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups",
+                                                                        QueueSandbox.binaryPath, "--db", sandbox.databasePath] + command)
+            #expect(isCleanFailure(r), "\(command): \(r)")
+            #expect(r.stderr.contains("permission denied"), "\(command): \(r.stderr)")
+        }
+        #expect(try sandbox.sql("select group_concat(id) from jobs") == "mine")
+    }
+
     @Test func heldByALongWriteTransaction() throws {
         let sandbox = try QueueSandbox(name: "locked")
         defer { sandbox.cleanup() }
         try sandbox.must(["enqueue", #"{"id":"before","command":"true"}"#])
         // Another process takes the write lock and keeps it past the busy timeout.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        holder.arguments = [sandbox.databasePath]
-        let input = Pipe()
-        holder.standardInput = input
-        holder.standardOutput = FileHandle.nullDevice
-        try holder.run()
-        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE; INSERT INTO config(key, value) VALUES ('kill-grace', 1);\n".utf8))
+        let holder = try LockHolder(database: sandbox.databasePath)
         usleep(300_000)
         let started = Date()
         let r = try sandbox.run(["enqueue", #"{"id":"blocked","command":"true"}"#], timeout: 60)
@@ -58,8 +66,7 @@ import TestSupport
         #expect(Date().timeIntervalSince(started) >= 9, "it waited for the lock before giving up")
         // Reading still works while a writer holds the lock (WAL).
         #expect(try sandbox.run(["list", "--json"]).status == 0)
-        input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
-        holder.waitUntilExit()
+        holder.release()
         try sandbox.must(["enqueue", #"{"id":"after","command":"true"}"#])
         #expect(try sandbox.sql("select id from jobs order by seq") == "before\nafter")
     }
@@ -120,19 +127,11 @@ import TestSupport
         let sandbox = try QueueSandbox(name: "resume")
         defer { sandbox.cleanup() }
         try sandbox.must(["worker", "start"])
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        holder.arguments = [sandbox.databasePath]
-        let input = Pipe()
-        holder.standardInput = input
-        holder.standardOutput = FileHandle.nullDevice
-        try holder.run()
-        // Enqueue first, then lock: the worker's claim waits on the lock.
+        // Enqueue first, then lock: the worker's claim and heartbeat wait on the lock.
         try sandbox.must(["enqueue", #"{"id":"waits","command":"true"}"#])
-        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE; INSERT INTO config(key, value) VALUES ('kill-grace', 1);\n".utf8))
+        let holder = try LockHolder(database: sandbox.databasePath)
         usleep(12_000_000)
-        input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
-        holder.waitUntilExit()
+        holder.release()
         #expect(try QueueSandbox.waitUntil(timeout: 20) { try sandbox.sql("select state from jobs where id = 'waits'") == "completed" })
         let workers = try sandbox.must(["worker", "list"]).stdout
         let log = (try? String(contentsOfFile: sandbox.databasePath + "-logs/workers.log", encoding: .utf8)) ?? ""
@@ -140,5 +139,25 @@ import TestSupport
         // have released it; the process then registers again as a new worker.
         #expect(try QueueSandbox.waitUntil(timeout: 10) { try sandbox.workerPIDs().count == 1 },
                 "the worker survived the fault: \(workers)\n\(log)")
+    }
+}
+
+/// Another process (the sqlite3 shell) holding the database's write lock.
+struct LockHolder {
+    private let process = Process()
+    private let input = Pipe()
+
+    init(database: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [database]
+        process.standardInput = input
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE; INSERT INTO config(key, value) VALUES ('kill-grace', 1);\n".utf8))
+    }
+
+    func release() {
+        input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
+        process.waitUntilExit()
     }
 }
