@@ -1,45 +1,180 @@
 import GRDB
 
-/// The paged, filtered reads the monitor needs. Each fetches only the rows on
-/// screen, so the console stays fast with millions of jobs.
-extension SQLiteJobStore {
+/// A list of jobs as the monitor shows it: which jobs, in which order.
+public struct JobListQuery: Equatable, Sendable {
     /// How a job list is ordered on screen.
-    public enum JobOrder: Sendable {
-        /// Newest first.
+    public enum Order: Sendable {
+        /// Newest first (insertion order, reversed).
         case newest
-        /// The order workers will claim them in.
+        /// The order workers will claim them in (priority, then `run_at`, then FIFO).
+        /// Only meaningful for `pending` and `failed`; other states fall back to newest.
         case claim
     }
 
-    /// One page of jobs in `state` (all when nil) whose id or command contains
-    /// `filter` (case-insensitive), and how many jobs match in all.
-    public func jobPage(state: JobState?, filter: String, order: JobOrder, limit: Int, offset: Int) throws -> (jobs: [Job], total: Int) {
+    /// Jobs in this state only (nil: every state).
+    public var state: JobState?
+    /// Case-insensitive text the id or command (and with `matchErrors`, the last
+    /// error) must contain; empty matches everything.
+    public var filter: String
+    public var order: Order
+    public var matchErrors: Bool
+
+    public init(state: JobState?, filter: String = "", order: Order = .newest, matchErrors: Bool = false) {
+        self.state = state
+        self.filter = filter
+        self.order = order
+        self.matchErrors = matchErrors
+    }
+
+    /// Claim order, when it applies to the state.
+    var usesClaimOrder: Bool { order == .claim && (state == .pending || state == .failed) }
+
+    /// FROM/WHERE clause and its arguments. `ordered` picks the index that walks
+    /// the list in claim order (for paging; a lookup by id is better off without).
+    func source(ordered: Bool = true) -> (sql: String, arguments: StatementArguments) {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        var from = "jobs"
+        if usesClaimOrder && ordered {
+            // The partial index is only picked when forced, and its WHERE must be
+            // repeated for SQLite to accept it.
+            from = "jobs INDEXED BY jobs_ready"
+            conditions.append("state IN ('pending', 'failed')")
+        }
+        if let state {
+            conditions.append("state = ?")
+            _ = arguments.append(contentsOf: [state.rawValue])
+        }
+        if !filter.isEmpty {
+            let needle = filter.lowercased()
+            var fields = ["id", "command"]
+            if matchErrors { fields.append("last_error") }
+            conditions.append("(" + fields.map { "instr(lower(coalesce(\($0), '')), ?) > 0" }.joined(separator: " OR ") + ")")
+            _ = arguments.append(contentsOf: StatementArguments(fields.map { _ in needle }))
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        return (from + whereClause, arguments)
+    }
+
+    func orderClause(reversed: Bool) -> String {
+        if usesClaimOrder {
+            return reversed ? "ORDER BY priority ASC, run_at DESC, seq DESC" : "ORDER BY priority DESC, run_at, seq"
+        }
+        return reversed ? "ORDER BY seq ASC" : "ORDER BY seq DESC"
+    }
+}
+
+/// One screenful of a job list, and the size of the whole list.
+public struct JobPage: Sendable, Equatable {
+    public var jobs: [Job]
+    /// Jobs in the whole list (not just this page).
+    public var total: Int
+    /// Position of `jobs[0]` in the whole list.
+    public var offset: Int
+}
+
+/// The paged, filtered reads the monitor needs. Each fetches only the rows on
+/// screen, so the console stays fast with millions of jobs.
+extension SQLiteJobStore {
+    /// Up to `limit` jobs of `query` starting at position `offset`, and how many
+    /// jobs the list holds in all. The total and the rows come from one snapshot.
+    public func jobPage(_ query: JobListQuery, limit: Int, offset: Int) throws -> JobPage {
         try read { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let state {
-                conditions.append("state = ?")
-                _ = arguments.append(contentsOf: [state.rawValue])
-            }
-            if !filter.isEmpty {
-                conditions.append("(instr(lower(id), lower(?)) > 0 OR instr(lower(command), lower(?)) > 0)")
-                _ = arguments.append(contentsOf: [filter, filter])
-            }
-            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            let orderClause = order == .claim ? "ORDER BY priority DESC, run_at, seq" : "ORDER BY seq DESC"
-            let rows = try Row.fetchAll(db, sql: "SELECT \(Job.columns) FROM jobs \(whereClause) \(orderClause) LIMIT ? OFFSET ?",
-                                        arguments: arguments + [limit, offset])
-            let total: Int
-            if filter.isEmpty {
-                let counts = try Row.fetchAll(db, sql: "SELECT state, n FROM job_counts")
-                total = counts.reduce(0) { sum, row in
-                    let s: String = row[0]
-                    return state == nil || state?.rawValue == s ? sum + (row[1] as Int) : sum
-                }
+            let total = try Self.total(db, query)
+            let offset = max(0, offset)
+            let limit = max(0, min(limit, total - offset))
+            guard limit > 0 else { return JobPage(jobs: [], total: total, offset: offset) }
+            let (source, arguments) = query.source()
+            // OFFSET walks the rows it skips: past the middle, walk from the other end
+            // (the last page of a million jobs is as quick as the first).
+            let reversed = offset > total / 2
+            let skip = reversed ? total - offset - limit : offset
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT \(Job.columns) FROM \(source) \(query.orderClause(reversed: reversed)) LIMIT ? OFFSET ?",
+                arguments: arguments + [limit, skip])
+            let jobs = try rows.map(Job.init(row:))
+            return JobPage(jobs: reversed ? jobs.reversed() : jobs, total: total, offset: offset)
+        }
+    }
+
+    /// Position of job `id` in the list of `query` (0 is the top), or nil when the
+    /// job is not in that list (any more).
+    public func jobPosition(id: String, in query: JobListQuery) throws -> Int? {
+        try read { db in
+            let (plain, plainArguments) = query.source(ordered: false)
+            guard let row = try Row.fetchOne(db, sql: "SELECT seq, priority, run_at FROM \(plain)\(Self.and(plain))id = ?",
+                                             arguments: plainArguments + [id]) else { return nil }
+            let seq: Int64 = row[0], priority: Int = row[1], runAt: Int64 = row[2]
+            let before: String
+            let extra: StatementArguments
+            if query.usesClaimOrder {
+                before = "(priority > ? OR (priority = ? AND (run_at < ? OR (run_at = ? AND seq < ?))))"
+                extra = [priority, priority, runAt, runAt, seq]
             } else {
-                total = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs \(whereClause)", arguments: arguments) ?? 0
+                before = "seq > ?"
+                extra = [seq]
             }
-            return (try rows.map(Job.init(row:)), total)
+            return try Int.fetchOne(db, sql: "SELECT count(*) FROM \(plain)\(Self.and(plain))\(before)",
+                                     arguments: plainArguments + extra) ?? 0
+        }
+    }
+
+    private static func and(_ source: String) -> String { source.contains(" WHERE ") ? " AND " : " WHERE " }
+
+    /// Jobs in the whole list: from the per-state counters when unfiltered (O(1)),
+    /// else counted.
+    private static func total(_ db: Database, _ query: JobListQuery) throws -> Int {
+        if query.filter.isEmpty {
+            var total = 0
+            for row in try Row.fetchAll(db, sql: "SELECT state, n FROM job_counts") {
+                let state: String = row[0]
+                if query.state == nil || query.state?.rawValue == state { total += row[1] as Int }
+            }
+            return total
+        }
+        let (source, arguments) = query.source(ordered: false)
+        return try Int.fetchOne(db, sql: "SELECT count(*) FROM \(source)", arguments: arguments) ?? 0
+    }
+}
+
+/// Finished runs per minute, for the monitor's header (the cheap part of
+/// ``QueueStats``: no percentiles).
+public struct Throughput: Sendable, Equatable {
+    /// Runs that succeeded and failed (any other outcome) in the last 60 seconds.
+    public var succeededLastMinute = 0
+    public var failedLastMinute = 0
+    /// Per clock minute, oldest first, the current minute last.
+    public var succeededPerMinute: [Int] = []
+    public var failedPerMinute: [Int] = []
+}
+
+extension SQLiteJobStore {
+    /// Finished runs in the last minute and in each of the last `minutes` clock minutes.
+    public func throughput(now: Timestamp, minutes: Int = 30) throws -> Throughput {
+        try read { db in
+            var result = Throughput()
+            let row = try Row.fetchOne(db, sql: """
+                SELECT coalesce(sum(outcome = 'succeeded'), 0), coalesce(sum(outcome <> 'succeeded'), 0)
+                FROM runs WHERE finished_at >= ?
+                """, arguments: [now.milliseconds - 60_000])
+            result.succeededLastMinute = row?[0] ?? 0
+            result.failedLastMinute = row?[1] ?? 0
+            let minutes = max(1, minutes)
+            result.succeededPerMinute = Array(repeating: 0, count: minutes)
+            result.failedPerMinute = Array(repeating: 0, count: minutes)
+            let first = now.milliseconds / 60_000 - Int64(minutes - 1)
+            for row in try Row.fetchAll(db, sql: """
+                SELECT finished_at / 60000 AS m, sum(outcome = 'succeeded'), sum(outcome <> 'succeeded')
+                FROM runs WHERE finished_at >= ? GROUP BY m
+                """, arguments: [first * 60_000]) {
+                let minute: Int64 = row[0]
+                let index = Int(minute - first)
+                if (0..<minutes).contains(index) {
+                    result.succeededPerMinute[index] = row[1]
+                    result.failedPerMinute[index] = row[2]
+                }
+            }
+            return result
         }
     }
 }
