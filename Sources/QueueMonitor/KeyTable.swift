@@ -38,50 +38,59 @@ public struct KeyBinding: Sendable {
     /// How the keys are written in help and the footer.
     public var label: String
     public var summary: String
+    /// The footer's shorter words for it.
+    public var short: String
     public var action: KeyAction
     /// Panes where the binding applies (nil: everywhere).
     public var panes: Set<Pane>?
     /// Changes the queue or its workers (hidden with --readonly).
     public var mutates: Bool
-    /// Shown in the footer of the panes it applies to.
+    /// Shown in the footer of `footerPanes` (nil: every pane).
     public var inFooter: Bool
+    public var footerPanes: Set<Pane>?
 }
 
 /// The single table that both handles input and generates the help screen and
 /// the footer, so they cannot disagree.
 public enum KeyTable {
     public static let bindings: [KeyBinding] = [
-        b([.char("q")], "q", "quit (Ctrl-C always quits)", .quit, footer: true),
-        b([.char("?")], "?", "help (Esc or ? closes)", .help, footer: true),
+        b([.char("q")], "q", "quit (Ctrl-C always quits)", .quit, footer: "quit"),
+        b([.char("?")], "?", "help: every key (Esc or ? closes)", .help, footer: "help"),
         b([.tab], "Tab", "next pane", .nextPane),
         b([.backTab], "S-Tab", "previous pane", .previousPane),
         b([.char("1")], "1", "Jobs pane", .focus(.jobs)),
         b([.char("2")], "2", "Workers pane", .focus(.workers)),
         b([.char("3")], "3", "DLQ pane", .focus(.dlq)),
         b([.char("4")], "4", "Log tail pane", .focus(.log)),
-        b([.char("j"), .down], "j/↓", "move down (log: scroll down)", .down),
-        b([.char("k"), .up], "k/↑", "move up (log: scroll up, pauses follow)", .up),
+        b([.char("j"), .down], "j/↓", "move down (log, overlay: scroll down)", .down),
+        b([.char("k"), .up], "k/↑", "move up (log: scroll back, pauses following)", .up, footer: "scroll", footerPanes: [.log]),
         b([.pageDown], "PgDn", "page down", .pageDown),
         b([.pageUp], "PgUp", "page up", .pageUp),
         b([.char("g"), .home], "g", "first row (log: oldest line)", .top),
-        b([.char("G"), .end], "G", "last row (log: follow again)", .bottom),
-        b([.char("/")], "/", "filter the list (Esc clears)", .filter, panes: [.jobs, .workers, .dlq], footer: true),
-        b([.escape], "Esc", "close overlay / clear filter", .escape),
-        b([.enter], "Enter", "job detail", .detail, panes: [.jobs, .dlq, .workers], footer: true),
-        b([.char("["), .left], "[ ←", "previous state tab", .previousStateTab, panes: [.jobs], footer: true),
-        b([.char("]"), .right], "] →", "next state tab", .nextStateTab, panes: [.jobs], footer: true),
-        b([.char("r")], "r", "retry the selected dead job", .retrySelected, panes: [.dlq], mutates: true, footer: true),
-        b([.char(" ")], "Space", "mark / unmark", .toggleMark, panes: [.dlq], mutates: true, footer: true),
-        b([.char("R")], "R", "retry marked (or all) dead jobs", .retryMarked, panes: [.dlq], mutates: true, footer: true),
-        b([.char("+")], "+", "start a worker", .addWorker, mutates: true, footer: true),
-        b([.char("-")], "-", "stop a worker (gracefully)", .removeWorker, mutates: true, footer: true),
-        b([.char("S")], "S", "stop all workers (asks first)", .stopAllWorkers, mutates: true),
-        b([.char("p")], "p", "pause / resume refresh", .pause, footer: true),
+        b([.char("G"), .end], "G", "last row (log: follow the output again)", .bottom, footer: "follow", footerPanes: [.log]),
+        b([.char("/")], "/", "filter the list: id, command (DLQ: error too), Esc clears", .filter, panes: [.jobs, .workers, .dlq],
+          footer: "filter"),
+        b([.escape], "Esc", "close the overlay / clear the filter / clear marks", .escape),
+        b([.enter], "Enter", "job detail: fields, run history, output", .detail, panes: [.jobs, .dlq, .workers], footer: "detail"),
+        b([.char("["), .left], "[ ←", "previous state tab", .previousStateTab, panes: [.jobs], footer: "prev tab"),
+        b([.char("]"), .right], "] →", "next state tab", .nextStateTab, panes: [.jobs], footer: "next tab"),
+        b([.char("r")], "r", "retry the selected dead job", .retrySelected, panes: [.dlq], mutates: true, footer: "retry"),
+        b([.char(" ")], "Space", "mark / unmark a dead job", .toggleMark, panes: [.dlq], mutates: true, footer: "mark"),
+        b([.char("R")], "R", "retry the marked (or all) dead jobs, after y/N", .retryMarked, panes: [.dlq], mutates: true,
+          footer: "retry marked"),
+        b([.char("+")], "+", "start a worker", .addWorker, mutates: true, footer: "add worker"),
+        b([.char("-")], "-", "stop a worker (an idle one first; it finishes its job)", .removeWorker, mutates: true, footer: "stop worker"),
+        b([.char("S")], "S", "stop all workers gracefully, after y/N", .stopAllWorkers, mutates: true, footer: "stop all",
+          footerPanes: [.workers]),
+        b([.char("p")], "p", "pause / resume refresh", .pause, footer: "pause"),
     ]
 
+    /// `footer`: the binding's short words in the footer (nil: help only), on
+    /// `footerPanes` (default: wherever it applies).
     private static func b(_ keys: [Key], _ label: String, _ summary: String, _ action: KeyAction, panes: Set<Pane>? = nil,
-                          mutates: Bool = false, footer: Bool = false) -> KeyBinding {
-        KeyBinding(keys: keys, label: label, summary: summary, action: action, panes: panes, mutates: mutates, inFooter: footer)
+                          mutates: Bool = false, footer: String? = nil, footerPanes: Set<Pane>? = nil) -> KeyBinding {
+        KeyBinding(keys: keys, label: label, summary: summary, short: footer ?? summary, action: action, panes: panes,
+                   mutates: mutates, inFooter: footer != nil, footerPanes: footerPanes ?? panes)
     }
 
     /// The action of `key` in `pane`, if any.
@@ -94,7 +103,7 @@ public enum KeyTable {
 
     /// Bindings shown in `pane`'s footer.
     public static func footer(for pane: Pane, readonly: Bool) -> [KeyBinding] {
-        bindings.filter { $0.inFooter && ($0.panes?.contains(pane) ?? true) && !(readonly && $0.mutates) }
+        bindings.filter { $0.inFooter && ($0.footerPanes?.contains(pane) ?? true) && !(readonly && $0.mutates) }
     }
 
     /// The help screen's lines, generated from the table.

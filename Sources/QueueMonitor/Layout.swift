@@ -46,6 +46,10 @@ public struct Layout: Equatable, Sendable {
         ]
     }
 
+    /// Lines of text an overlay box shows at a terminal height (frame and hint
+    /// row excluded).
+    public static func overlayCapacity(height: Int) -> Int { max(1, height - 5) }
+
     /// Data rows a pane has room for (title and column header excluded). A pane
     /// that is not on screen still gets a small page, so its keys keep working.
     public func rows(for pane: Pane) -> Int {

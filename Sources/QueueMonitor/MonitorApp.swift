@@ -7,15 +7,18 @@ import QueueRunner
 public struct MonitorApp {
     public var source: MonitorDataSource
     public var refreshSeconds: Double
-    public var readonly: Bool
     public var useColor: Bool
     /// A line shown in the footer at start (e.g. what `demo` set up).
     public var greeting: String?
+    /// `--readonly`, from the data source: no key changes anything.
+    public var readonly: Bool { source.readonly }
 
-    public init(source: MonitorDataSource, refreshSeconds: Double, readonly: Bool, useColor: Bool, greeting: String? = nil) {
+    /// The shortest refresh interval.
+    public static let minimumRefreshSeconds = 0.1
+
+    public init(source: MonitorDataSource, refreshSeconds: Double, useColor: Bool, greeting: String? = nil) {
         self.source = source
-        self.refreshSeconds = max(0.1, refreshSeconds)
-        self.readonly = readonly
+        self.refreshSeconds = max(Self.minimumRefreshSeconds, refreshSeconds)
         self.useColor = useColor
         self.greeting = greeting
     }
@@ -33,85 +36,78 @@ public struct MonitorApp {
         for signal in [SIGWINCH, SIGINT, SIGTERM, SIGHUP] { sigaddset(&needed, signal) }
         pthread_sigmask(SIG_UNBLOCK, &needed, nil)
         let painter = TerminalPainter()
+        var fetcher: MonitorFetcher?
+        defer {
+            // The terminal first; then an action in progress (a worker starting) is
+            // let finish before we return.
+            painter.stop()
+            fetcher?.stop(waitingAtMost: Self.stopWaitSeconds)
+        }
         painter.start(useColor: useColor)
-        defer { painter.stop() }
 
         var (width, height) = painter.size
         var state = MonitorState(width: width, height: height, readonly: readonly)
         state.flash = greeting
-        var snapshot = fetch(&state)
-        var lastFetch = Monotonic.now()
-        var lastPaint = 0.0
+        var snapshot = MonitorSnapshot(databasePath: source.store.location.databasePath)
+        let data = MonitorFetcher(source: source, refreshSeconds: refreshSeconds, query: state.query)
+        fetcher = data
+        data.start()
+        data.waitForUpdate(seconds: Self.firstFrameWaitSeconds)
+        var sent = state.query
+        var sentPaused = false
+        var lastPaint = -Double.infinity
         var flashSince = Monotonic.now()
-        var lastVersion = (try? source.store.dataVersion()) ?? 0
-        var needsFetch = false
         var dirty = true
+        let utcOffset = TimeZone.current.secondsFromGMT()
 
         while !state.quit && qc_stop_signal_count() == 0 {
+            if let update = data.takeUpdate() {
+                snapshot = update.snapshot
+                let answersCurrent = snapshot.requested == state.query
+                state.adopt(snapshot)
+                if answersCurrent { sent = state.query }   // the fetcher continues from these cursors
+                if let flash = update.flashes.last {
+                    state.flash = flash
+                    flashSince = Monotonic.now()
+                }
+                dirty = true
+            }
             let now = Monotonic.now()
+            // Ages and the clock move on: repaint at least once a second.
             if dirty || now - lastPaint >= 1 {
-                painter.paint(MonitorViewModel(snapshot: snapshot, state: state, now: .now()).render())
+                painter.paint(MonitorViewModel(snapshot: snapshot, state: state, now: .now(), utcOffsetSeconds: utcOffset).render())
                 lastPaint = now
                 dirty = false
             }
-            if let key = painter.readKey(milliseconds: Int32(min(100, refreshSeconds * 1000))) {
+            if let key = painter.readKey(milliseconds: Self.keyWaitMilliseconds) {
                 if key == .resize {
                     (width, height) = painter.size
                     state.width = width
                     state.height = height
-                    needsFetch = true
                 }
-                let before = state
-                let hadFlash = state.flash
-                for effect in state.handle(key, snapshot: snapshot) {
-                    state.flash = source.perform(effect, snapshot: snapshot)
-                    needsFetch = true
-                }
-                if state.flash != hadFlash { flashSince = Monotonic.now() }
-                if Self.queryChanged(before, state) { needsFetch = true }
+                let flash = state.flash
+                data.perform(state.handle(key, snapshot: snapshot))
+                if state.flash != flash { flashSince = Monotonic.now() }
                 dirty = true
             }
-            let tick = Monotonic.now()
-            if !state.paused && tick - lastFetch >= refreshSeconds {
-                // Cheap checks first: another process committed, or the log grew.
-                let version = (try? source.store.dataVersion()) ?? lastVersion
-                let swept = (try? Recovery.sweep(store: source.store))?.releasedWorkers.isEmpty == false
-                let logGrew = snapshot.log.map { source.logSize($0) != $0.fileSize } ?? false
-                if version != lastVersion || swept || logGrew || snapshot.error != nil { needsFetch = true }
-                lastVersion = version
-                lastFetch = tick
-                dirty = true   // ages and the clock move on
+            if state.query != sent || state.paused != sentPaused {
+                data.request(state.query, paused: state.paused)
+                sent = state.query
+                sentPaused = state.paused
             }
-            if needsFetch {
-                snapshot = fetch(&state)
-                needsFetch = false
-                dirty = true
-            }
-            if state.flash != nil && Monotonic.now() - flashSince > 4 {
+            if state.flash != nil && Monotonic.now() - flashSince > Self.flashSeconds {
                 state.flash = nil
                 dirty = true
             }
         }
     }
 
-    /// Fetches for the current state, and once more if keeping the cursor on its
-    /// job moved the page.
-    private func fetch(_ state: inout MonitorState) -> MonitorSnapshot {
-        var snapshot = source.fetch(for: state)
-        let before = state.cursors
-        state.reconcile(with: snapshot)
-        if state.cursors.mapValues(\.offset) != before.mapValues(\.offset) {
-            snapshot = source.fetch(for: state)
-            state.reconcile(with: snapshot)
-        }
-        return snapshot
-    }
-
-    /// Whether the rows to fetch changed (page, filter, tab, selection, overlay).
-    static func queryChanged(_ a: MonitorState, _ b: MonitorState) -> Bool {
-        a.focus != b.focus || a.stateTab != b.stateTab || a.filters != b.filters || a.overlay != b.overlay
-            || a.cursors.mapValues(\.offset) != b.cursors.mapValues(\.offset)
-            || a.cursors.mapValues(\.index) != b.cursors.mapValues(\.index)
-            || a.width != b.width || a.height != b.height
-    }
+    /// How long a key is waited for before the loop looks for new data.
+    static let keyWaitMilliseconds: Int32 = 40
+    /// How long the first frame waits for data before it shows "loading…".
+    static let firstFrameWaitSeconds = 0.5
+    /// How long a flash message stays.
+    static let flashSeconds = 4.0
+    /// How long quitting waits for an action in progress.
+    static let stopWaitSeconds = 20.0
 }

@@ -3,118 +3,227 @@ import QueueCore
 import QueueRunner
 
 /// Reads what the console shows from the store, and carries out its actions
-/// through the same store and worker supervisor the CLI uses.
+/// through the same store and worker supervisor the CLI uses. Synchronous and
+/// free of terminal code: ``MonitorFetcher`` runs it off the screen's thread, and
+/// tests call it directly.
 public final class MonitorDataSource {
     public let store: SQLiteJobStore
     public let supervisor: WorkerSupervisor
-    /// Lines of output kept for the log pane and the detail overlay.
+    /// `--readonly`: never write, not even a recovery sweep.
+    public let readonly: Bool
+    /// Bytes read from the end of a run's output for the log tail and the detail.
     static let tailBytes = 64 * 1024
+    /// Output lines the detail overlay keeps.
+    static let detailOutputLines = 200
+    /// How long a recovery sweep waits for another process's write lock: it is
+    /// only worth doing when the database is free, and the console must not stall.
+    static let sweepBusyTimeoutSeconds = 0.2
+    /// Dead jobs retried per transaction by "retry all".
+    static let retryBatch = 500
 
-    public init(store: SQLiteJobStore, supervisor: WorkerSupervisor) {
+    private var lastVersion: Int64?
+
+    public init(store: SQLiteJobStore, supervisor: WorkerSupervisor, readonly: Bool = false) {
         self.store = store
         self.supervisor = supervisor
+        self.readonly = readonly
     }
 
-    /// A snapshot for `state`: only the rows its panes show.
-    public func fetch(for state: MonitorState) -> MonitorSnapshot {
+    // MARK: Reading
+
+    /// A snapshot answering `query`: only the rows its panes show, each cursor kept
+    /// on its job. When the database fails, the last good data (`previous`) is
+    /// kept and the error is set.
+    public func fetch(_ query: MonitorQuery, previous: MonitorSnapshot?, now: Timestamp = .now()) -> MonitorSnapshot {
         var snapshot = MonitorSnapshot(databasePath: store.location.databasePath)
-        let now = Timestamp.now()
         do {
-            // Release the jobs of dead workers even when no worker is left to do it.
-            _ = try? Recovery.sweep(store: store, now: now)
             snapshot.counts = try store.counts()
             snapshot.workers = try store.workers()
-            let jobsCursor = state.cursor(.jobs)
-            let order: SQLiteJobStore.JobOrder = state.stateTab == .pending ? .claim : .newest
-            let page = try store.jobPage(state: state.stateTab, filter: state.filter(.jobs), order: order,
-                                         limit: state.rows(for: .jobs), offset: jobsCursor.offset)
-            (snapshot.jobs, snapshot.jobsTotal, snapshot.jobsOffset) = (page.jobs, page.total, jobsCursor.offset)
-            let deadCursor = state.cursor(.dlq)
-            let dead = try store.jobPage(state: .dead, filter: state.filter(.dlq), order: .newest,
-                                         limit: state.rows(for: .dlq), offset: deadCursor.offset)
-            (snapshot.dead, snapshot.deadTotal, snapshot.deadOffset) = (dead.jobs, dead.total, deadCursor.offset)
-            let stats = try store.stats(now: now)
-            snapshot.succeededPerMinute = stats.perMinute.map(\.succeeded)
-            snapshot.failedPerMinute = stats.perMinute.map(\.failed)
-            snapshot.completedLastMinute = stats.windows.first?.succeeded ?? 0
-            snapshot.failedLastMinute = stats.windows.first?.failed ?? 0
-            if let id = state.selectedJobID(snapshot: snapshot) { snapshot.log = try logTail(jobID: id) }
-            if case let .detail(id) = state.overlay { snapshot.detail = try detail(jobID: id) }
+            let (jobs, jobsCursor) = try resolve(query.jobs, cursor: query.cursor(.jobs), rows: query.rows(.jobs))
+            (snapshot.jobs, snapshot.jobsTotal, snapshot.jobsOffset) = (jobs.jobs, jobs.total, jobs.offset)
+            let (dead, deadCursor) = try resolve(query.dead, cursor: query.cursor(.dlq), rows: query.rows(.dlq))
+            (snapshot.dead, snapshot.deadTotal, snapshot.deadOffset) = (dead.jobs, dead.total, dead.offset)
+            let visibleWorkers = MonitorQuery.workers(snapshot.workers, matching: query.workersFilter)
+            var workersCursor = query.cursor(.workers)
+            if let id = workersCursor.selectedID, let i = visibleWorkers.firstIndex(where: { $0.id == id }) { workersCursor.index = i }
+            workersCursor.scrollIntoView(rows: query.rows(.workers), total: visibleWorkers.count)
+            workersCursor.selectedID = visibleWorkers.indices.contains(workersCursor.index) ? visibleWorkers[workersCursor.index].id : nil
+            snapshot.cursors = [.jobs: jobsCursor, .dlq: deadCursor, .workers: workersCursor]
+
+            let throughput = try store.throughput(now: now)
+            snapshot.succeededPerMinute = throughput.succeededPerMinute
+            snapshot.failedPerMinute = throughput.failedPerMinute
+            snapshot.completedLastMinute = throughput.succeededLastMinute
+            snapshot.failedLastMinute = throughput.failedLastMinute
+
+            let logJob: String?
+            switch query.logSource {
+            case .jobs: logJob = Self.selected(jobs, jobsCursor)
+            case .dlq: logJob = Self.selected(dead, deadCursor)
+            case .workers: logJob = visibleWorkers.indices.contains(workersCursor.index) ? visibleWorkers[workersCursor.index].jobID : nil
+            case .log: logJob = nil
+            }
+            if let logJob {
+                if query.logFrozen, let kept = previous?.log, kept.jobID == logJob {
+                    snapshot.log = kept
+                } else {
+                    snapshot.log = try logTail(jobID: logJob)
+                }
+            }
+            if let id = query.detailJobID { snapshot.detail = try detail(jobID: id) }
+            snapshot.requested = query
             snapshot.fetchedAt = now
+            return snapshot
         } catch {
-            snapshot.error = (error as? QueueError)?.message ?? "\(error)"
-            snapshot.fetchedAt = now
+            var stale = previous ?? snapshot
+            stale.error = Self.message(error)
+            stale.requested = nil   // its cursors answer an older query
+            return stale
         }
-        return snapshot
     }
 
-    /// Size of the selected run's log file, to notice output without a commit.
-    public func logSize(_ tail: LogTail?) -> Int64? {
-        guard let tail, let runID = try? store.runID(jobID: tail.jobID, attempt: nil) else { return nil }
-        return Self.fileSize(store.location.runLogPath(jobID: tail.jobID, runID: runID))
+    /// The page of `list` around `cursor`, with the cursor moved to where its job
+    /// is now (found by id), kept in range and on screen.
+    func resolve(_ list: JobListQuery, cursor: ListCursor, rows: Int) throws -> (JobPage, ListCursor) {
+        var c = cursor
+        var page = try store.jobPage(list, limit: rows, offset: c.offset)
+        if let id = c.selectedID {
+            if let i = page.jobs.firstIndex(where: { $0.id == id }) {
+                c.index = page.offset + i
+            } else if let position = try store.jobPosition(id: id, in: list) {
+                c.index = position
+            }
+            // Else the job left this list: the one now at its place is selected.
+        }
+        c.scrollIntoView(rows: rows, total: page.total)
+        if c.offset != page.offset {
+            page = try store.jobPage(list, limit: rows, offset: c.offset)
+            c.scrollIntoView(rows: rows, total: page.total)
+        }
+        c.selectedID = Self.selected(page, c)
+        return (page, c)
+    }
+
+    private static func selected(_ page: JobPage, _ cursor: ListCursor) -> String? {
+        let i = cursor.index - page.offset
+        return page.jobs.indices.contains(i) ? page.jobs[i].id : nil
     }
 
     func logTail(jobID: String) throws -> LogTail? {
+        guard let runID = try store.runID(jobID: jobID, attempt: nil) else { return nil }
         let runs = try store.runs(jobID: jobID)
-        guard let run = runs.last else { return nil }
+        guard let run = runs.last(where: { $0.id == runID }) ?? runs.last else { return nil }
         let path = store.location.runLogPath(jobID: jobID, runID: run.id)
-        return LogTail(jobID: jobID, attempt: run.attempt, running: run.outcome == nil, lines: Self.tail(path),
-                       fileSize: Self.fileSize(path) ?? 0)
+        let size = Self.fileSize(path) ?? 0
+        return LogTail(jobID: jobID, attempt: run.attempt, running: run.outcome == nil, lines: Self.tail(path), path: path, fileSize: size)
     }
 
     func detail(jobID: String) throws -> JobDetail? {
-        guard let job = try? store.job(id: jobID) else { return nil }
+        let job: Job
+        do {
+            job = try store.job(id: jobID)
+        } catch let error as QueueError where error.kind == .notFound {
+            return nil
+        }
         let runs = try store.runs(jobID: jobID)
-        let output = runs.last.map { Self.tail(store.location.runLogPath(jobID: jobID, runID: $0.id)) } ?? []
-        return JobDetail(job: job, runs: runs, output: Array(output.suffix(40)))
+        guard let last = runs.last else { return JobDetail(job: job, runs: [], output: []) }
+        let path = store.location.runLogPath(jobID: jobID, runID: last.id)
+        return JobDetail(job: job, runs: runs, output: Array(Self.tail(path).suffix(Self.detailOutputLines)), logPath: path,
+                         logSize: Self.fileSize(path) ?? 0)
     }
+
+    // MARK: Change detection
+
+    /// Whether anything on screen may have changed since `snapshot`: another
+    /// process committed (`PRAGMA data_version`), or a shown log file grew. Cheap:
+    /// one pragma and two `stat` calls.
+    public func hasChanges(since snapshot: MonitorSnapshot) -> Bool {
+        var changed = snapshot.error != nil
+        do {
+            let version = try store.dataVersion()
+            if version != lastVersion { changed = true }
+            lastVersion = version
+        } catch {
+            changed = true
+        }
+        if let log = snapshot.log, !log.path.isEmpty, Self.fileSize(log.path) ?? 0 != log.fileSize { changed = true }
+        if let detail = snapshot.detail, !detail.logPath.isEmpty, Self.fileSize(detail.logPath) ?? 0 != detail.logSize { changed = true }
+        return changed
+    }
+
+    /// Releases the jobs of workers that died, so they are retried even when the
+    /// console is the only queuectl process looking. Skipped with `--readonly`, and
+    /// given up at once if another process holds the write lock.
+    @discardableResult
+    public func sweep(now: Timestamp = .now()) -> Bool {
+        guard !readonly else { return false }
+        let report = store.withBusyTimeout(seconds: Self.sweepBusyTimeoutSeconds) { try? Recovery.sweep(store: store, now: now) }
+        return !(report?.releasedWorkers.isEmpty ?? true) || !(report?.interrupted.isEmpty ?? true)
+    }
+
+    // MARK: Files
 
     static func fileSize(_ path: String) -> Int64? {
         var info = stat()
         return stat(path, &info) == 0 ? Int64(info.st_size) : nil
     }
 
-    /// The last lines of a file, read from its end only (logs can be large).
+    /// The last lines of a file, read from its end only (logs can be large), made
+    /// safe to draw.
     static func tail(_ path: String) -> [String] {
         guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
         defer { try? handle.close() }
         let size = (try? handle.seekToEnd()) ?? 0
         let start = size > UInt64(tailBytes) ? size - UInt64(tailBytes) : 0
         try? handle.seek(toOffset: start)
-        let data = (try? handle.readToEnd()) ?? Data()
+        let data = (try? handle.read(upToCount: tailBytes)) ?? Data()
         var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if start > 0, !lines.isEmpty { lines.removeFirst() }   // a partial first line
         if lines.last == "" { lines.removeLast() }
-        return lines
+        return lines.map(LogText.clean)
     }
 
+    // MARK: Actions
+
     /// Carries out an effect; returns the one-line flash that says what happened.
-    public func perform(_ effect: MonitorEffect, snapshot: MonitorSnapshot) -> String {
+    public func perform(_ effect: MonitorEffect) -> String {
+        guard !readonly else { return "read-only: nothing was changed" }
         do {
             switch effect {
             case let .retry(ids):
-                let jobs = try store.retryDead(ids: ids, now: .now())
-                return "\(jobs.count) job\(jobs.count == 1 ? "" : "s") → pending"
-            case .retryAllDead:
-                var total = 0
-                while true {
-                    let page = try store.jobPage(state: .dead, filter: "", order: .newest, limit: 500, offset: 0)
+                // Jobs retried meanwhile (by another console or the CLI) are skipped.
+                let dead = ids.filter { (try? store.job(id: $0))?.state == .dead }
+                let retried = dead.isEmpty ? 0 : try store.retryDead(ids: dead, now: .now()).count
+                let skipped = ids.count - dead.count
+                return Self.moved(retried) + (skipped > 0 ? " (\(skipped) no longer dead)" : "")
+            case let .retryAllDead(count):
+                // Only as many as the user confirmed: jobs dying meanwhile stay dead.
+                var retried = 0
+                while retried < count {
+                    let page = try store.jobPage(JobListQuery(state: .dead), limit: min(Self.retryBatch, count - retried), offset: 0)
                     if page.jobs.isEmpty { break }
-                    total += try store.retryDead(ids: page.jobs.map(\.id), now: .now()).count
+                    retried += try store.retryDead(ids: page.jobs.map(\.id), now: .now()).count
                 }
-                return "\(total) job\(total == 1 ? "" : "s") → pending"
+                return Self.moved(retried)
             case .startWorker:
                 let started = try supervisor.startBackground(count: 1)
                 return "started worker \(started.map(\.id).joined(separator: ", "))"
             case let .stopWorker(id):
                 _ = try supervisor.stop(workerIDs: [id], wait: false)
-                return "stopping worker \(id) (it finishes its current job)"
+                return "stopping worker \(id) (it finishes its current job first)"
             case .stopAllWorkers:
                 let report = try supervisor.stop(workerIDs: nil, wait: false)
-                return "stopping \(report.requested.count) worker(s) gracefully"
+                let n = report.requested.count
+                return "stopping \(n) worker\(n == 1 ? "" : "s") (each finishes its current job first)"
             }
         } catch {
-            return "failed: " + ((error as? QueueError)?.message ?? "\(error)")
+            return "failed: " + Self.message(error)
         }
+    }
+
+    private static func moved(_ n: Int) -> String { "\(n) job\(n == 1 ? "" : "s") → pending" }
+
+    static func message(_ error: Error) -> String {
+        (error as? QueueError)?.message ?? "\(error)"
     }
 }

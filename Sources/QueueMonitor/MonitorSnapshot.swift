@@ -6,6 +6,7 @@ public struct MonitorSnapshot: Sendable {
     public var databasePath: String
     public var counts = JobCounts(counts: [:])
     public var workers: [WorkerRecord] = []
+    /// The Jobs pane's page.
     public var jobs: [Job] = []
     public var jobsTotal = 0
     /// Position of `jobs[0]` in the whole (filtered) list.
@@ -25,7 +26,12 @@ public struct MonitorSnapshot: Sendable {
     public var detail: JobDetail?
     public var fetchedAt = Timestamp(milliseconds: 0)
     /// The last error talking to the database, shown in a banner (nil when fine).
+    /// The rest of the snapshot is then the last good data.
     public var error: String?
+    /// The query this snapshot answers, and its cursors as resolved against the
+    /// data (kept on the same job id, in range, scrolled into view).
+    public var requested: MonitorQuery?
+    public var cursors: [Pane: ListCursor] = [:]
 
     public init(databasePath: String) { self.databasePath = databasePath }
 }
@@ -36,14 +42,16 @@ public struct LogTail: Sendable, Equatable {
     public var attempt: Int
     public var running: Bool
     public var lines: [String]
-    /// Size of the log file when read, to notice growth without a database change.
+    /// The log file and its size when read, to notice growth without a database change.
+    public var path: String
     public var fileSize: Int64
 
-    public init(jobID: String, attempt: Int, running: Bool, lines: [String], fileSize: Int64) {
+    public init(jobID: String, attempt: Int, running: Bool, lines: [String], path: String = "", fileSize: Int64 = 0) {
         self.jobID = jobID
         self.attempt = attempt
         self.running = running
         self.lines = lines
+        self.path = path
         self.fileSize = fileSize
     }
 }
@@ -52,11 +60,26 @@ public struct LogTail: Sendable, Equatable {
 public struct JobDetail: Sendable, Equatable {
     public var job: Job
     public var runs: [RunRecord]
+    /// The last lines of the latest run's output.
     public var output: [String]
+    public var logPath: String
+    public var logSize: Int64
 
-    public init(job: Job, runs: [RunRecord], output: [String]) {
+    public init(job: Job, runs: [RunRecord], output: [String], logPath: String = "", logSize: Int64 = 0) {
         self.job = job
         self.runs = runs
         self.output = output
+        self.logPath = logPath
+        self.logSize = logSize
+    }
+}
+
+extension MonitorSnapshot {
+    /// The query answered, with its cursors as resolved: what the console's state
+    /// becomes when it adopts this snapshot.
+    public var resolvedQuery: MonitorQuery? {
+        guard var query = requested else { return nil }
+        for (pane, cursor) in cursors { query.cursors[pane] = cursor }
+        return query
     }
 }

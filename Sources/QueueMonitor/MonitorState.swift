@@ -3,7 +3,8 @@ import QueueCore
 /// Something the console must do outside its own state: act on the queue.
 public enum MonitorEffect: Equatable, Sendable {
     case retry([String])
-    case retryAllDead
+    /// Retry this many dead jobs (the whole DLQ, as confirmed).
+    case retryAllDead(Int)
     case startWorker
     case stopWorker(String)
     case stopAllWorkers
@@ -31,14 +32,6 @@ public enum Overlay: Equatable, Sendable {
     case detail(String)
 }
 
-/// A cursor in a list: the selected row's position in the whole list, the first
-/// row on screen, and the selected row's id (so a refresh keeps the same job).
-public struct ListCursor: Equatable, Sendable {
-    public var index = 0
-    public var offset = 0
-    public var selectedID: String?
-}
-
 /// The console's own state: focus, cursors, filters, overlays. Pure: keys go in
 /// through ``handle(_:snapshot:)``, effects on the queue come out.
 public struct MonitorState: Equatable, Sendable {
@@ -62,6 +55,8 @@ public struct MonitorState: Equatable, Sendable {
     public var readonly: Bool
     /// Lines scrolled up from the end of the log (0: following).
     public var logScroll = 0
+    /// First line of the overlay on screen.
+    public var overlayScroll = 0
     public var flash: String?
     public var quit = false
 
@@ -85,17 +80,35 @@ public struct MonitorState: Equatable, Sendable {
             guard key == .char("y") || key == .char("Y") else { flash = "cancelled"; return [] }
             switch pending {
             case let .retry(ids): marked.subtract(ids); return [.retry(ids)]
-            case .retryAllDead: marked.removeAll(); return [.retryAllDead]
+            case let .retryAllDead(n): marked.removeAll(); return [.retryAllDead(n)]
             case .stopAllWorkers: return [.stopAllWorkers]
             }
         }
         if editingFilter != nil { return editFilter(key) }
-        if overlay != .none {
-            if key == .escape || key == .char("?") || key == .char("q") || key == .enter { overlay = .none }
-            return []
-        }
         guard let action = KeyTable.action(for: key, in: focus, readonly: readonly) else { return [] }
+        if overlay != .none { return overlayKey(action, snapshot: snapshot) }
         return perform(action, snapshot: snapshot)
+    }
+
+    /// Keys while an overlay is open: movement scrolls it, Esc, ? and Enter close
+    /// it, q still quits; everything else waits until it is closed.
+    private mutating func overlayKey(_ action: KeyAction, snapshot: MonitorSnapshot) -> [MonitorEffect] {
+        let page = max(1, Layout.overlayCapacity(height: height) - 1)
+        let last = max(0, MonitorViewModel(snapshot: snapshot, state: self, now: snapshot.fetchedAt).overlayLines().count
+                          - Layout.overlayCapacity(height: height))
+        switch action {
+        case .quit: quit = true
+        case .escape, .help, .detail: overlay = .none
+        case .up: overlayScroll -= 1
+        case .down: overlayScroll += 1
+        case .pageUp: overlayScroll -= page
+        case .pageDown: overlayScroll += page
+        case .top: overlayScroll = 0
+        case .bottom: overlayScroll = last
+        default: break
+        }
+        overlayScroll = max(0, min(overlayScroll, last))
+        return []
     }
 
     private mutating func editFilter(_ key: Key) -> [MonitorEffect] {
@@ -121,7 +134,9 @@ public struct MonitorState: Equatable, Sendable {
     private mutating func perform(_ action: KeyAction, snapshot: MonitorSnapshot) -> [MonitorEffect] {
         switch action {
         case .quit: quit = true
-        case .help: overlay = .help
+        case .help:
+            overlay = .help
+            overlayScroll = 0
         case .nextPane: focus = Pane(rawValue: (focus.rawValue + 1) % Pane.allCases.count)!
         case .previousPane: focus = Pane(rawValue: (focus.rawValue + Pane.allCases.count - 1) % Pane.allCases.count)!
         case let .focus(pane): focus = pane
@@ -130,7 +145,7 @@ public struct MonitorState: Equatable, Sendable {
         case .pageUp: move(by: -max(1, rows(for: focus) - 1), snapshot: snapshot)
         case .pageDown: move(by: max(1, rows(for: focus) - 1), snapshot: snapshot)
         case .top:
-            if focus == .log { logScroll = Int.max / 2 } else { move(by: -Int.max / 2, snapshot: snapshot) }
+            if focus == .log { logScroll = maxLogScroll(snapshot) } else { move(by: -Int.max / 2, snapshot: snapshot) }
         case .bottom:
             if focus == .log { logScroll = 0 } else { move(by: Int.max / 2, snapshot: snapshot) }
         case .filter: editingFilter = filter(focus)
@@ -138,7 +153,12 @@ public struct MonitorState: Equatable, Sendable {
             if filters[focus] != nil { filters[focus] = nil; resetCursor(focus) }
             else if focus == .dlq && !marked.isEmpty { marked.removeAll(); flash = "marks cleared" }
         case .detail:
-            if let id = selectedJobID(snapshot: snapshot) { overlay = .detail(id) }
+            if let id = selectedJobID(snapshot: snapshot) {
+                overlay = .detail(id)
+                overlayScroll = 0
+            } else {
+                flash = "no job selected"
+            }
         case .previousStateTab, .nextStateTab:
             let tabs = Self.stateTabs
             let current = tabs.firstIndex { $0 == stateTab } ?? 0
@@ -161,7 +181,9 @@ public struct MonitorState: Equatable, Sendable {
             } else {
                 flash = "the DLQ is empty"
             }
-        case .addWorker: return [.startWorker]
+        case .addWorker:
+            flash = "starting a worker…"
+            return [.startWorker]
         case .removeWorker:
             // Prefer an idle worker, so no running job has to wait for the stop.
             let candidates = snapshot.workers.filter { $0.state != .stopping }
@@ -169,6 +191,7 @@ public struct MonitorState: Equatable, Sendable {
                 flash = "no running worker to stop"
                 return []
             }
+            flash = "stopping worker \(worker.id)…"
             return [.stopWorker(worker.id)]
         case .stopAllWorkers:
             let n = snapshot.workers.filter { $0.state != .stopping }.count
@@ -196,8 +219,7 @@ public struct MonitorState: Equatable, Sendable {
 
     private mutating func move(by delta: Int, snapshot: MonitorSnapshot) {
         if focus == .log {
-            let maxScroll = max(0, (snapshot.log?.lines.count ?? 0) - rows(for: .log))
-            logScroll = min(maxScroll, max(0, logScroll - delta))
+            logScroll = min(maxLogScroll(snapshot), max(0, logScroll - delta))
             return
         }
         let count = total(focus, snapshot)
@@ -215,39 +237,38 @@ public struct MonitorState: Equatable, Sendable {
         if (pageStart..<(pageStart + page.count)).contains(c.index) { cursors[focus]?.selectedID = page[c.index - pageStart].id }
     }
 
-    /// Keeps each cursor on the same job (by id) after a refresh, and in range.
-    public mutating func reconcile(with snapshot: MonitorSnapshot) {
-        for (pane, page, pageStart, count) in [(Pane.jobs, snapshot.jobs, snapshot.jobsOffset, snapshot.jobsTotal),
-                                               (Pane.dlq, snapshot.dead, snapshot.deadOffset, snapshot.deadTotal)] {
-            var c = cursor(pane)
-            if let id = c.selectedID, let i = page.firstIndex(where: { $0.id == id }) {
-                c.index = pageStart + i
-            }
-            c.index = count == 0 ? 0 : min(c.index, count - 1)
-            let visible = max(1, rows(for: pane))
-            if c.index < c.offset { c.offset = c.index }
-            if c.index >= c.offset + visible { c.offset = c.index - visible + 1 }
-            c.offset = max(0, min(c.offset, max(0, count - visible)))
-            if (pageStart..<(pageStart + page.count)).contains(c.index) { c.selectedID = page[c.index - pageStart].id }
-            cursors[pane] = c
+    private func maxLogScroll(_ snapshot: MonitorSnapshot) -> Int {
+        max(0, (snapshot.log?.lines.count ?? 0) - rows(for: .log))
+    }
+
+    /// What the panes need fetched now.
+    public var query: MonitorQuery {
+        let claimOrder = stateTab == .pending || stateTab == .failed
+        var detailID: String?
+        if case let .detail(id) = overlay { detailID = id }
+        return MonitorQuery(
+            jobs: JobListQuery(state: stateTab, filter: filter(.jobs), order: claimOrder ? .claim : .newest),
+            dead: JobListQuery(state: .dead, filter: filter(.dlq), order: .newest, matchErrors: true),
+            workersFilter: filter(.workers),
+            cursors: [.jobs: cursor(.jobs), .dlq: cursor(.dlq), .workers: cursor(.workers)],
+            rows: [.jobs: rows(for: .jobs), .dlq: rows(for: .dlq), .workers: rows(for: .workers)],
+            logSource: logSource, logFrozen: logScroll > 0, detailJobID: detailID)
+    }
+
+    /// Takes the cursors of a snapshot that answers the current query (kept on
+    /// their jobs by the fetch). A snapshot for an older query (keys were pressed
+    /// since) only provides data: the cursors the keys moved stay.
+    public mutating func adopt(_ snapshot: MonitorSnapshot) {
+        if let requested = snapshot.requested, requested == query {
+            for (pane, cursor) in snapshot.cursors { cursors[pane] = cursor }
         }
-        var w = cursor(.workers)
-        let workers = visibleWorkers(snapshot)
-        if let id = w.selectedID, let i = workers.firstIndex(where: { $0.id == id }) { w.index = i }
-        w.index = workers.isEmpty ? 0 : min(w.index, workers.count - 1)
-        w.selectedID = workers.isEmpty ? nil : workers[w.index].id
-        let visible = max(1, rows(for: .workers))
-        if w.index < w.offset { w.offset = w.index }
-        if w.index >= w.offset + visible { w.offset = w.index - visible + 1 }
-        cursors[.workers] = w
         if snapshot.deadTotal == 0 { marked.removeAll() }
+        logScroll = min(logScroll, maxLogScroll(snapshot))
     }
 
     /// Workers matching the Workers pane's filter.
     public func visibleWorkers(_ snapshot: MonitorSnapshot) -> [WorkerRecord] {
-        let f = filter(.workers).lowercased()
-        guard !f.isEmpty else { return snapshot.workers }
-        return snapshot.workers.filter { $0.id.lowercased().contains(f) || ($0.jobID?.lowercased().contains(f) ?? false) || String($0.pid).contains(f) }
+        MonitorQuery.workers(snapshot.workers, matching: filter(.workers))
     }
 
     private func selectedDead(_ snapshot: MonitorSnapshot) -> Job? {

@@ -7,11 +7,15 @@ public struct MonitorViewModel {
     public var snapshot: MonitorSnapshot
     public var state: MonitorState
     public var now: Timestamp
+    /// Offset of local time from UTC, for the header's clock (the painter passes the
+    /// machine's; tests keep UTC).
+    public var utcOffsetSeconds: Int
 
-    public init(snapshot: MonitorSnapshot, state: MonitorState, now: Timestamp) {
+    public init(snapshot: MonitorSnapshot, state: MonitorState, now: Timestamp, utcOffsetSeconds: Int = 0) {
         self.snapshot = snapshot
         self.state = state
         self.now = now
+        self.utcOffsetSeconds = utcOffsetSeconds
     }
 
     private var layout: Layout { Layout(width: state.width, height: state.height, focus: state.focus) }
@@ -30,18 +34,27 @@ public struct MonitorViewModel {
         footer(&canvas)
         switch state.overlay {
         case .none: break
-        case .help: box(title: "Keys", lines: KeyTable.helpLines(readonly: state.readonly).map { Line($0) }, on: &canvas)
-        case let .detail(id): box(title: "Job \(id)", lines: detailLines(id), on: &canvas)
+        case .help: box(title: "Keys", lines: overlayLines(), on: &canvas)
+        case let .detail(id): box(title: "Job \(id)", lines: overlayLines(), on: &canvas)
         }
         return canvas.screen
+    }
+
+    /// The open overlay's lines, before they are framed and scrolled.
+    func overlayLines() -> [Line] {
+        switch state.overlay {
+        case .none: return []
+        case .help: return KeyTable.helpLines(readonly: state.readonly).map { Line($0) }
+        case let .detail(id): return detailLines(id)
+        }
     }
 
     // MARK: Header
 
     private func header(_ c: inout Canvas) {
         let w = state.width
-        let age = snapshot.fetchedAt.milliseconds == 0 ? "loading" : "updated \(Self.duration(now.seconds(since: snapshot.fetchedAt))) ago"
-        let right = "\(Self.clock(now)) · \(age)" + (state.paused ? "  PAUSED" : "")
+        let age = snapshot.fetchedAt.milliseconds == 0 ? "loading…" : "updated \(Self.duration(now.seconds(since: snapshot.fetchedAt))) ago"
+        let right = "\(Self.clock(now.adding(seconds: Double(utcOffsetSeconds)))) · \(age)" + (state.paused ? "  PAUSED" : "")
         let title = " queuectl monitor  " + snapshot.databasePath
         let titleWidth = max(0, w - DisplayWidth.of(right) - 1)
         c.put(Line([Span(DisplayWidth.pad(title, titleWidth), TextStyle(bold: true)), Span(" "),
@@ -54,19 +67,22 @@ public struct MonitorViewModel {
         }
         let countsWidth = counts.reduce(0) { $0 + DisplayWidth.of($1.text) }
         let barWidth = max(0, w - countsWidth - 3)
-        var spans: [Span] = [Span(" ")]
-        spans += stackedBar(width: barWidth)
-        spans += counts
-        c.put(Line(spans), at: 1, x: 0)
+        c.put(Line([Span(" ")] + stackedBar(width: barWidth) + counts), at: 1, x: 0)
 
         let busy = snapshot.workers.filter { $0.state == .busy }.count
         let idle = snapshot.workers.filter { $0.state == .idle }.count
         let stopping = snapshot.workers.count - busy - idle
         var line3 = " workers \(snapshot.workers.count) (\(busy) busy, \(idle) idle\(stopping > 0 ? ", \(stopping) stopping" : ""))"
         line3 += "   completed \(snapshot.completedLastMinute)/min  failed \(snapshot.failedLastMinute)/min   "
-        let spark = Self.sparkline(zip(snapshot.succeededPerMinute, snapshot.failedPerMinute).map { $0 + $1 })
-        c.put(Line([Span(line3), Span(spark, TextStyle(color: .green)), Span(spark.isEmpty ? "" : " last \(spark.count) min", TextStyle(dim: true))]),
-              at: 2, x: 0)
+        let perMinute = zip(snapshot.succeededPerMinute, snapshot.failedPerMinute).map { $0 + $1 }
+        var spans = [Span(line3)]
+        if !perMinute.isEmpty {
+            spans += Self.sparkline(perMinute).map { cell in
+                cell == "▁" ? Span(String(cell), TextStyle(dim: true)) : Span(String(cell), TextStyle(color: .green))
+            }
+            spans.append(Span(" runs/min, last \(perMinute.count) min", TextStyle(dim: true)))
+        }
+        c.put(Line(spans), at: 2, x: 0)
     }
 
     private func stackedBar(width: Int) -> [Span] {
@@ -117,7 +133,7 @@ public struct MonitorViewModel {
             }.joined(separator: " ")
             rightInfo = Self.range(offset: snapshot.jobsOffset, count: snapshot.jobs.count, total: snapshot.jobsTotal)
             let table = JobColumns(width: width)
-            columns = Line(table.header, TextStyle(bold: true, dim: true))
+            columns = table.header
             for (i, job) in snapshot.jobs.enumerated() {
                 rows.append((table.row(job, now: now), snapshot.jobsOffset + i == cursor.index))
             }
@@ -125,7 +141,7 @@ public struct MonitorViewModel {
             rightInfo = Self.range(offset: snapshot.deadOffset, count: snapshot.dead.count, total: snapshot.deadTotal)
             if !state.marked.isEmpty { rightInfo = "\(state.marked.count) marked · " + rightInfo }
             let table = DeadColumns(width: width)
-            columns = Line(table.header, TextStyle(bold: true, dim: true))
+            columns = table.header
             for (i, job) in snapshot.dead.enumerated() {
                 rows.append((table.row(job, marked: state.marked.contains(job.id), now: now), snapshot.deadOffset + i == cursor.index))
             }
@@ -133,24 +149,26 @@ public struct MonitorViewModel {
             let workers = state.visibleWorkers(snapshot)
             rightInfo = "\(workers.count)"
             let table = WorkerColumns(width: width)
-            columns = Line(table.header, TextStyle(bold: true, dim: true))
+            columns = table.header
             let visible = workers.dropFirst(cursor.offset).prefix(layout.rows(for: .workers))
             for (i, worker) in visible.enumerated() {
                 rows.append((table.row(worker, now: now), cursor.offset + i == cursor.index))
             }
         case .log:
             if let log = snapshot.log {
-                title += "  \(log.jobID) #\(log.attempt) " + (log.running ? "running" : "finished")
-                rightInfo = state.logScroll == 0 ? "following" : "scrolled ↑\(state.logScroll) (G follows)"
+                title += "  \(log.jobID) run #\(log.attempt) " + (log.running ? "running" : "finished")
+                rightInfo = state.logScroll == 0 ? (log.running ? "following" : "end") : "paused ↑\(state.logScroll), G follows"
                 let visible = layout.rows(for: .log)
                 let end = max(0, log.lines.count - state.logScroll)
                 let start = max(0, end - visible)
                 for line in log.lines[start..<end] { rows.append((Line(DisplayWidth.fit(line, width)), false)) }
                 if log.lines.isEmpty { rows.append((Line("(no output yet)", TextStyle(dim: true)), false)) }
             } else if let id = state.selectedJobID(snapshot: snapshot) {
-                rows.append((Line("\(id) has not run yet", TextStyle(dim: true)), false))
+                rows.append((Line(" \(id) has not run yet", TextStyle(dim: true)), false))
+            } else if state.logSource == .workers {
+                rows.append((Line(" the selected worker is not running a job", TextStyle(dim: true)), false))
             } else {
-                rows.append((Line("select a job to see its output", TextStyle(dim: true)), false))
+                rows.append((Line(" select a job to see its output", TextStyle(dim: true)), false))
             }
         }
         if let f = state.filters[pane], !f.isEmpty { rightInfo = "/\(f)  " + rightInfo }
@@ -162,8 +180,7 @@ public struct MonitorViewModel {
             c.put(columns, at: y, x: rect.x, width: width)
             y += 1
             if rows.isEmpty {
-                let empty = pane == .workers ? "no workers — press + to start one" : (pane == .dlq ? "the DLQ is empty" : "no jobs")
-                c.put(Line(state.readonly && pane == .workers ? "no workers" : empty, TextStyle(dim: true)), at: y, x: rect.x, width: width)
+                c.put(Line(" " + emptyMessage(pane), TextStyle(dim: true)), at: y, x: rect.x, width: width)
             }
         }
         for (line, selected) in rows where y < rect.y + rect.height {
@@ -174,6 +191,20 @@ public struct MonitorViewModel {
             }
             c.put(shown, at: y, x: rect.x, width: width)
             y += 1
+        }
+    }
+
+    private func emptyMessage(_ pane: Pane) -> String {
+        let filtered = !(state.filters[pane] ?? "").isEmpty
+        switch pane {
+        case .jobs:
+            if filtered { return "no job matches /\(state.filter(.jobs))" }
+            return state.stateTab.map { "no \($0.rawValue) jobs" } ?? "no jobs yet"
+        case .dlq: return filtered ? "no dead job matches /\(state.filter(.dlq))" : "the DLQ is empty"
+        case .workers:
+            if filtered { return "no worker matches /\(state.filter(.workers))" }
+            return state.readonly ? "no workers" : "no workers: + starts one"
+        case .log: return ""
         }
     }
 
@@ -190,17 +221,23 @@ public struct MonitorViewModel {
         } else if let flash = state.flash {
             c.put(Line(" " + flash, TextStyle(bold: true)), at: y, x: 0)
         }
-        var spans: [Span] = []
-        for binding in KeyTable.footer(for: state.focus, readonly: state.readonly) {
-            spans.append(Span(" \(binding.label) ", TextStyle(reverse: true)))
-            spans.append(Span(" \(Self.shortSummary(binding.summary)) "))
-        }
-        if state.readonly { spans.append(Span(" read-only", TextStyle(dim: true))) }
-        c.put(Line(spans), at: state.height - 1, x: 0)
+        c.put(footerKeys(width: state.width), at: state.height - 1, x: 0)
     }
 
-    private static func shortSummary(_ text: String) -> String {
-        String(text.prefix { $0 != "(" }).trimmingCharacters(in: .whitespaces)
+    /// The focused pane's keys, as many whole entries as fit.
+    func footerKeys(width: Int) -> Line {
+        var spans: [Span] = []
+        var used = 0
+        let tail = state.readonly ? " read-only" : ""
+        for binding in KeyTable.footer(for: state.focus, readonly: state.readonly) {
+            let key = " \(binding.label) ", text = " \(binding.short) "
+            let w = DisplayWidth.of(key) + DisplayWidth.of(text)
+            if used + w + DisplayWidth.of(tail) > width { continue }
+            spans += [Span(key, TextStyle(reverse: true)), Span(text)]
+            used += w
+        }
+        if !tail.isEmpty { spans.append(Span(tail, TextStyle(dim: true))) }
+        return Line(spans)
     }
 
     // MARK: Overlays
@@ -238,34 +275,41 @@ public struct MonitorViewModel {
             lines.append(Line([Span("Last error  ", TextStyle(bold: true)), Span(error, TextStyle(color: .red))]))
         }
         lines.append(Line(""))
-        lines.append(Line("Output (latest run, last lines)", TextStyle(bold: true)))
+        let run = detail.runs.last.map { "run #\($0.attempt)" } ?? "latest run"
+        lines.append(Line("Output (\(run), last \(detail.output.count) lines)", TextStyle(bold: true)))
         lines += detail.output.isEmpty ? [Line("  (no output)", TextStyle(dim: true))] : detail.output.map { Line("  " + $0) }
         return lines
     }
 
-    /// A framed box over the panes, keeping the last lines when it is too short
-    /// (the output tail matters most).
+    /// A framed box over the panes, scrolled to `state.overlayScroll`, with the
+    /// visible range in its last row when it does not all fit.
     private func box(title: String, lines: [Line], on c: inout Canvas) {
         let w = state.width, h = state.height
+        let capacity = min(Layout.overlayCapacity(height: h), max(1, lines.count))
         let boxWidth = min(w - 2, max(60, w * 9 / 10))
-        let boxHeight = min(h - 2, lines.count + 3)
+        let boxHeight = capacity + 3
         let x = (w - boxWidth) / 2
         let y = max(1, (h - boxHeight) / 2)
         let inner = boxWidth - 4
         let heading = DisplayWidth.fit("─ \(title) ", boxWidth - 2)
         c.put(Line("┌" + heading + String(repeating: "─", count: max(0, boxWidth - 2 - DisplayWidth.of(heading))) + "┐", TextStyle(bold: true)),
               at: y, x: x, width: boxWidth)
-        let capacity = boxHeight - 3
-        let shown = lines.count > capacity ? Array(lines.prefix(max(0, capacity - min(capacity / 2, 12)))) + Array(lines.suffix(min(capacity / 2, 12))) : lines
-        for (i, line) in shown.prefix(capacity).enumerated() {
-            var row = Line([Span("│ ")])
-            row.spans += Canvas.clip(line, inner).spans
-            row.spans.append(Span(String(repeating: " ", count: max(0, inner - min(inner, line.width)))))
-            row.spans.append(Span(" │"))
+        let first = max(0, min(state.overlayScroll, lines.count - capacity))
+        let shown = Array(lines.dropFirst(first).prefix(capacity))
+        for i in 0..<capacity {
+            var row = Line([Span("│ ", TextStyle(bold: true))])
+            let line = i < shown.count ? Canvas.clip(shown[i], inner) : Line()
+            row.spans += line.spans
+            row.spans.append(Span(String(repeating: " ", count: max(0, inner - line.width)) + " "))
+            row.spans.append(Span("│", TextStyle(bold: true)))
             c.put(row, at: y + 1 + i, x: x, width: boxWidth)
         }
-        for i in shown.count..<capacity { c.put(Line("│" + String(repeating: " ", count: boxWidth - 2) + "│"), at: y + 1 + i, x: x, width: boxWidth) }
-        c.put(Line("│" + DisplayWidth.pad(" Esc closes", boxWidth - 2) + "│", TextStyle(dim: true)), at: y + boxHeight - 2, x: x, width: boxWidth)
+        var hint = " Esc closes"
+        if lines.count > capacity {
+            hint += " · j/k scroll · lines \(first + 1)–\(first + shown.count) of \(lines.count)"
+        }
+        c.put(Line([Span("│", TextStyle(bold: true)), Span(DisplayWidth.pad(hint, boxWidth - 2), TextStyle(dim: true)),
+                    Span("│", TextStyle(bold: true))]), at: y + boxHeight - 2, x: x, width: boxWidth)
         c.put(Line("└" + String(repeating: "─", count: boxWidth - 2) + "┘", TextStyle(bold: true)), at: y + boxHeight - 1, x: x, width: boxWidth)
     }
 
@@ -299,10 +343,12 @@ public struct MonitorViewModel {
         String(t.iso8601.dropFirst(11).prefix(8))
     }
 
-    static func sparkline(_ values: [Int]) -> String {
+    /// One cell per value: "▁" is zero, any other value at least "▂", the
+    /// largest "█".
+    static func sparkline(_ values: [Int]) -> [Character] {
         let blocks = Array("▁▂▃▄▅▆▇█")
-        guard let top = values.max(), top > 0 else { return "" }
-        return String(values.map { $0 == 0 ? " " : blocks[min(7, ($0 * 7 + top - 1) / top)] })
+        let top = max(1, values.max() ?? 0)
+        return values.map { $0 <= 0 ? blocks[0] : blocks[max(1, min(7, ($0 * 7 + top - 1) / top))] }
     }
 }
 

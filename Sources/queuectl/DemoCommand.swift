@@ -22,6 +22,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Workers to start.")
     var workers = 3
 
+    static let refreshSeconds = 0.5
+    static let stopTimeoutSeconds = 15.0
+
     func validate() throws {
         guard (1...16).contains(workers) else { throw ValidationError("--workers must be from 1 to 16") }
     }
@@ -41,12 +44,16 @@ struct DemoCommand: ParsableCommand {
             _ = try supervisor.startBackground(count: workers)
             let feeder = DemoFeeder(location: location)
             feeder.start()
-            MonitorApp(source: MonitorDataSource(store: store, supervisor: supervisor), refreshSeconds: 0.5, readonly: false,
+            MonitorApp(source: MonitorDataSource(store: store, supervisor: supervisor), refreshSeconds: Self.refreshSeconds,
                        useColor: MonitorCommand.useColor,
                        greeting: "demo queue at \(location.databasePath) — ? shows the keys, q quits").run()
             feeder.stop()
-            let report = try supervisor.stop(wait: true, timeout: 15)
-            print("stopped \(report.requested.count - report.stillRunning.count) demo worker(s)")
+            // Every worker of this scratch queue is the demo's (+ in the monitor starts more).
+            Terminal.note("stopping the demo's workers (each finishes its current job, at most \(Int(Self.stopTimeoutSeconds)) s)…")
+            let report = try supervisor.stop(wait: true, timeout: Self.stopTimeoutSeconds)
+            let stopped = report.requested.count - report.stillRunning.count
+            print("stopped \(stopped) demo worker\(stopped == 1 ? "" : "s")"
+                  + (report.stillRunning.isEmpty ? "" : "; \(report.stillRunning.count) still finishing a job"))
             print("the demo database is kept at \(location.databasePath)")
             print("look again:  queuectl --db \(location.databasePath) monitor")
             print("remove it:   rm -r \(folder.path)")

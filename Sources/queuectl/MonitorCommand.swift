@@ -15,6 +15,9 @@ struct MonitorCommand: ParsableCommand {
             marked (or all) after a y/N prompt; + and - start and stop a worker, S stops all; p \
             pauses refresh; ? shows every key; q or Ctrl-C quits.
 
+            Only the rows on screen are read, so it stays quick with millions of jobs. Colours \
+            follow NO_COLOR; stdin and stdout must be a terminal.
+
             Examples:
               queuectl monitor
               queuectl monitor --refresh 0.25
@@ -22,21 +25,23 @@ struct MonitorCommand: ParsableCommand {
             """
     )
     @OptionGroup var global: GlobalOptions
-    @Option(help: "Seconds between refreshes (at least 0.1).")
+    @Option(help: ArgumentHelp("Seconds between looks at the database (at least 0.1).", valueName: "seconds"))
     var refresh: Double = 1
-    @Flag(help: "Hide every action: no retries, no worker control.")
+    @Flag(help: "Look, never touch: no retries, no worker control, no recovery sweep.")
     var readonly = false
 
     func validate() throws {
-        guard refresh.isFinite, refresh >= 0.1 else { throw ValidationError("--refresh must be at least 0.1 seconds") }
+        guard refresh.isFinite, refresh >= MonitorApp.minimumRefreshSeconds else {
+            throw ValidationError("--refresh must be at least \(MonitorApp.minimumRefreshSeconds) seconds")
+        }
     }
 
     func run() throws {
         try reportingErrors {
             try Self.requireTerminal()
             let store = try global.openStore()
-            let source = MonitorDataSource(store: store, supervisor: WorkerSupervisor(location: global.location))
-            MonitorApp(source: source, refreshSeconds: refresh, readonly: readonly, useColor: Self.useColor).run()
+            let source = MonitorDataSource(store: store, supervisor: WorkerSupervisor(location: global.location), readonly: readonly)
+            MonitorApp(source: source, refreshSeconds: refresh, useColor: Self.useColor).run()
         }
     }
 
