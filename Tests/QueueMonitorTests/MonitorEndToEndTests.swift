@@ -62,6 +62,7 @@ import TestSupport
                      + Tmux.monitorCommand(db: sandbox.databasePath, statusFile: statusFile, extra: ["--refresh", "0.2"]))
         try tmux.run(["set-option", "-t", "mon", "remain-on-exit", "on"])
         #expect(try tmux.waitFor("2 Workers"))
+        #expect(try tmux.waitFor(workerID))
         let screen = try tmux.screen()
         for text in ["1 Jobs", "3 DLQ", "4 Log tail", "will-die", "slow-one", "later-one", workerID, "exit code 4"] {
             #expect(screen.contains(text), "missing \(text) in:\n\(screen)")
@@ -75,6 +76,18 @@ import TestSupport
         let shown = try sandbox.run(["show", "will-die", "--json"]).stdout
         #expect(shown.contains(#""state": "pending""#), Comment(rawValue: shown))
         #expect(shown.contains(#""attempts": 0"#), Comment(rawValue: shown))
+
+        // + starts a worker through the supervisor; S stops them all after y/N.
+        try tmux.send("+")
+        #expect(try tmux.waitFor("started worker w-"))
+        let flash = try tmux.screen().components(separatedBy: "started worker ").dropFirst().first ?? ""
+        let newWorker = String(flash.prefix { !$0.isWhitespace && $0 != "," })
+        #expect(try sandbox.run(["worker", "list"]).stdout.contains(newWorker), "\(newWorker)")
+        try tmux.send("S")
+        #expect(try tmux.waitFor("gracefully? [y/N]"))
+        try tmux.send("y")
+        #expect(try tmux.waitFor("stopping"))
+        #expect(try QueueSandbox.waitUntil { try !sandbox.run(["worker", "list"]).stdout.contains(newWorker) })
 
         // Resize small (one pane at a time), tiny (asks for more room), and back.
         try tmux.run(["resize-window", "-t", "mon", "-x", "60", "-y", "15"])

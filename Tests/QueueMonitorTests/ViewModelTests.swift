@@ -98,29 +98,6 @@ import Testing
         #expect(barColors == [.yellow, .green, .magenta, .red])
     }
 
-    @Test func selectionStaysOnTheSameJobWhenNewJobsArrive() {
-        var state = MonitorState(width: 120, height: 40)
-        let first = Self.snapshot(jobs: [Self.job("a"), Self.job("b"), Self.job("c")])
-        _ = state.handle(.down, snapshot: first)
-        state.reconcile(with: first)
-        #expect(state.cursor(.jobs).selectedID == "b")
-        // Two newer jobs appear on top (newest first): the cursor follows "b".
-        let second = Self.snapshot(jobs: [Self.job("e"), Self.job("d"), Self.job("a"), Self.job("b"), Self.job("c")])
-        state.reconcile(with: second)
-        #expect(state.cursor(.jobs).index == 3)
-        #expect(state.selectedJobID(snapshot: second) == "b")
-    }
-
-    @Test func cursorStaysInRangeWhenTheListShrinks() {
-        var state = MonitorState(width: 120, height: 40)
-        let many = Self.snapshot(jobs: (0..<10).map { Self.job("j\($0)") })
-        for _ in 0..<9 { _ = state.handle(.char("j"), snapshot: many) }
-        #expect(state.cursor(.jobs).index == 9)
-        state.cursors[.jobs]?.selectedID = "gone"
-        state.reconcile(with: Self.snapshot(jobs: [Self.job("x"), Self.job("y")]))
-        #expect(state.cursor(.jobs).index == 1)
-    }
-
     @Test func tabsAndDigitsMoveFocus() {
         var state = MonitorState(width: 120, height: 40)
         let s = Self.snapshot()
@@ -244,6 +221,102 @@ import Testing
         var state = MonitorState(width: 120, height: 40)
         _ = state.handle(.char("p"), snapshot: Self.snapshot())
         #expect(render(Self.snapshot(), state).lines[0].text.contains("PAUSED"))
+    }
+
+    @Test func narrowPanesKeepTheColumnsThatMatter() {
+        // The Workers pane of a 120-column terminal is 50 wide: the job stays, the pid goes.
+        let narrow = WorkerColumns(width: 50)
+        #expect(narrow.table.shows("JOB") && narrow.table.shows("STATE") && !narrow.table.shows("PID"))
+        let row = narrow.row(Self.worker("w-abcdefghij", busyWith: "nightly-report"), now: Self.now)
+        #expect(row.text.contains("nightly-report"))
+        #expect(row.width <= 50)
+        let wide = WorkerColumns(width: 100)
+        #expect(wide.table.shows("PID") && wide.table.shows("BEAT") && wide.table.shows("DONE"))
+        let jobs = JobColumns(width: 40)
+        #expect(jobs.table.shows("COMMAND") && jobs.table.shows("STATE") && !jobs.table.shows("PRI"))
+        for width in stride(from: 20, through: 200, by: 7) {
+            #expect(JobColumns(width: width).row(Self.job("a"), now: Self.now).width <= max(width, 1 + 10 + 1 + 10 + 1 + 10))
+            #expect(DeadColumns(width: width).row(Self.job("d", .dead, error: "x"), marked: true, now: Self.now).width
+                    <= max(width, 3 + 10 + 1 + 12))
+        }
+    }
+
+    @Test func theFooterShowsWholeEntriesOnly() {
+        for width in [50, 60, 80, 120] {
+            var state = MonitorState(width: width, height: 30)
+            state.focus = .dlq
+            let footer = render(Self.snapshot(), state).lines.last!
+            #expect(footer.width <= width)
+            #expect(!footer.text.contains("…"), "\(width): \(footer.text)")
+            #expect(footer.text.contains(" q  quit "))
+        }
+        var state = MonitorState(width: 200, height: 30)
+        state.focus = .dlq
+        let wide = render(Self.snapshot(), state).lines.last!.text
+        for entry in ["r  retry", "Space  mark", "R  retry marked", "/  filter", "Enter  detail"] { #expect(wide.contains(entry), "\(wide)") }
+    }
+
+    @Test func overlaysScrollWhenTheyDoNotFit() {
+        var state = MonitorState(width: 60, height: 15)
+        let s = Self.snapshot()
+        _ = state.handle(.char("?"), snapshot: s)
+        var screen = render(s, state)
+        #expect(screen.contains("quit (Ctrl-C always quits)"))
+        #expect(screen.contains("lines 1–10 of \(KeyTable.bindings.count)"))
+        _ = state.handle(.char("j"), snapshot: s)
+        screen = render(s, state)
+        #expect(!screen.contains("quit (Ctrl-C always quits)"))
+        #expect(screen.contains("lines 2–11 of"))
+        _ = state.handle(.char("G"), snapshot: s)
+        #expect(render(s, state).contains("pause / resume refresh"))
+        _ = state.handle(.pageDown, snapshot: s)
+        #expect(state.overlayScroll == KeyTable.bindings.count - 10, "never past the end")
+        _ = state.handle(.char("g"), snapshot: s)
+        #expect(state.overlayScroll == 0)
+        for line in render(s, state).lines { #expect(line.width <= 60) }
+    }
+
+    @Test func qQuitsEvenFromAnOverlay() {
+        var state = MonitorState(width: 120, height: 40)
+        _ = state.handle(.char("?"), snapshot: Self.snapshot())
+        _ = state.handle(.char("q"), snapshot: Self.snapshot())
+        #expect(state.quit)
+    }
+
+    @Test func jobOutputIsCleanedForTheScreen() {
+        #expect(LogText.clean("\u{1B}[1;31mERROR\u{1B}[0m: failed") == "ERROR: failed")
+        #expect(LogText.clean("downloading 10%\rdownloading 99%\rdone") == "done")
+        #expect(LogText.clean("windows line\r") == "windows line")
+        #expect(LogText.clean("a\tb") == "a       b")
+        #expect(LogText.clean("\u{1B}]0;title\u{7}text") == "text")
+        #expect(LogText.clean("bell\u{7} and \u{8}backspace") == "bell and backspace")
+        #expect(LogText.clean("完成 ✅") == "完成 ✅")
+    }
+
+    @Test func theSparklineShowsEveryMinute() {
+        #expect(String(MonitorViewModel.sparkline([0, 1, 7, 0])) == "▁▂█▁")
+        #expect(String(MonitorViewModel.sparkline([0, 0])) == "▁▁")
+        var s = Self.snapshot()
+        s.succeededPerMinute = [0, 3, 5]
+        s.failedPerMinute = [0, 0, 2]
+        #expect(render(s, MonitorState(width: 120, height: 40)).lines[2].text.contains("▁▄█ runs/min, last 3 min"))
+    }
+
+    @Test func theClockIsLocalTime() {
+        let screen = MonitorViewModel(snapshot: Self.snapshot(), state: MonitorState(width: 120, height: 40), now: Self.now,
+                                      utcOffsetSeconds: 3600).render()
+        let utc = String(Self.now.iso8601.dropFirst(11).prefix(2))
+        let local = String(format: "%02d", (Int(utc)! + 1) % 24)
+        #expect(screen.lines[0].text.contains(" \(local):"))
+    }
+
+    @Test func emptyListsSayWhy() {
+        var state = MonitorState(width: 120, height: 40)
+        state.filters[.jobs] = "nomatch"
+        let screen = render(Self.snapshot(), state)
+        #expect(screen.contains("no job matches /nomatch"))
+        #expect(screen.contains("the DLQ is empty"))
+        #expect(screen.contains("no workers: + starts one"))
     }
 
     @Test func databaseErrorsShowInABanner() {
