@@ -27,6 +27,7 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         self.location = location
         if createDirectories { try location.prepareDirectories() }
         let existed = FileManager.default.fileExists(atPath: location.databasePath)
+        Self.restoreWriteAccessToWALFiles(databasePath: location.databasePath)
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeoutSeconds)
         config.label = "queuectl"
@@ -107,6 +108,41 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     /// connection committed since the last call. Pollers use it to skip work.
     public func dataVersion() throws -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+    }
+
+    /// SQLite creates the `-wal` and `-shm` files with the database file's mode at
+    /// that moment, and a read-only connection leaves them behind. So a command that
+    /// read the queue while the database file was read-only (`chmod a-w`) leaves
+    /// read-only `-wal`/`-shm` files, and every later connection is read-only even
+    /// after the database is writable again. When this process may write the database
+    /// and owns such a file, give it the database's mode back before opening.
+    static func restoreWriteAccessToWALFiles(databasePath: String) {
+        var database = stat()
+        guard stat(databasePath, &database) == 0, access(databasePath, W_OK) == 0 else { return }
+        for suffix in ["-wal", "-shm"] {
+            let path = databasePath + suffix
+            var file = stat()
+            guard stat(path, &file) == 0, file.st_uid == geteuid(), access(path, W_OK) != 0 else { continue }
+            chmod(path, (database.st_mode & 0o777) | S_IRUSR | S_IWUSR)
+        }
+    }
+
+    /// Checks that this process may write the database (not read-only, not locked
+    /// for longer than the busy timeout). SQLite starts a write transaction on a
+    /// read-only file and fails only on the first page written, so this writes the
+    /// header's `user_version` (unused) back unchanged and rolls back.
+    public func checkWritable() throws {
+        do {
+            try dbQueue.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                    try db.execute(sql: "PRAGMA user_version = \(version)")
+                    return .rollback
+                }
+            }
+        } catch {
+            throw Self.describe(error, path: location.databasePath)
+        }
     }
 
     /// Free bytes on the filesystem holding `path`, if it can be asked.
