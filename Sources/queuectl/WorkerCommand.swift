@@ -50,7 +50,8 @@ struct WorkerCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                _ = try global.openStore()   // validates the database before spawning anything
+                // Validates the database, writable included, before spawning anything.
+                try global.openStore().checkWritable()
                 let supervisor = WorkerSupervisor(location: global.location)
                 if foreground {
                     let status = try supervisor.runForeground(count: count) { Terminal.note("queuectl: \($0)") }
