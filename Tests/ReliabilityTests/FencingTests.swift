@@ -25,7 +25,8 @@ import TestSupport
         let takenOver = try QueueSandbox.waitUntil(timeout: 20) {
             try sandbox.sql("select state || ' ' || attempts || ' ' || worker_id from jobs where id = 'fenced'") == "processing 2 \(taker)"
         }
-        #expect(takenOver, "no takeover: \(try sandbox.sql("select state, attempts, worker_id from jobs"))")
+        let seen = try sandbox.sql("select state, attempts, worker_id from jobs")
+        #expect(takenOver, "no takeover: \(seen)")
     }
 
     /// Resumes the stale worker and waits until it has reacted: it exits, or comes
@@ -44,11 +45,11 @@ import TestSupport
         let sandbox = try QueueSandbox(name: "fencing-kill")
         defer { sandbox.cleanup() }
         let dir = sandbox.directory
-        // Attempt 1 starts a tree of long sleeps; attempt 2 runs 2 s, long enough
+        // Attempt 1 starts a tree of long sleeps; attempt 2 runs 3 s, long enough
         // for the stale worker to wake while attempt 2 holds the lease.
         let stale = try frozenAfterStart(sandbox, command: """
             echo $$ >> \(dir)/pgids; if [ "$QUEUECTL_ATTEMPT" = 1 ]; then sleep 300 & sleep 301; fi; \
-            sleep 2; echo $QUEUECTL_ATTEMPT >> \(dir)/marker
+            sleep 3; echo $QUEUECTL_ATTEMPT >> \(dir)/marker
             """)
         defer { resumeIfRunning(stale.pid) }
         let firstGroup = try #require(Int32(sandbox.lines("pgids")[0]))

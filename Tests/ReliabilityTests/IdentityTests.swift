@@ -11,13 +11,9 @@ import TestSupport
         defer { sandbox.cleanup() }
         try sandbox.must(["enqueue", #"{"id":"held","command":"true"}"#])
         // An unrelated process that leads its own process group, like a reused job pid.
-        let bystander = Process()
-        bystander.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        bystander.arguments = ["sleep", "60"]
-        try bystander.run()
-        let pid = bystander.processIdentifier
-        defer { kill(pid, SIGKILL); bystander.waitUntilExit() }
-        #expect(QueueSandbox.waitUntil { getpgid(pid) == pid }, "the bystander does not lead a group")
+        let pid = try spawnGroupLeader(["/bin/sleep", "60"])
+        defer { killAndReap(pid) }
+        #expect(getpgid(pid) == pid, "the bystander does not lead a group")
 
         // A dead worker whose run claims that pid with another start time: in its
         // row, in the run's history and in the file a worker publishes its run in.
@@ -40,13 +36,13 @@ import TestSupport
         #expect(try sandbox.sql("select state from jobs where id = 'held'") != "processing")
         #expect(try sandbox.sql("select count(*) from workers") == "0")
         usleep(200_000)
-        #expect(bystander.isRunning, "recovery signalled a process group that only shares a pid")
+        #expect(isLiveProcess(pid), "recovery signalled a process group that only shares a pid")
 
         // A worker that then runs the retry does not touch it either.
         try sandbox.must(["config", "set", "backoff-base", "1"])
         _ = try sandbox.startWorkers(1)
         #expect(try QueueSandbox.waitUntil(timeout: 15) { try sandbox.sql("select state from jobs where id = 'held'") == "completed" })
-        #expect(bystander.isRunning)
+        #expect(isLiveProcess(pid))
     }
 }
 

@@ -57,9 +57,11 @@ import TestSupport
         #expect(after.status == 0, "writing once the database is writable again: \(after)")
         let start = try queuectl(["worker", "start"])
         #expect(start.status == 0, "\(start)")
-        #expect(try QueueSandbox.waitUntil {
+        let bothDone = try QueueSandbox.waitUntil {
             try queuectl(["list", "--state", "completed"]).lines.filter { $0.hasPrefix("kept ") || $0.hasPrefix("after ") }.count == 2
-        }, "\(try queuectl(["list"]).stdout)")
+        }
+        let listed = try queuectl(["list"]).stdout
+        #expect(bothDone, "\(listed)")
         #expect(try queuectl(["list", "--json"]).stdout.contains(#""rejected""#) == false)
         #expect(try queuectl(["config", "get", "max-retries"]).stdout == "3\n")
     }
