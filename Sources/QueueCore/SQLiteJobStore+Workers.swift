@@ -23,6 +23,17 @@ extension SQLiteJobStore {
         }
     }
 
+    /// Renews a worker's lease with the time the write actually happens, after any
+    /// wait for another process's lock: a heartbeat that waited out a long lock must
+    /// not land already stale. Returns that time, or nil if the worker was released.
+    public func heartbeat(workerID: String) throws -> Timestamp? {
+        try write { db in
+            let now = Timestamp.now()
+            try db.execute(sql: "UPDATE workers SET heartbeat_at = ? WHERE id = ?", arguments: [now.milliseconds, workerID])
+            return db.changesCount > 0 ? now : nil
+        }
+    }
+
     public func setWorkerStopping(workerID: String) throws {
         try write { db in
             try db.execute(sql: "UPDATE workers SET state = 'stopping', stop_requested = 1 WHERE id = ?", arguments: [workerID])

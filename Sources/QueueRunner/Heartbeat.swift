@@ -41,6 +41,10 @@ final class Heartbeat: @unchecked Sendable {
     private func loop() {
         var nextBeat = 0.0
         var lease = 10.0
+        // When the last heartbeat landed (registration counts), and until when this
+        // thread leaves late heartbeats of others alone after an outage of its own.
+        var lastLanded = Monotonic.now()
+        var graceUntil = 0.0
         while !lock.withLock({ stopped }) {
             // The worker's main connection does not checkpoint (so it never waits
             // on fsync); this thread does, often enough to keep the WAL small.
@@ -54,8 +58,7 @@ final class Heartbeat: @unchecked Sendable {
             nextBeat = Monotonic.now() + Self.tickSeconds
             do {
                 lease = try store.config().leaseTimeoutSeconds
-                let now = Timestamp.now()
-                if try !store.heartbeat(workerID: workerID, now: now) {
+                guard let now = try store.heartbeat(workerID: workerID) else {
                     if lock.withLock({ stopped }) { return }   // deregistered on purpose
                     logger.warning("worker released by recovery (no heartbeat recorded within lease); abandoning current run")
                     lock.withLock { released = true }
@@ -63,8 +66,13 @@ final class Heartbeat: @unchecked Sendable {
                     _ = write(cancelWriteFD, &byte, 1)
                     return
                 }
-                nextBeat = Monotonic.now() + min(2.0, max(0.2, lease / 5))
-                try Recovery.sweep(store: store, now: now)
+                let landed = Monotonic.now()
+                // Unable to write for longer than a lease: so were the others. Give
+                // their queued heartbeats a lease to land before judging them.
+                if landed - lastLanded > lease { graceUntil = landed + lease }
+                lastLanded = landed
+                nextBeat = landed + min(2.0, max(0.2, lease / 5))
+                try Recovery.sweep(store: store, now: now, judgingLeases: landed >= graceUntil)
             } catch {
                 logger.error("heartbeat: \(error)")
             }

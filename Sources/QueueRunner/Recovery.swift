@@ -12,8 +12,13 @@ public enum Recovery {
         public var interrupted: [InterruptedRun] = []
     }
 
+    /// - Parameter judgingLeases: false releases only workers whose process is gone,
+    ///   not those whose heartbeat is merely late. A worker passes false for a lease
+    ///   after it could not write for longer than a lease itself: the database was
+    ///   unavailable to everyone (locked, full), and the others' heartbeats are
+    ///   still queued behind the same fault.
     @discardableResult
-    public static func sweep(store: any JobStore, now: Timestamp = .now()) throws -> Report {
+    public static func sweep(store: any JobStore, now: Timestamp = .now(), judgingLeases: Bool = true) throws -> Report {
         var report = Report()
         let leaseTimeout = try store.config().leaseTimeoutSeconds
         for worker in try store.workers() {
@@ -21,7 +26,7 @@ public enum Recovery {
             if worker.hostname == ProcessIdentity.hostname,
                !ProcessIdentity.isAlive(pid: worker.pid, startTicks: worker.pidStartTicks) {
                 loss = .processExited
-            } else if now.seconds(since: worker.heartbeatAt) > leaseTimeout {
+            } else if judgingLeases, now.seconds(since: worker.heartbeatAt) > leaseTimeout {
                 loss = .leaseExpired(seconds: now.seconds(since: worker.heartbeatAt))
             } else {
                 continue
