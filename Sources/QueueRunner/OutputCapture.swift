@@ -38,12 +38,20 @@ struct OutputCapture {
     }
 
     /// The last non-empty line of output, cut to 200 characters.
+    /// It ends up in `last_error`, which `show`, `dlq list` and the monitor print to a
+    /// terminal: control characters (escape sequences a job printed, BEL, NUL…) are
+    /// replaced with U+FFFD, like bytes that are not UTF-8. `logs` keeps the exact output.
     var lastLine: String? {
         let text = String(decoding: tail, as: UTF8.self)
-        guard let line = text.split(whereSeparator: \.isNewline).last?.trimmingCharacters(in: .whitespaces), !line.isEmpty else {
+        guard let raw = text.split(whereSeparator: \.isNewline).last?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else {
             return nil
         }
-        return line.count > 200 ? String(line.prefix(200)) + "…" : line
+        var line = String.UnicodeScalarView()
+        for scalar in raw.unicodeScalars {
+            line.append(scalar.properties.generalCategory == .control && scalar != "\t" ? "\u{FFFD}" : scalar)
+        }
+        let clean = String(line)
+        return clean.count > 200 ? String(clean.prefix(200)) + "…" : clean
     }
 
     mutating func close() {
