@@ -106,14 +106,33 @@ public enum KeyTable {
         bindings.filter { $0.inFooter && ($0.footerPanes?.contains(pane) ?? true) && !(readonly && $0.mutates) }
     }
 
-    /// The help screen's lines, generated from the table.
+    /// The help screen's lines, generated from the table: the keys that work
+    /// everywhere, then those of each pane (or group of panes), each group under a
+    /// heading (the lines that do not start with a space).
     public static func helpLines(readonly: Bool) -> [String] {
-        var lines: [String] = []
         let visible = bindings.filter { !(readonly && $0.mutates) }
         let width = visible.map(\.label.count).max() ?? 5
+        var groups: [(scope: Set<Pane>?, bindings: [KeyBinding])] = []
         for binding in visible {
-            let scope = binding.panes.map { " (" + $0.sorted { $0.rawValue < $1.rawValue }.map(\.title).joined(separator: ", ") + ")" } ?? ""
-            lines.append(binding.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + binding.summary + scope)
+            if let i = groups.firstIndex(where: { $0.scope == binding.panes }) {
+                groups[i].bindings.append(binding)
+            } else {
+                groups.append((binding.panes, [binding]))
+            }
+        }
+        var lines: [String] = []
+        // Everywhere first, then wider scopes before single panes, else table order.
+        let ordered = groups.enumerated().sorted { a, b in
+            let (wa, wb) = (a.element.scope?.count ?? Int.max, b.element.scope?.count ?? Int.max)
+            return wa != wb ? wa > wb : a.offset < b.offset
+        }.map(\.element)
+        for group in ordered {
+            if !lines.isEmpty { lines.append("") }
+            let names = group.scope.map { $0.sorted { $0.rawValue < $1.rawValue }.map(\.title).joined(separator: ", ") }
+            lines.append(names.map { "In \($0)" } ?? "Everywhere")
+            for binding in group.bindings {
+                lines.append("  " + binding.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + binding.summary)
+            }
         }
         return lines
     }

@@ -44,7 +44,10 @@ public struct MonitorViewModel {
     func overlayLines() -> [Line] {
         switch state.overlay {
         case .none: return []
-        case .help: return KeyTable.helpLines(readonly: state.readonly).map { Line($0) }
+        case .help:
+            return KeyTable.helpLines(readonly: state.readonly).map { text in
+                text.hasPrefix(" ") || text.isEmpty ? Line(text) : Line(text, TextStyle(bold: true))
+            }
         case let .detail(id): return detailLines(id)
         }
     }
@@ -74,13 +77,23 @@ public struct MonitorViewModel {
         let stopping = snapshot.workers.count - busy - idle
         var line3 = " workers \(snapshot.workers.count) (\(busy) busy, \(idle) idle\(stopping > 0 ? ", \(stopping) stopping" : ""))"
         line3 += "   completed \(snapshot.completedLastMinute)/min  failed \(snapshot.failedLastMinute)/min   "
-        let perMinute = zip(snapshot.succeededPerMinute, snapshot.failedPerMinute).map { $0 + $1 }
+        var perMinute = zip(snapshot.succeededPerMinute, snapshot.failedPerMinute).map { $0 + $1 }
         var spans = [Span(line3)]
+        // The newest minutes that fit, with their caption when there is room.
+        let room = max(0, w - DisplayWidth.of(line3))
+        let captionWidth = DisplayWidth.of(" runs/min, last 30 min")
+        var caption = ""
+        if room >= captionWidth + 10 {
+            perMinute = Array(perMinute.suffix(room - captionWidth))
+            caption = " runs/min, last \(perMinute.count) min"
+        } else {
+            perMinute = Array(perMinute.suffix(room))
+        }
         if !perMinute.isEmpty {
             spans += Self.sparkline(perMinute).map { cell in
                 cell == "▁" ? Span(String(cell), TextStyle(dim: true)) : Span(String(cell), TextStyle(color: .green))
             }
-            spans.append(Span(" runs/min, last \(perMinute.count) min", TextStyle(dim: true)))
+            spans.append(Span(caption, TextStyle(dim: true)))
         }
         c.put(Line(spans), at: 2, x: 0)
     }
@@ -291,6 +304,10 @@ public struct MonitorViewModel {
         let x = (w - boxWidth) / 2
         let y = max(1, (h - boxHeight) / 2)
         let inner = boxWidth - 4
+        // A blank margin sets the box off from the panes under it.
+        for row in max(1, y - 1)...max(1, min(h - 2, y + boxHeight)) {
+            c.put(Line(String(repeating: " ", count: boxWidth + 2)), at: row, x: max(0, x - 1), width: min(w, boxWidth + 2))
+        }
         let heading = DisplayWidth.fit("─ \(title) ", boxWidth - 2)
         c.put(Line("┌" + heading + String(repeating: "─", count: max(0, boxWidth - 2 - DisplayWidth.of(heading))) + "┐", TextStyle(bold: true)),
               at: y, x: x, width: boxWidth)

@@ -12,6 +12,12 @@ final class TerminalPainter {
     /// Takes over the terminal. `useColor` is false with NO_COLOR.
     func start(useColor: Bool) {
         setlocale(LC_ALL, "")
+        // Under LANG=C ncursesw would print every non-ASCII byte as an escape
+        // (M-b…) and the frame's lines and bars as garbage; nearly every terminal
+        // today takes UTF-8, so ask for it.
+        if let codeset = nl_langinfo(nl_item(CODESET)), String(cString: codeset) != "UTF-8" {
+            setlocale(LC_CTYPE, "C.UTF-8")
+        }
         initscr()
         started = true
         raw()            // Ctrl-C arrives as a key, so it always quits cleanly
