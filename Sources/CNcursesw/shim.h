@@ -25,4 +25,7 @@ static inline void qc_timeout(int ms) { wtimeout(stdscr, ms); }
 static inline int qc_erase(void) { return werase(stdscr); }
 static inline int qc_wnoutrefresh(void) { return wnoutrefresh(stdscr); }
 static inline int qc_keypad(bool on) { return keypad(stdscr, on); }
+// newterm on the process's stdout/stdin: unlike initscr it returns NULL (instead of
+// exiting the process) when the terminal type is unknown.
+static inline SCREEN *qc_newterm(void) { return newterm(NULL, stdout, stdin); }
 #endif

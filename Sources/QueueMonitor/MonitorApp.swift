@@ -23,8 +23,9 @@ public struct MonitorApp {
         self.greeting = greeting
     }
 
-    /// Runs until q, Ctrl-C, SIGTERM or SIGHUP; the terminal is restored on every path.
-    public func run() {
+    /// Runs until q, Ctrl-C, SIGTERM or SIGHUP; the terminal is restored on every
+    /// path. Throws only when the terminal cannot be used (before anything is drawn).
+    public func run() throws {
         var wake: [Int32] = [-1, -1]
         if qc_pipe_cloexec(&wake) == 0 {
             _ = fcntl(wake[1], F_SETFL, O_NONBLOCK)
@@ -43,7 +44,7 @@ public struct MonitorApp {
             painter.stop()
             fetcher?.stop(waitingAtMost: Self.stopWaitSeconds)
         }
-        painter.start(useColor: useColor)
+        try painter.start(useColor: useColor)
 
         var (width, height) = painter.size
         var state = MonitorState(width: width, height: height, readonly: readonly)

@@ -7,10 +7,11 @@ import QueueCore
 /// flickers) and decodes keys. Used from one thread only.
 final class TerminalPainter {
     private(set) var colors = false
-    private var started = false
+    private var screen: OpaquePointer?
 
-    /// Takes over the terminal. `useColor` is false with NO_COLOR.
-    func start(useColor: Bool) {
+    /// Takes over the terminal. `useColor` is false with NO_COLOR. Throws when the
+    /// terminal type is unknown (nothing has been drawn then).
+    func start(useColor: Bool) throws {
         setlocale(LC_ALL, "")
         // Under LANG=C ncursesw would print every non-ASCII byte as an escape
         // (M-b…) and the frame's lines and bars as garbage; nearly every terminal
@@ -18,8 +19,13 @@ final class TerminalPainter {
         if let codeset = nl_langinfo(nl_item(CODESET)), String(cString: codeset) != "UTF-8" {
             setlocale(LC_CTYPE, "C.UTF-8")
         }
-        initscr()
-        started = true
+        guard let screen = qc_newterm() else {
+            let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
+            throw QueueError.runtime("cannot drive this terminal (TERM=\(term.isEmpty ? "unset" : term)): "
+                                     + "no terminfo entry for it; try TERM=xterm-256color")
+        }
+        set_term(screen)
+        self.screen = screen
         raw()            // Ctrl-C arrives as a key, so it always quits cleanly
         noecho()
         nonl()
@@ -36,10 +42,11 @@ final class TerminalPainter {
 
     /// Gives the terminal back. Safe to call twice.
     func stop() {
-        guard started else { return }
-        started = false
+        guard let screen else { return }
+        self.screen = nil
         curs_set(1)
         endwin()
+        delscreen(screen)
     }
 
     var size: (width: Int, height: Int) { (Int(qc_cols()), Int(qc_lines())) }

@@ -44,9 +44,14 @@ struct DemoCommand: ParsableCommand {
             _ = try supervisor.startBackground(count: workers)
             let feeder = DemoFeeder(location: location)
             feeder.start()
-            MonitorApp(source: MonitorDataSource(store: store, supervisor: supervisor), refreshSeconds: Self.refreshSeconds,
-                       useColor: MonitorCommand.useColor,
-                       greeting: "demo queue at \(location.databasePath) — ? shows the keys, q quits").run()
+            var failure: Error?
+            do {
+                try MonitorApp(source: MonitorDataSource(store: store, supervisor: supervisor), refreshSeconds: Self.refreshSeconds,
+                               useColor: MonitorCommand.useColor,
+                               greeting: "demo queue at \(location.databasePath) — ? shows the keys, q quits").run()
+            } catch {
+                failure = error   // the workers are stopped all the same
+            }
             feeder.stop()
             // Every worker of this scratch queue is the demo's (+ in the monitor starts more).
             Terminal.note("stopping the demo's workers (each finishes its current job, at most \(Int(Self.stopTimeoutSeconds)) s)…")
@@ -57,6 +62,7 @@ struct DemoCommand: ParsableCommand {
             print("the demo database is kept at \(location.databasePath)")
             print("look again:  queuectl --db \(location.databasePath) monitor")
             print("remove it:   rm -r \(folder.path)")
+            if let failure { throw failure }
         }
     }
 

@@ -41,7 +41,7 @@ struct MonitorCommand: ParsableCommand {
             try Self.requireTerminal()
             let store = try global.openStore()
             let source = MonitorDataSource(store: store, supervisor: WorkerSupervisor(location: global.location), readonly: readonly)
-            MonitorApp(source: source, refreshSeconds: refresh, useColor: Self.useColor).run()
+            try MonitorApp(source: source, refreshSeconds: refresh, useColor: Self.useColor).run()
         }
     }
 
