@@ -14,8 +14,10 @@ if [ ${#need[@]} -gt 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
 
-swift build >/dev/null
-bin="$PWD/.build/debug/queuectl"
+# SWIFT_SCRATCH picks the build folder (default .build), e.g. to keep off another build's lock.
+scratch="${SWIFT_SCRATCH:-.build}"
+swift build --scratch-path "$scratch" >/dev/null
+bin="$PWD/$scratch/debug/queuectl"
 out="$PWD/screenshots"
 mkdir -p "$out"
 
@@ -24,6 +26,10 @@ Xvfb "$display" -screen 0 1400x900x24 >/dev/null 2>&1 &
 xvfb=$!
 home=$(mktemp -d)
 cleanup() {
+    # The demo stops its workers when it quits; make sure, before its folder goes.
+    for dbfile in "$home"/queuectl-demo-*/queue.db; do
+        [ -f "$dbfile" ] && "$bin" --db "$dbfile" worker stop --timeout 10 >/dev/null 2>&1 || true
+    done
     kill "$xvfb" 2>/dev/null || true
     rm -rf "$home"
 }
@@ -34,6 +40,7 @@ sleep 1
 # The demo makes its own scratch queue; HOME/TMPDIR keep everything in $home.
 TMPDIR="$home" HOME="$home" xterm -fa 'DejaVu Sans Mono' -fs 11 -bg black -fg grey90 -geometry 140x42 \
     -title queuectl -e "$bin" demo &
+xterm_pid=$!
 sleep 2
 window=$(xdotool search --sync --name queuectl | head -1)
 
@@ -43,26 +50,30 @@ keys() { xdotool key --delay 120 "$@"; }
 xdotool windowfocus --sync "$window" 2>/dev/null || true
 
 db() { ls -d "$home"/queuectl-demo-*/queue.db | head -1; }
-for _ in $(seq 1 80); do              # wait until some jobs have exhausted their retries
-    [ "$(sqlite3 "$(db)" "select count(*) from jobs where state = 'dead'")" -ge 3 ] && break
+count() { sqlite3 "$(db)" "$1" 2>/dev/null || echo 0; }
+for _ in $(seq 1 80); do              # the slow jobs are running and have written output
+    [ "$(count "select count(*) from jobs where id like 'report-%' and state = 'processing'")" -ge 3 ] && break
     sleep 0.5
 done
-keys 2                                # the log tail follows the selected worker's job
-shot overview 2                       # live workers, jobs in every state, a running job's log
+sleep 3
+keys 2                                # the Workers pane: the log tail follows the selected worker's job
+shot overview 1                       # live workers, jobs in every state, a running job's output
+for _ in $(seq 1 120); do             # some jobs have exhausted their retries
+    [ "$(count "select count(*) from jobs where state = 'dead'")" -ge 4 ] && break
+    sleep 0.5
+done
 keys 3; sleep 0.5; keys space space R
 shot dlq-retry-prompt                 # two dead jobs marked, y/N prompt
 keys y
 shot dlq-retried                      # "2 jobs → pending"
 keys 1 g
-for _ in $(seq 1 60); do              # select a slow job that has written output
-    if sqlite3 "$(db)" \
-        "select 1 from jobs where id='report-1' and state in ('processing','completed')" | grep -q 1; then break; fi
-    sleep 0.5
-done
 keys slash r e p o r t minus 1 Return
 sleep 1; keys Return
 shot job-detail 2                     # JSON fields, history, output
 keys Escape; keys slash Escape; keys question
 shot help
 keys Escape q
-sleep 3
+for _ in $(seq 1 200); do              # the demo stops its workers, then the xterm closes
+    kill -0 "$xterm_pid" 2>/dev/null || break
+    sleep 0.1
+done
