@@ -38,6 +38,14 @@ final class Heartbeat: @unchecked Sendable {
     /// few ticks.
     static let tickSeconds = 0.25
 
+    /// Seconds between heartbeats: several per lease, and never more than 0.4 s
+    /// however long the lease, because `lease-timeout` may be lowered to 1 s at any
+    /// moment: a worker keeps its old rhythm until its next beat, and a beat 2 s
+    /// apart (lease/5 of the default) made every busy worker look dead to the first
+    /// sweep after the change. At most 0.4 s + one tick between beats stays under
+    /// the shortest lease. (A beat is one small write: 2.5 a second per worker.)
+    static func beatSeconds(lease: Double) -> Double { min(0.4, max(0.2, lease / 5)) }
+
     private func loop() {
         var nextBeat = 0.0
         var lease = 10.0
@@ -71,7 +79,7 @@ final class Heartbeat: @unchecked Sendable {
                 // their queued heartbeats a lease to land before judging them.
                 if landed - lastLanded > lease { graceUntil = landed + lease }
                 lastLanded = landed
-                nextBeat = landed + min(2.0, max(0.2, lease / 5))
+                nextBeat = landed + Self.beatSeconds(lease: lease)
                 try Recovery.sweep(store: store, now: now, judgingLeases: landed >= graceUntil)
             } catch {
                 logger.error("heartbeat: \(error)")
