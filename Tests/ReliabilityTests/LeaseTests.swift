@@ -30,4 +30,27 @@ import TestSupport
         #expect(workers.allSatisfy { isLiveProcess($0.pid) })
         #expect(try sandbox.sql("select count(*) from workers") == "3")
     }
+
+    /// `lease-timeout` may be changed at any time, to any whole number of seconds.
+    /// Lowering it under running workers, while someone keeps looking (each look
+    /// runs recovery), must not make them look dead before they know of it.
+    @Test func loweringTheLeaseUnderRunningWorkersInterruptsNothing() throws {
+        let sandbox = try QueueSandbox(name: "lease-lower")
+        defer { sandbox.cleanup() }
+        let lines = (0..<3).map { #"{"id":"long\#($0)","command":"echo $QUEUECTL_JOB_ID >> \#(sandbox.directory)/started; sleep 5"}"# }
+        try sandbox.must(["enqueue", "-"], stdin: lines.joined(separator: "\n"))
+        _ = try sandbox.startWorkers(3)
+        #expect(QueueSandbox.waitUntil { sandbox.lines("started").count == 3 })
+        usleep(1_000_000)   // into the workers' heartbeat rhythm under the default lease
+
+        try sandbox.must(["config", "set", "lease-timeout", "1"])
+        let until = Date().addingTimeInterval(3)
+        while Date() < until { try sandbox.must(["status"]) }
+
+        let done = try QueueSandbox.waitUntil(timeout: 15) { try sandbox.sql("select count(*) from jobs where state = 'completed'") == "3" }
+        let history = try sandbox.sql("select job_id, attempt, worker_id, outcome, error from runs order by id")
+        #expect(done, "\(history)")
+        #expect(try sandbox.sql("select count(*) from runs where outcome = 'interrupted'") == "0", "live workers lost their jobs: \(history)")
+        #expect(sandbox.lines("started").count == 3, "a job ran again")
+    }
 }
