@@ -83,9 +83,20 @@ pid_t qc_spawn(const char *path, char *const argv[], char *const envp[], const q
 static volatile sig_atomic_t stop_count = 0;
 static volatile sig_atomic_t last_signal = 0;
 static int stop_wake_fd = -1;
+static pid_t original_parent = 0;
+static volatile sig_atomic_t parent_signal_seen = 0;
 
-static void on_stop_signal(int sig) {
+static void on_stop_signal(int sig, siginfo_t *info, void *context) {
+    (void)context;
     int saved = errno;
+    // PR_SET_PDEATHSIG is sent each time this process is handed to another thread
+    // of its dying (multithreaded) parent, so a supervisor's death can deliver its
+    // death signal several times: a second stop would cancel the running job.
+    // Signals sent by the original parent (that one included) count once.
+    if (info != NULL && info->si_code == SI_USER && original_parent > 1 && info->si_pid == original_parent) {
+        if (parent_signal_seen) { errno = saved; return; }
+        parent_signal_seen = 1;
+    }
     stop_count++;
     last_signal = sig;
     if (stop_wake_fd >= 0) {
@@ -98,11 +109,12 @@ static void on_stop_signal(int sig) {
 
 int qc_install_stop_handler(int wake_fd) {
     stop_wake_fd = wake_fd;
+    original_parent = getppid();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
+    sa.sa_sigaction = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
     if (sigaction(SIGTERM, &sa, NULL) < 0) return -1;
     if (sigaction(SIGINT, &sa, NULL) < 0) return -1;
     if (sigaction(SIGHUP, &sa, NULL) < 0) return -1;
