@@ -64,7 +64,11 @@ import TestSupport
         // Every interrupted run belongs to a worker that was killed: no live worker
         // lost its lease, and a killed worker held at most one job.
         let interruptedOn = try sandbox.sql("select worker_id from runs where outcome = 'interrupted'").split(separator: "\n").map(String.init)
-        #expect(Set(interruptedOn).isSubset(of: killed), "interrupted runs on workers nobody killed: \(Set(interruptedOn).subtracting(killed))")
+        let unexplained = Set(interruptedOn).subtracting(killed)
+        let details = try unexplained.map { try sandbox.sql("select job_id, worker_id, outcome, error from runs where worker_id = '\($0)' and outcome = 'interrupted'") }
+        // (The supervisor's own workers count: their graceful stop on its death must
+        // not cancel their runs, however many times the death signal arrives.)
+        #expect(unexplained.isEmpty, "interrupted runs on workers nobody killed: \(details)")
         #expect(interruptedOn.count == Set(interruptedOn).count)
         print("chaos: \(jobs) jobs, \(kills) workers and 1 supervisor killed, \(interruptedOn.count) interrupted runs recovered, "
               + "\(duplicates.count) jobs started twice (each after an interrupted run), \(jobs - Set(ran).count) lost")

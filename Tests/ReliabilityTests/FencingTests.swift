@@ -16,8 +16,22 @@ import TestSupport
         try sandbox.must(["enqueue", JSONValue.object([("id", .string("fenced")), ("command", .string(command))]).serialized()])
         let stale = try #require(try sandbox.startWorkers(1).first)
         #expect(QueueSandbox.waitUntil { sandbox.lines("pgids").count == 1 }, "attempt 1 never started")
-        #expect(kill(stale.pid, SIGSTOP) == 0)
-        return stale
+        // Freeze it once it has published the run's process group (recovery kills the
+        // group through that file) and outside its millisecond write transactions: a
+        // process stopped while holding SQLite's write lock blocks every writer until
+        // it resumes, which no lease can help (a limit of SQLite's file locks).
+        let runFile = sandbox.databasePath + "-logs/workers/\(stale.id).run"
+        #expect(QueueSandbox.waitUntil {
+            ((try? String(contentsOfFile: runFile, encoding: .utf8)) ?? "").split(separator: " ").dropFirst().first == Substring(sandbox.lines("pgids")[0])
+        }, "the worker never published its run")
+        for _ in 0..<50 {
+            #expect(kill(stale.pid, SIGSTOP) == 0)
+            let probe = try QueueSandbox.spawnAndWait("sqlite3", ["-cmd", ".timeout 300", sandbox.databasePath, "BEGIN IMMEDIATE; ROLLBACK;"])
+            if probe.status == 0 { return stale }
+            kill(stale.pid, SIGCONT)
+            usleep(30_000)
+        }
+        throw TestFailure("could not freeze the worker outside a write transaction")
     }
 
     /// Waits until `taker` runs attempt 2, with the stale worker still frozen.
