@@ -24,6 +24,11 @@ public enum ClaimOutcome: Sendable, Equatable {
     case stopRequested
     /// The worker's row is gone (recovery presumed it dead): it must exit.
     case workerReleased
+
+    public var isClaimed: Bool {
+        if case .claimed = self { return true }
+        return false
+    }
 }
 
 /// Counts of jobs in each state (every state present, zeros included).

@@ -9,12 +9,20 @@ extension SQLiteJobStore {
 
     /// Records the previous run's result and claims the next job in one transaction:
     /// a busy worker pays for one commit per job instead of two.
+    ///
+    /// Neither touches the worker's row (one page less per commit): what a worker is
+    /// doing is read from the job it holds (see `workers()`), and its count of jobs
+    /// done, `jobsDone`, is stored here only when it runs out of work (and by its
+    /// heartbeats meanwhile).
     public func finishAndClaim(_ previous: ClaimedJob?, workerID: String, result: RunResult, claimNext: Bool = true,
-                               now: Timestamp) throws -> (finished: Job?, next: ClaimOutcome) {
+                               jobsDone: Int? = nil, now: Timestamp) throws -> (finished: Job?, next: ClaimOutcome) {
         try write { db in
             let config = try Self.loadConfig(db)
             let finished = try previous.flatMap { try Self.finish(db, $0, workerID: workerID, result: result, config: config, now: now) }
             let next = claimNext ? try Self.claim(db, workerID: workerID, config: config, now: now) : .noJob
+            if let jobsDone, !next.isClaimed {
+                try Self.recordJobsDone(db, workerID: workerID, jobsDone: jobsDone)
+            }
             return (finished, next)
         }
     }
@@ -39,8 +47,6 @@ extension SQLiteJobStore {
             INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES (?, ?, ?, ?, ?)
             """).execute(arguments: [job.id, job.attempts, workerID, job.runAt.milliseconds, now.milliseconds])
         let runID = db.lastInsertedRowID
-        try db.cachedStatement(sql: "UPDATE workers SET state = 'busy', job_id = ?, job_started_at = ? WHERE id = ?")
-            .execute(arguments: [job.id, now.milliseconds, workerID])
         return .claimed(ClaimedJob(job: job, runID: runID, config: config))
     }
 
@@ -68,10 +74,6 @@ extension SQLiteJobStore {
             WHERE id = ? AND finished_at IS NULL
             """).execute(arguments: [now.milliseconds, result.outcome.rawValue, result.exitCode, result.signal,
                                      result.error, result.outputBytes, result.pid, result.pidStartTicks, claimed.runID])
-        try db.cachedStatement(sql: """
-            UPDATE workers SET state = CASE WHEN stop_requested THEN 'stopping' ELSE 'idle' END,
-                job_id = NULL, job_started_at = NULL, jobs_done = jobs_done + 1 WHERE id = ?
-            """).execute(arguments: [workerID])
         var updated = job
         updated.state = next.state
         updated.runAt = next.runAt ?? job.runAt
@@ -103,7 +105,7 @@ extension SQLiteJobStore {
                 return []
             }
             if case .leaseExpired = loss, heartbeat != worker.heartbeatAt.milliseconds { return [] }
-            let interrupted = try Self.interruptJobs(db, sql: "state = 'processing' AND worker_id = ?", arguments: [worker.id],
+            let interrupted = try Self.interruptJobs(db, sql: JobState.processing.selectionCondition() + " AND worker_id = ?", arguments: [worker.id],
                                                      reason: loss.message, now: now)
             try db.execute(sql: "DELETE FROM workers WHERE id = ?", arguments: [worker.id])
             return interrupted
@@ -111,7 +113,7 @@ extension SQLiteJobStore {
     }
 
     public func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun] {
-        let condition = "state = 'processing' AND (worker_id IS NULL OR worker_id NOT IN (SELECT id FROM workers))"
+        let condition = JobState.processing.selectionCondition() + " AND (worker_id IS NULL OR worker_id NOT IN (SELECT id FROM workers))"
         // Looking is a read; only orphans found make it a write.
         let any = try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE \(condition))") ?? false }
         guard any else { return [] }

@@ -54,8 +54,8 @@ extension SQLiteJobStore {
         try read { db in
             let rows: [Row]
             if let state {
-                rows = try Row.fetchAll(db, sql: "SELECT \(Job.columns) FROM jobs WHERE state = ? ORDER BY seq LIMIT ? OFFSET ?",
-                                        arguments: [state.rawValue, limit, offset])
+                rows = try Row.fetchAll(db, sql: "SELECT \(Job.columns) FROM jobs WHERE \(state.selectionCondition()) ORDER BY seq LIMIT ? OFFSET ?",
+                                        arguments: [limit, offset])
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT \(Job.columns) FROM jobs ORDER BY seq LIMIT ? OFFSET ?", arguments: [limit, offset])
             }

@@ -42,8 +42,7 @@ public struct JobListQuery: Equatable, Sendable {
             conditions.append("state IN ('pending', 'failed')")
         }
         if let state {
-            conditions.append("state = ?")
-            _ = arguments.append(contentsOf: [state.rawValue])
+            conditions.append(state.selectionCondition())
         }
         if !filter.isEmpty {
             let needle = filter.lowercased()

@@ -79,7 +79,30 @@ extension SQLiteJobStore {
                 CREATE TABLE config (key TEXT PRIMARY KEY, value REAL) WITHOUT ROWID;
                 """)
         }
+        // A job's two state changes (claim, finish) rewrite only the pages they
+        // must: the list index leaves completed jobs out (a finish no longer moves
+        // an entry into the biggest region of the index), and worker rows are no
+        // longer written per job (see `workers()`).
+        migrator.registerMigration("v2-lean-state-changes") { db in
+            try db.execute(sql: """
+                DROP INDEX jobs_state;
+                CREATE INDEX jobs_state ON jobs(state, seq) WHERE state IN ('pending', 'processing', 'failed', 'dead');
+                """)
+        }
         return migrator
+    }
+}
+
+extension JobState {
+    /// WHERE terms selecting jobs in this state through the cheapest path. Since
+    /// v2, `jobs_state` indexes every state but `completed` (the one most rows end
+    /// in), and SQLite uses a partial index only when the query repeats its WHERE;
+    /// completed jobs are read from the table in `seq` order, where they are the
+    /// common case. `table` qualifies the column in a join.
+    func selectionCondition(table: String? = nil) -> String {
+        let column = table.map { "\($0).state" } ?? "state"
+        if self == .completed { return "\(column) = 'completed'" }
+        return "\(column) = '\(rawValue)' AND \(column) IN ('pending', 'processing', 'failed', 'dead')"
     }
 }
 

@@ -10,10 +10,29 @@ extension SQLiteJobStore {
         }
     }
 
+    /// Every registered worker. What it is doing comes from the job it holds (its
+    /// claim time is the job's `updated_at`): claims and results never write the
+    /// worker's row, so it cannot disagree with the jobs table.
     public func workers() throws -> [WorkerRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(WorkerRecord.columns) FROM workers ORDER BY started_at, id").map(WorkerRecord.init(row:))
+            try Row.fetchAll(db, sql: """
+                SELECT w.id, w.pid, w.pid_start, w.host,
+                       CASE WHEN j.id IS NOT NULL THEN 'busy' WHEN w.stop_requested THEN 'stopping' ELSE 'idle' END,
+                       j.id, j.updated_at, w.started_at, w.heartbeat_at, w.jobs_done, w.stop_requested
+                FROM workers w
+                LEFT JOIN jobs j ON \(JobState.processing.selectionCondition(table: "j"))
+                    AND j.worker_id = w.id
+                GROUP BY w.id
+                ORDER BY w.started_at, w.id
+                """).map(WorkerRecord.init(row:))
         }
+    }
+
+    /// Stores a worker's count of finished jobs (kept in the worker's memory, so the
+    /// per-job commits leave the row alone); never lowers it.
+    static func recordJobsDone(_ db: Database, workerID: String, jobsDone: Int) throws {
+        try db.cachedStatement(sql: "UPDATE workers SET jobs_done = max(jobs_done, ?) WHERE id = ?")
+            .execute(arguments: [jobsDone, workerID])
     }
 
     public func heartbeat(workerID: String, now: Timestamp) throws -> Bool {
@@ -26,10 +45,11 @@ extension SQLiteJobStore {
     /// Renews a worker's lease with the time the write actually happens, after any
     /// wait for another process's lock: a heartbeat that waited out a long lock must
     /// not land already stale. Returns that time, or nil if the worker was released.
-    public func heartbeat(workerID: String) throws -> Timestamp? {
+    public func heartbeat(workerID: String, jobsDone: Int = 0) throws -> Timestamp? {
         try write { db in
             let now = Timestamp.now()
-            try db.execute(sql: "UPDATE workers SET heartbeat_at = ? WHERE id = ?", arguments: [now.milliseconds, workerID])
+            try db.execute(sql: "UPDATE workers SET heartbeat_at = ?, jobs_done = max(jobs_done, ?) WHERE id = ?",
+                           arguments: [now.milliseconds, jobsDone, workerID])
             return db.changesCount > 0 ? now : nil
         }
     }

@@ -10,6 +10,9 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     public let location: DatabaseLocation
     let dbQueue: DatabaseQueue
 
+    /// Page size of new database files.
+    static let pageSize = 1024
+
     /// How long a write waits for another process's transaction before giving up.
     public static let busyTimeoutSeconds: Double = 10
 
@@ -37,6 +40,11 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
             // writes a dummy table whenever the -wal file is empty, which would wait
             // on any other process's write lock just to open the database.)
             if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                // A new file gets 1 KiB pages: a job's claim and result rewrite about
+                // eight B-tree pages, each a WAL frame, so smaller pages make every
+                // commit cheaper (about a third, measured with `queuectl bench`).
+                // SQLite ignores this for a file that already has tables.
+                try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
                 guard try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") == "wal" else {
                     throw QueueError.runtime("cannot switch \(location.databasePath) to WAL mode")
                 }

@@ -13,6 +13,7 @@ final class Heartbeat: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var released = false
+    private var jobsDone = 0
     private var thread: Thread?
 
     init(store: SQLiteJobStore, workerID: String, cancelWriteFD: Int32, logger: Logger) {
@@ -33,6 +34,10 @@ final class Heartbeat: @unchecked Sendable {
     }
 
     func stop() { lock.withLock { stopped = true } }
+
+    /// The worker's count of finished jobs, stored with each heartbeat (the per-job
+    /// commits leave the worker's row alone).
+    func setJobsDone(_ count: Int) { lock.withLock { jobsDone = count } }
 
     /// How often the thread wakes to checkpoint the WAL; heartbeats go out every
     /// few ticks.
@@ -66,7 +71,7 @@ final class Heartbeat: @unchecked Sendable {
             nextBeat = Monotonic.now() + Self.tickSeconds
             do {
                 lease = try store.config().leaseTimeoutSeconds
-                guard let now = try store.heartbeat(workerID: workerID) else {
+                guard let now = try store.heartbeat(workerID: workerID, jobsDone: lock.withLock { jobsDone }) else {
                     if lock.withLock({ stopped }) { return }   // deregistered on purpose
                     logger.warning("worker released by recovery (no heartbeat recorded within lease); abandoning current run")
                     lock.withLock { released = true }

@@ -78,11 +78,13 @@ public final class Worker {
             if stopping && unrecorded == nil { break }
             do {
                 let (finished, next) = try store.finishAndClaim(
-                    unrecorded?.claimed, workerID: id, result: unrecorded?.result ?? Self.noResult, claimNext: !stopping, now: .now())
+                    unrecorded?.claimed, workerID: id, result: unrecorded?.result ?? Self.noResult, claimNext: !stopping,
+                    jobsDone: jobsDone + (unrecorded == nil ? 0 : 1), now: .now())
                 if let (claimed, result) = unrecorded {
                     logResult(claimed, result, finished)
                     unrecorded = nil
                     jobsDone += 1
+                    heartbeat.setJobsDone(jobsDone)
                 }
                 errorBackoff = 0.1
                 switch next {

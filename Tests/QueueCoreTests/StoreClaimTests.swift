@@ -103,7 +103,9 @@ import Testing
         #expect(finished?.state == .completed)
         guard case let .claimed(second) = next else { Issue.record("expected b, got \(next)"); return }
         #expect(second.job.id == "b")
-        let (_, none) = try f.store.finishAndClaim(second, workerID: "w1", result: StoreFixture.success, claimNext: false, now: f.now)
+        #expect(try f.workerRow("w1")?.jobsDone == 0, "a busy worker's count waits for its heartbeat or for running out of work")
+        let (_, none) = try f.store.finishAndClaim(second, workerID: "w1", result: StoreFixture.success, claimNext: false,
+                                                   jobsDone: 2, now: f.now)
         #expect(none == .noJob)
         #expect(try f.store.counts()[.completed] == 2)
         #expect(try f.workerRow("w1")?.jobsDone == 2)
