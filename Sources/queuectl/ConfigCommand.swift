@@ -7,7 +7,7 @@ struct ConfigCommand: ParsableCommand {
         abstract: "Read and change settings stored in the database.",
         discussion: """
             Keys:
-            \(ConfigKey.allCases.map { "  \($0.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)) \($0.summary); default \($0.format($0.defaultValue))" }.joined(separator: "\n"))
+            \(ConfigKey.allCases.map { "  \($0.rawValue + String(repeating: " ", count: max(0, 14 - $0.rawValue.count))) \($0.summary); default \($0.format($0.defaultValue))" }.joined(separator: "\n"))
 
             Examples:
               queuectl config set max-retries 5
@@ -20,7 +20,7 @@ struct ConfigCommand: ParsableCommand {
     )
 
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set a key.", discussion: "Example: queuectl config set max-retries 5")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a key.", discussion: "Example: queuectl config set max-retries 5")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The key (max-retries, backoff-base, backoff-max, job-timeout, lease-timeout, output-limit, kill-grace).")
         var key: String
@@ -48,6 +48,7 @@ struct ConfigCommand: ParsableCommand {
 
     struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "get",
             abstract: "Print a key's value (its default when unset; \"none\" for no value).",
             discussion: "Example: queuectl config get max-retries")
         @OptionGroup var global: GlobalOptions
@@ -64,6 +65,7 @@ struct ConfigCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "Print every key with its value.",
             discussion: "Examples:\n  queuectl config list\n  queuectl config list --json")
         @OptionGroup var global: GlobalOptions
@@ -85,7 +87,7 @@ struct ConfigCommand: ParsableCommand {
     }
 
     struct Unset: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Return a key to its default.", discussion: "Example: queuectl config unset backoff-max")
+        static let configuration = CommandConfiguration(commandName: "unset", abstract: "Return a key to its default.", discussion: "Example: queuectl config unset backoff-max")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The key.")
         var key: String

@@ -16,6 +16,7 @@ struct DLQCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List dead jobs.",
             discussion: """
                 Examples:
@@ -50,6 +51,7 @@ struct DLQCommand: ParsableCommand {
 
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "retry",
             abstract: "Move dead jobs back to pending with attempts reset to 0.",
             discussion: """
                 Every id must name a dead job; otherwise nothing is changed.

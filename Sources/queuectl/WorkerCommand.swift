@@ -20,6 +20,7 @@ struct WorkerCommand: ParsableCommand {
 
     struct Start: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "start",
             abstract: "Start worker processes (in the background unless --foreground).",
             discussion: """
                 Background workers run detached, log to <db>-logs/workers.log and keep running \
@@ -71,6 +72,7 @@ struct WorkerCommand: ParsableCommand {
 
     struct Stop: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "stop",
             abstract: "Stop the workers of this database gracefully.",
             discussion: """
                 Each worker finishes and records its current job, then exits. Waits until they \
@@ -115,6 +117,7 @@ struct WorkerCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the registered workers.",
             discussion: """
                 Examples:
@@ -139,6 +142,7 @@ struct WorkerCommand: ParsableCommand {
     /// The worker process itself (what `start` spawns).
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run one worker in this process (used by worker start).",
             shouldDisplay: false
         )
