@@ -91,7 +91,6 @@ public protocol JobStore: Sendable {
     func workers() throws -> [WorkerRecord]
     /// Refreshes the heartbeat; false when the row is gone (recovery released this worker).
     func heartbeat(workerID: String, now: Timestamp) throws -> Bool
-    func setWorkerStopping(workerID: String) throws
     func requestStop(workerIDs: [String]) throws
     func deregisterWorker(id: String) throws
 

@@ -137,7 +137,16 @@ extension RunRecord {
 }
 
 extension WorkerRecord {
-    static let columns = "id, pid, pid_start, host, state, job_id, job_started_at, started_at, heartbeat_at, jobs_done, stop_requested"
+    /// Columns in the order `init(row:)` reads them, from `workers w LEFT JOIN jobs j`
+    /// on the job the worker holds: since v2 its state and current job are derived
+    /// from that job (the row's own `state`, `job_id` and `job_started_at` columns are
+    /// no longer written; they stay so workers of an older version keep working
+    /// during an upgrade).
+    static let columns = """
+        w.id, w.pid, w.pid_start, w.host,
+        CASE WHEN j.id IS NOT NULL THEN 'busy' WHEN w.stop_requested THEN 'stopping' ELSE 'idle' END,
+        j.id, j.updated_at, w.started_at, w.heartbeat_at, w.jobs_done, w.stop_requested
+        """
 
     init(row: Row) {
         let jobStarted: Int64? = row[6]

@@ -16,10 +16,7 @@ extension SQLiteJobStore {
     public func workers() throws -> [WorkerRecord] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT w.id, w.pid, w.pid_start, w.host,
-                       CASE WHEN j.id IS NOT NULL THEN 'busy' WHEN w.stop_requested THEN 'stopping' ELSE 'idle' END,
-                       j.id, j.updated_at, w.started_at, w.heartbeat_at, w.jobs_done, w.stop_requested
-                FROM workers w
+                SELECT \(WorkerRecord.columns) FROM workers w
                 LEFT JOIN jobs j ON \(JobState.processing.selectionCondition(table: "j"))
                     AND j.worker_id = w.id
                 GROUP BY w.id
@@ -54,16 +51,10 @@ extension SQLiteJobStore {
         }
     }
 
-    public func setWorkerStopping(workerID: String) throws {
-        try write { db in
-            try db.execute(sql: "UPDATE workers SET state = 'stopping', stop_requested = 1 WHERE id = ?", arguments: [workerID])
-        }
-    }
-
     public func requestStop(workerIDs: [String]) throws {
         try write { db in
             for id in workerIDs {
-                try db.execute(sql: "UPDATE workers SET stop_requested = 1, state = CASE WHEN state = 'idle' THEN 'stopping' ELSE state END WHERE id = ?",
+                try db.execute(sql: "UPDATE workers SET stop_requested = 1 WHERE id = ?",
                                arguments: [id])
             }
         }

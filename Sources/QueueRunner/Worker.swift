@@ -77,13 +77,16 @@ public final class Worker {
             let stopping = qc_stop_signal_count() > 0
             if stopping && unrecorded == nil { break }
             do {
+                // The count goes along only with a finished job, so an idle wake-up
+                // writes nothing.
+                let doneAfter = unrecorded == nil ? nil : jobsDone + 1
                 let (finished, next) = try store.finishAndClaim(
                     unrecorded?.claimed, workerID: id, result: unrecorded?.result ?? Self.noResult, claimNext: !stopping,
-                    jobsDone: jobsDone + (unrecorded == nil ? 0 : 1), now: .now())
-                if let (claimed, result) = unrecorded {
+                    jobsDone: doneAfter, now: .now())
+                if let (claimed, result) = unrecorded, let doneAfter {
                     logResult(claimed, result, finished)
                     unrecorded = nil
-                    jobsDone += 1
+                    jobsDone = doneAfter
                     heartbeat.setJobsDone(jobsDone)
                 }
                 errorBackoff = 0.1
