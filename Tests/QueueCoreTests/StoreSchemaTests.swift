@@ -57,6 +57,17 @@ import Testing
         #expect(try f.workerRow("w1")?.state == .idle)
     }
 
+    @Test func anIdleWorkersEmptyClaimWritesNothing() throws {
+        try f.worker("w1")
+        let rowBefore = try f.store.read { db in try Row.fetchOne(db, sql: "SELECT * FROM workers WHERE id = 'w1'") }
+        let changesBefore = try f.store.read { db in try Int.fetchOne(db, sql: "SELECT total_changes()") }
+        let (_, next) = try f.store.finishAndClaim(nil, workerID: "w1", result: StoreFixture.success, jobsDone: nil, now: f.now)
+        #expect(next == .noJob)
+        let changesAfter = try f.store.read { db in try Int.fetchOne(db, sql: "SELECT total_changes()") }
+        #expect(changesAfter == changesBefore, "an empty claim changed \((changesAfter ?? 0) - (changesBefore ?? 0)) rows")
+        #expect(try f.store.read { db in try Row.fetchOne(db, sql: "SELECT * FROM workers WHERE id = 'w1'") } == rowBefore)
+    }
+
     @Test func aVersion1DatabaseIsMigratedInPlace() throws {
         // Build a database with only the first migration, holding jobs, then open it.
         let directory = f.directory + "/old"
