@@ -54,14 +54,18 @@ struct EnqueueCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let specs = try readSpecs()
-            let store = try global.openStore()
-            let jobs = try store.enqueue(specs, now: .now())
-            if jsonOutput {
-                Terminal.printJSON(json == "-" ? .array(jobs.map(\.json)) : jobs[0].json)
-            } else {
-                print(jobs.map(\.id).joined(separator: "\n"))
-            }
+            try Self.enqueue(try readSpecs(), db: global.db, jsonOutput: jsonOutput, fromStdin: json == "-")
+        }
+    }
+
+    /// Stores `specs` and prints their ids (or the jobs, with `--json`).
+    static func enqueue(_ specs: [JobSpec], db: String?, jsonOutput: Bool, fromStdin: Bool) throws {
+        let store = try GlobalOptions.openStore(db: db)
+        let jobs = try store.enqueue(specs, now: .now())
+        if jsonOutput {
+            Terminal.printJSON(fromStdin ? .array(jobs.map(\.json)) : jobs[0].json)
+        } else {
+            print(jobs.map(\.id).joined(separator: "\n"))
         }
     }
 
@@ -78,6 +82,11 @@ struct EnqueueCommand: ParsableCommand {
                                 runAt: runAtTime, delaySeconds: delay, timeout: timeout)]
         }
         guard let json else { return [] }
+        return try Self.readSpecs(json: json)
+    }
+
+    /// The jobs of a JSON argument, or of stdin when it is `-`.
+    static func readSpecs(json: String) throws -> [JobSpec] {
         if json == "-" {
             let data = FileHandle.standardInput.readDataToEndOfFile()
             let values = try JSONValue.parseSequence([UInt8](data))

@@ -12,7 +12,13 @@ struct GlobalOptions: ParsableArguments {
 
     /// Opens the store for a command that writes (enqueue, config, dlq retry…).
     func openStore() throws -> SQLiteJobStore {
-        try SQLiteJobStore(location: location, createDirectories: creatingDirectoriesAllowed())
+        try Self.openStore(db: db)
+    }
+
+    /// Opens the store at `--db PATH` (nil: the default location) for writing.
+    static func openStore(db: String?) throws -> SQLiteJobStore {
+        let location = DatabaseLocation.resolve(explicit: db)
+        return try SQLiteJobStore(location: location, createDirectories: creatingDirectoriesAllowed(db: db, location: location))
     }
 
     /// Opens the store for a command that reads, after releasing the jobs of dead
@@ -27,7 +33,7 @@ struct GlobalOptions: ParsableArguments {
 
     /// The default location's folders are created on first use; an explicit path's
     /// folder must exist (a typo in --db should not silently create a new queue).
-    private func creatingDirectoriesAllowed() throws -> Bool {
+    private static func creatingDirectoriesAllowed(db: String?, location: DatabaseLocation) throws -> Bool {
         let explicit = (db?.isEmpty == false) || (ProcessInfo.processInfo.environment["QUEUECTL_DB"]?.isEmpty == false)
         if explicit {
             var isDir: ObjCBool = false

@@ -67,6 +67,9 @@ extension Queuectl {
         } else if !moved.isEmpty {
             arguments = moved + arguments
         }
+        if let simple = SimpleEnqueue(arguments) {
+            Foundation.exit(simple.run())
+        }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
