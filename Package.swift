@@ -34,7 +34,13 @@ let package = Package(
             dependencies: [
                 "QueueCore", "QueueRunner", "QueueMonitor", "QueueBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // A release binary is linked at a fixed address (not position-independent):
+            // the loader then has no relocations to apply at each start (about 83,000
+            // with the static Swift runtime), which takes about 1.2 ms off every command.
+            // The cost: the executable's own image is not randomized (its libraries,
+            // heap and stack still are). See "Performance" in the README.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie"], .when(platforms: [.linux], configuration: .release))]
         ),
         /// `queuectl bench`: measures the queue against the cost of spawning its jobs.
         .target(
