@@ -80,8 +80,16 @@ struct ScaleProbe {
         }
         let status = try median(["status"], db: full)
         let list = try median(["list", "--state", "pending", "--limit", "50"], db: full)
-        let enqueueEmpty = try median(["enqueue", "{\"command\":\"true\"}"], db: empty)
-        let enqueueFull = try median(["enqueue", "{\"command\":\"true\"}"], db: full)
+        // Alternating calls, so a machine that speeds up or slows down meanwhile
+        // does not bias the ratio of the two.
+        var enqueueTimes: [String: [Double]] = [empty: [], full: []]
+        for _ in 0..<21 {
+            for db in [empty, full] {
+                enqueueTimes[db]!.append(try ProcessTools.run(executable, ["enqueue", "{\"command\":\"true\"}", "--db", db]).1)
+            }
+        }
+        let enqueueEmpty = ProcessTools.median(enqueueTimes[empty]!)
+        let enqueueFull = ProcessTools.median(enqueueTimes[full]!)
         let claimEmpty = try claimTime(emptyStore)
         let claimFull = try claimTime(fullStore)
         return Result(status: status, list: list, claimEmpty: claimEmpty, claimFull: claimFull,
