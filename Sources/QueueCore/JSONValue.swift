@@ -233,14 +233,15 @@ struct JSONReader {
     private mutating func object(depth: Int) throws -> JSONValue {
         position += 1
         var members: [(String, JSONValue)] = []
-        var seen = Set<String>()
         skipSpace()
         if !atEnd, current == UInt8(ascii: "}") { position += 1; return .object(members) }
         while true {
             skipSpace()
             guard !atEnd, current == UInt8(ascii: "\"") else { throw error("expected a quoted key") }
             let key = try string()
-            guard seen.insert(key).inserted else { throw error("duplicate key \"\(key)\"") }
+            // A linear scan: objects here have a handful of keys, and hashing each
+            // key into a set cost more than comparing it.
+            guard !members.contains(where: { $0.0 == key }) else { throw error("duplicate key \"\(key)\"") }
             skipSpace()
             guard !atEnd, current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
             position += 1
@@ -375,6 +376,17 @@ struct JSONReader {
             if !atEnd, current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
             guard !atEnd, (48...57).contains(current) else { throw error("invalid number") }
             while !atEnd, (48...57).contains(current) { position += 1 }
+        }
+        // Up to 18 digits an integer fits Int64, and converting it to Double rounds
+        // exactly as parsing its text would.
+        if isInteger {
+            let negative = bytes[start] == UInt8(ascii: "-")
+            let digits = UnsafeBufferPointer(rebasing: bytes[(negative ? start + 1 : start)..<position])
+            if digits.count <= 18 {
+                var magnitude: Int64 = 0
+                for digit in digits { magnitude = magnitude * 10 + Int64(digit - 48) }
+                return .number(negative ? -Double(magnitude) : Double(magnitude), integer: negative ? -magnitude : magnitude)
+            }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         guard let d = Double(text) else { throw error("invalid number \(text)") }

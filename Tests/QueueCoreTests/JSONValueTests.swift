@@ -35,6 +35,16 @@ import Testing
         #expect(d == 2.5 && i3 == nil)
     }
 
+    /// Integers of up to 18 digits are read digit by digit; the result must be what
+    /// converting the text gives, bit for bit (rounding above 2^53, the sign of -0).
+    @Test(arguments: ["0", "-0", "7", "-42", "123456789012345678", "-999999999999999999", "900719925474099313",
+                      "1234567890123456789", "-9223372036854775807"])
+    func integerDigitsConvertLikeTheirText(_ text: String) throws {
+        guard case let .number(d, integer) = try JSONValue.parse(text) else { Issue.record("not a number"); return }
+        #expect(d.bitPattern == Double(text)!.bitPattern)
+        #expect(integer == Int64(text)!)
+    }
+
     @Test(arguments: [
         (#"{"a":1,"a":2}"#, "duplicate key"),
         (#"{"command":"x","command":"y"}"#, "duplicate key"),
