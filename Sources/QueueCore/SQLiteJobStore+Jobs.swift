@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 
 extension SQLiteJobStore {
     /// Inserts every spec in one transaction: all of them or, on any error, none.
@@ -25,8 +26,7 @@ extension SQLiteJobStore {
                     priority: spec.priority, runAt: spec.eligibleAt(now: now), timeout: spec.timeout,
                     createdAt: now, updatedAt: now)
                 do {
-                    try insert.execute(arguments: [job.id, job.command, job.maxRetries, job.priority, job.runAt.milliseconds,
-                                                   job.timeout, now.milliseconds, now.milliseconds])
+                    try Self.insert(job, with: insert, in: db)
                 } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                     let position = specs.count > 1 ? " (job \(index + 1) of \(specs.count))" : ""
                     throw QueueError.invalidInput("a job with id '\(job.id)' already exists\(position); nothing was enqueued")
@@ -36,6 +36,37 @@ extension SQLiteJobStore {
             try db.execute(sql: "UPDATE job_counts SET n = n + ? WHERE state = 'pending'", arguments: [jobs.count])
             return jobs
         }
+    }
+
+    /// Runs the prepared INSERT for one job through SQLite's C API. GRDB's
+    /// `StatementArguments` box every value on the way in, which cost about as much
+    /// as SQLite's own work per row of a big batch. The strings are bound without a
+    /// copy (`SQLITE_STATIC`): they stay valid until the statement is reset, before
+    /// `withCString` returns.
+    private static func insert(_ job: Job, with statement: Statement, in db: Database) throws {
+        let handle = statement.sqliteStatement
+        let connection = db.sqliteConnection
+        let failure: DatabaseError? = job.id.withCString { id in
+            job.command.withCString { command in
+                sqlite3_bind_text(handle, 1, id, -1, nil)
+                sqlite3_bind_text(handle, 2, command, -1, nil)
+                sqlite3_bind_int64(handle, 3, Int64(job.maxRetries))
+                sqlite3_bind_int64(handle, 4, Int64(job.priority))
+                sqlite3_bind_int64(handle, 5, job.runAt.milliseconds)
+                if let timeout = job.timeout { sqlite3_bind_double(handle, 6, timeout) } else { sqlite3_bind_null(handle, 6) }
+                sqlite3_bind_int64(handle, 7, job.createdAt.milliseconds)
+                sqlite3_bind_int64(handle, 8, job.updatedAt.milliseconds)
+                var failure: DatabaseError?
+                if sqlite3_step(handle) != SQLITE_DONE {
+                    failure = DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)),
+                                            message: String(cString: sqlite3_errmsg(connection)), sql: statement.sql)
+                }
+                sqlite3_reset(handle)
+                sqlite3_clear_bindings(handle)
+                return failure
+            }
+        }
+        if let failure { throw failure }
     }
 
     public func job(id: String) throws -> Job {

@@ -23,6 +23,26 @@ import Testing
         #expect(try f.enqueue("c", maxRetries: 0).maxRetries == 0)
     }
 
+    /// Every field the insert binds reads back as given, each with a distinct
+    /// value so two swapped parameters cannot go unnoticed, in a batch whose jobs
+    /// differ (bindings of one row must not leak into the next).
+    @Test func everyFieldIsStoredAsGiven() throws {
+        let runAt = f.now.adding(seconds: 90)
+        let specs = [
+            try JobSpec(id: "full", command: "printf 'é \\n'; exit 4", maxRetries: 5, priority: -7, runAt: runAt,
+                        delaySeconds: nil, timeout: 12.5),
+            try JobSpec(id: "bare", command: "true", maxRetries: nil, priority: 0, runAt: nil, delaySeconds: nil, timeout: nil),
+        ]
+        let enqueued = try f.store.enqueue(specs, now: f.now)
+        let full = try f.store.job(id: "full")
+        #expect(full.command == "printf 'é \\n'; exit 4")
+        #expect(full.maxRetries == 5 && full.priority == -7 && full.timeout == 12.5)
+        #expect(full.runAt == runAt && full.createdAt == f.now && full.updatedAt == f.now)
+        let bare = try f.store.job(id: "bare")
+        #expect(bare.maxRetries == 3 && bare.priority == 0 && bare.timeout == nil && bare.runAt == f.now)
+        #expect(enqueued == [full, bare])
+    }
+
     @Test func generatedIdsAreUniqueAndValid() throws {
         let specs = try (0..<200).map { _ in try JobSpec(command: "true") }
         let jobs = try f.store.enqueue(specs, now: f.now)
