@@ -29,7 +29,15 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
                 createDirectories: Bool = true) throws {
         self.location = location
         if createDirectories { try location.prepareDirectories() }
-        let existed = FileManager.default.fileExists(atPath: location.databasePath)
+        var info = stat()
+        let existed = stat(location.databasePath, &info) == 0
+        // A new or still empty file is opened under the set-up lock; see SetupLock.
+        // (A file another process is creating stays empty until it switches to WAL
+        // mode.) Only stat: opening and closing the database file here would drop
+        // the POSIX locks this process's other connections hold on it.
+        var setupLock: SetupLock? = existed && info.st_size > 0
+            ? nil : SetupLock(directory: location.directory, timeout: Self.busyTimeoutSeconds)
+        defer { setupLock?.release() }
         Self.restoreWriteAccessToWALFiles(databasePath: location.databasePath)
         var config = Configuration()
         config.busyMode = .timeout(Self.busyTimeoutSeconds)
@@ -58,7 +66,15 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
             dbQueue = try DatabaseQueue(path: location.databasePath, configuration: config)
             // Migrating takes the write lock; check with a read first, so commands
             // that only read work while another process writes or the disk is full.
-            if try !dbQueue.read({ try Self.migrator.hasCompletedMigrations($0) }) {
+            // A check that fails (it can, while another process creates the
+            // tables it reads) counts as "not done": the migrator, under the lock,
+            // then finds out for sure.
+            if !((try? dbQueue.read({ try Self.migrator.hasCompletedMigrations($0) })) ?? false) {
+                if setupLock == nil {
+                    setupLock = SetupLock(directory: location.directory, timeout: Self.busyTimeoutSeconds)
+                }
+                // Under the lock, a process that waited finds every migration
+                // applied and the migrator does nothing.
                 try Self.migrator.migrate(dbQueue)
             }
         } catch {

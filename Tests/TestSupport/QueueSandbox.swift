@@ -7,6 +7,12 @@ public struct CLIResult: Sendable, CustomStringConvertible {
     public var stderr: String
     public var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
     public var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// A scratch directory with its own database for black-box tests of the built
