@@ -293,15 +293,18 @@ struct JSONReader {
         position += 1
         let start = position
         // Fast path: no escapes.
+        var ascii = true
         while position < bytes.count {
             let c = bytes[position]
             if c == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
                 position += 1
-                return try validated(slice)
+                // ASCII needs no validation (and decoding it cannot repair anything).
+                return ascii ? String(decoding: slice, as: UTF8.self) : try validated(slice)
             }
             if c == UInt8(ascii: "\\") { break }
             if c < 0x20 { throw error("control character \(describe(c)) in a string (escape it)") }
+            if c >= 0x80 { ascii = false }
             position += 1
         }
         var out = [UInt8](UnsafeBufferPointer(rebasing: bytes[start..<position]))
