@@ -85,15 +85,24 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction, mapping SQLite errors to
     /// one-line messages.
+    ///
+    /// `BEGIN IMMEDIATE` and `COMMIT` run as cached statements: GRDB's
+    /// `inTransaction` parses and prepares both anew each time, a measurable part
+    /// of a worker's per-job transaction. On any error the transaction is rolled
+    /// back (if SQLite has not already done so) before the error is passed on.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try dbQueue.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
+                try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+                do {
+                    let result = try body(db)
+                    try db.cachedStatement(sql: "COMMIT").execute()
+                    return result
+                } catch {
+                    if !db.isInsideTransaction { throw error }
+                    try? db.rollback()
+                    throw error
                 }
-                return result!
             }
         } catch {
             throw Self.describe(error, path: location.databasePath)
