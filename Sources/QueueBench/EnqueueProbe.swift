@@ -82,14 +82,16 @@ struct ScaleProbe {
         let list = try median(["list", "--state", "pending", "--limit", "50"], db: full)
         // Alternating calls, so a machine that speeds up or slows down meanwhile
         // does not bias the ratio of the two.
-        var enqueueTimes: [String: [Double]] = [empty: [], full: []]
-        for _ in 0..<21 {
-            for db in [empty, full] {
-                enqueueTimes[db]!.append(try ProcessTools.run(executable, ["enqueue", "{\"command\":\"true\"}", "--db", db]).1)
-            }
+        func enqueueTime(_ db: String) throws -> Double {
+            try ProcessTools.run(executable, ["enqueue", "{\"command\":\"true\"}", "--db", db]).1
         }
-        let enqueueEmpty = ProcessTools.median(enqueueTimes[empty]!)
-        let enqueueFull = ProcessTools.median(enqueueTimes[full]!)
+        var emptyTimes: [Double] = [], fullTimes: [Double] = []
+        for _ in 0..<21 {
+            emptyTimes.append(try enqueueTime(empty))
+            fullTimes.append(try enqueueTime(full))
+        }
+        let enqueueEmpty = ProcessTools.median(emptyTimes)
+        let enqueueFull = ProcessTools.median(fullTimes)
         let claimEmpty = try claimTime(emptyStore)
         let claimFull = try claimTime(fullStore)
         return Result(status: status, list: list, claimEmpty: claimEmpty, claimFull: claimFull,

@@ -32,16 +32,10 @@ extension SQLiteJobStore {
             return .workerReleased
         }
         if stop { return .stopRequested }
-        // `+state IN (…)` re-checks the row itself: SQLite trusts a partial index to
-        // hold only rows matching its WHERE and would otherwise return an entry left
-        // stale by a damaged index, which every worker would then claim again and
-        // again while the jobs behind it wait (seen once in a soak run; see the
-        // README's known limits). The check costs nothing: the row is read anyway.
         let claim = try db.cachedStatement(sql: """
             UPDATE jobs SET state = 'processing', attempts = attempts + 1, worker_id = ?, updated_at = ?
             WHERE seq = (
-                SELECT seq FROM jobs INDEXED BY jobs_ready
-                WHERE state IN ('pending', 'failed') AND +state IN ('pending', 'failed') AND run_at <= ?
+                SELECT seq FROM jobs INDEXED BY jobs_ready WHERE \(Self.readyCondition) AND run_at <= ?
                 ORDER BY priority DESC, run_at, seq LIMIT 1)
             RETURNING \(Job.columns)
             """)

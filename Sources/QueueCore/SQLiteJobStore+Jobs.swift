@@ -161,7 +161,7 @@ extension SQLiteJobStore {
         try read { db in
             try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT min(run_at) FROM (SELECT run_at FROM jobs INDEXED BY jobs_ready
-                WHERE state IN ('pending', 'failed') AND +state IN ('pending', 'failed') LIMIT \(Self.nextRunAtScanLimit))
+                WHERE \(Self.readyCondition) LIMIT \(Self.nextRunAtScanLimit))
                 """)).map(Timestamp.init(milliseconds:))
         }
     }

@@ -39,7 +39,7 @@ public struct JobListQuery: Equatable, Sendable {
             // The partial index is only picked when forced, and its WHERE must be
             // repeated for SQLite to accept it.
             from = "jobs INDEXED BY jobs_ready"
-            conditions.append("state IN ('pending', 'failed')")
+            conditions.append(SQLiteJobStore.readyCondition)
         }
         if let state {
             conditions.append(state.selectionCondition())

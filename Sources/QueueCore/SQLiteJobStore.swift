@@ -99,8 +99,7 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
                     try db.cachedStatement(sql: "COMMIT").execute()
                     return result
                 } catch {
-                    if !db.isInsideTransaction { throw error }
-                    try? db.rollback()
+                    if db.isInsideTransaction { try? db.rollback() }
                     throw error
                 }
             }

@@ -32,8 +32,6 @@ struct SetupLock {
         self.fd = fd
     }
 
-    var isHeld: Bool { fd >= 0 }
-
     mutating func release() {
         guard fd >= 0 else { return }
         flock(fd, LOCK_UN)
