@@ -9,6 +9,8 @@ import GRDB
 public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     public let location: DatabaseLocation
     let dbQueue: DatabaseQueue
+    /// This connection's busy handler (see BusyWait).
+    private let busyWait = BusyWait(timeout: SQLiteJobStore.busyTimeoutSeconds)
 
     /// Page size of new database files.
     static let pageSize = 1024
@@ -40,7 +42,8 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         defer { setupLock?.release() }
         Self.restoreWriteAccessToWALFiles(databasePath: location.databasePath)
         var config = Configuration()
-        config.busyMode = .timeout(Self.busyTimeoutSeconds)
+        let busyWait = self.busyWait
+        config.busyMode = .callback { busyWait.shouldRetry(tries: $0) }
         config.label = "queuectl"
         let synchronous = durable ? "FULL" : "NORMAL"
         config.prepareDatabase { db in
@@ -130,9 +133,9 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     /// Runs `body` with a shorter busy timeout, for writes that are only worth
     /// doing if the database is free (a read command's recovery sweep).
     public func withBusyTimeout<T>(seconds: Double, _ body: () throws -> T) rethrows -> T {
-        let milliseconds = Int(seconds * 1000)
-        try? dbQueue.inDatabase { try $0.execute(sql: "PRAGMA busy_timeout = \(milliseconds)") }
-        defer { try? dbQueue.inDatabase { try $0.execute(sql: "PRAGMA busy_timeout = \(Int(Self.busyTimeoutSeconds * 1000))") } }
+        let previous = busyWait.timeout
+        busyWait.timeout = seconds
+        defer { busyWait.timeout = previous }
         return try body()
     }
 
