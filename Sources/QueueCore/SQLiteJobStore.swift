@@ -11,6 +11,9 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     let dbQueue: DatabaseQueue
     /// This connection's busy handler (see BusyWait).
     private let busyWait = BusyWait(timeout: SQLiteJobStore.busyTimeoutSeconds)
+    /// How this store checkpoints the WAL (see WALCheckpointer).
+    private let checkpointer: WALCheckpointer
+    private let autoCheckpoint: Bool
 
     /// Page size of new database files.
     static let pageSize = 1024
@@ -18,18 +21,26 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     /// How long a write waits for another process's transaction before giving up.
     public static let busyTimeoutSeconds: Double = 10
 
+    /// How long a checkpoint due after a write waits for the write lock before it is
+    /// left to a later write.
+    static let autoCheckpointWaitSeconds: Double = 0.05
+
     /// Opens (creating if needed) the database at `location` and migrates its schema.
     ///
     /// - Parameter durable: `true` syncs every commit (`synchronous=FULL`): an
     ///   acknowledged enqueue survives power loss. Workers pass `false`
     ///   (`synchronous=NORMAL`), which is safe against process crashes; after a power
     ///   cut the last results may be lost and those runs are re-run.
-    ///   `autoCheckpoint: false` leaves WAL checkpoints (and their fsyncs) to
+    ///   `autoCheckpoint: true` checkpoints after a write once the WAL holds 1000
+    ///   frames; `false` leaves WAL checkpoints (and their fsyncs) to
     ///   ``checkpoint()``, which a worker calls from its heartbeat thread so its main
     ///   loop never waits on the disk.
     public init(location: DatabaseLocation, durable: Bool = true, autoCheckpoint: Bool = true,
                 createDirectories: Bool = true) throws {
         self.location = location
+        self.autoCheckpoint = autoCheckpoint
+        let checkpointer = WALCheckpointer(path: location.databasePath)
+        self.checkpointer = checkpointer
         if createDirectories { try location.prepareDirectories() }
         var info = stat()
         let existed = stat(location.databasePath, &info) == 0
@@ -61,7 +72,7 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
                 }
             }
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-            if !autoCheckpoint { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+            try checkpointer.configure(db, track: autoCheckpoint)
         }
         let previousMask = umask(0o077)
         defer { umask(previousMask) }
@@ -94,6 +105,14 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     /// of a worker's per-job transaction. On any error the transaction is rolled
     /// back (if SQLite has not already done so) before the error is passed on.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
+        let result = try writeOnly(body)
+        // Best effort: the write is done; a checkpoint that fails now is retried
+        // after a later write.
+        if autoCheckpoint && checkpointer.takeCheckpointDue() { _ = try? checkpoint(wait: Self.autoCheckpointWaitSeconds) }
+        return result
+    }
+
+    private func writeOnly<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try dbQueue.writeWithoutTransaction { db in
                 try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
@@ -120,11 +139,35 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         }
     }
 
-    /// Copies committed WAL frames into the database without blocking writers
-    /// (`PRAGMA wal_checkpoint(PASSIVE)`).
-    public func checkpoint() throws {
+    /// Copies committed WAL frames into the database file while holding the write
+    /// lock, so no other connection can restart the WAL meanwhile (see
+    /// WALCheckpointer). Other writers wait for it like for any write: a copy of the
+    /// frames since the last checkpoint and two fsyncs.
+    ///
+    /// Returns false, having done nothing, when another connection kept the write
+    /// lock for longer than `wait` seconds.
+    @discardableResult
+    public func checkpoint(wait: Double = SQLiteJobStore.busyTimeoutSeconds) throws -> Bool {
         do {
-            try dbQueue.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            return try dbQueue.writeWithoutTransaction { db in
+                // The shorter wait applies to taking the lock only (set in here, where
+                // no other write of this connection runs).
+                let usual = busyWait.timeout
+                busyWait.timeout = wait
+                do {
+                    try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+                    busyWait.timeout = usual
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                    busyWait.timeout = usual
+                    return false
+                } catch {
+                    busyWait.timeout = usual
+                    throw error
+                }
+                defer { try? db.rollback() }
+                try checkpointer.checkpointHoldingWriteLock()
+                return true
+            }
         } catch {
             throw Self.describe(error, path: location.databasePath)
         }

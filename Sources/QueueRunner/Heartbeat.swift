@@ -43,6 +43,9 @@ final class Heartbeat: @unchecked Sendable {
     /// few ticks.
     static let tickSeconds = 0.25
 
+    /// How long a tick's checkpoint waits for the write lock before skipping.
+    static let checkpointWaitSeconds = 0.05
+
     /// Seconds between heartbeats: several per lease, and never more than 0.4 s
     /// however long the lease, because `lease-timeout` may be lowered to 1 s at any
     /// moment: a worker keeps its old rhythm until its next beat, and a beat 2 s
@@ -60,8 +63,10 @@ final class Heartbeat: @unchecked Sendable {
         var graceUntil = 0.0
         while !lock.withLock({ stopped }) {
             // The worker's main connection does not checkpoint (so it never waits
-            // on fsync); this thread does, often enough to keep the WAL small.
-            do { try store.checkpoint() } catch { logger.error("checkpoint: \(error)") }
+            // on fsync); this thread does, often enough to keep the WAL small. A
+            // checkpoint needs the write lock; while others keep it, the heartbeat
+            // comes first and the checkpoint waits for a later tick.
+            do { try store.checkpoint(wait: Self.checkpointWaitSeconds) } catch { logger.error("checkpoint: \(error)") }
             if Monotonic.now() < nextBeat {
                 Thread.sleep(forTimeInterval: Self.tickSeconds)
                 continue

@@ -23,21 +23,6 @@ import Testing
         #expect(wait.shouldRetry(tries: 0))
     }
 
-    /// Holds `holder`'s write lock on another thread until `release` is signalled.
-    private func holdWriteLock(_ holder: SQLiteJobStore, until release: DispatchSemaphore) -> DispatchSemaphore {
-        let taken = DispatchSemaphore(value: 0)
-        let done = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            _ = try? holder.write { _ in
-                taken.signal()
-                release.wait()
-            }
-            done.signal()
-        }
-        taken.wait()
-        return done
-    }
-
     @Test func aWriteWaitsForTheLockAndThenSucceeds() throws {
         let fixture = try StoreFixture()
         let holder = try SQLiteJobStore(location: fixture.location)

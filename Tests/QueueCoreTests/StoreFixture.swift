@@ -76,6 +76,22 @@ final class StoreFixture: @unchecked Sendable {
     static let failure = RunResult(outcome: .failed, exitCode: 1, error: "exit code 1")
 }
 
+/// Holds `holder`'s write lock on another thread until `release` is signalled;
+/// returns once the lock is taken, with a semaphore signalled when it is let go.
+func holdWriteLock(_ holder: SQLiteJobStore, until release: DispatchSemaphore) -> DispatchSemaphore {
+    let taken = DispatchSemaphore(value: 0)
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        _ = try? holder.write { _ in
+            taken.signal()
+            release.wait()
+        }
+        done.signal()
+    }
+    taken.wait()
+    return done
+}
+
 struct FixtureError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
