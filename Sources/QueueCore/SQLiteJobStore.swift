@@ -139,6 +139,14 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         }
     }
 
+    /// Checkpoints (as ``checkpoint(wait:)``) if this store's last commit left 1000
+    /// frames or more in the WAL; a worker's heartbeat thread calls it each tick.
+    @discardableResult
+    public func checkpointIfDue(wait: Double) throws -> Bool {
+        guard checkpointer.takeCheckpointDue() else { return false }
+        return try checkpoint(wait: wait)
+    }
+
     /// Copies committed WAL frames into the database file while holding the write
     /// lock, so no other connection can restart the WAL meanwhile (see
     /// WALCheckpointer). Other writers wait for it like for any write: a copy of the

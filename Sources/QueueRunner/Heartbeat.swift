@@ -63,10 +63,10 @@ final class Heartbeat: @unchecked Sendable {
         var graceUntil = 0.0
         while !lock.withLock({ stopped }) {
             // The worker's main connection does not checkpoint (so it never waits
-            // on fsync); this thread does, often enough to keep the WAL small. A
-            // checkpoint needs the write lock; while others keep it, the heartbeat
-            // comes first and the checkpoint waits for a later tick.
-            do { try store.checkpoint(wait: Self.checkpointWaitSeconds) } catch { logger.error("checkpoint: \(error)") }
+            // on fsync); this thread does, once a heartbeat finds 1000 frames in the
+            // WAL. A checkpoint holds the write lock; while others keep it, the
+            // heartbeat comes first and the checkpoint waits for a later tick.
+            do { try store.checkpointIfDue(wait: Self.checkpointWaitSeconds) } catch { logger.error("checkpoint: \(error)") }
             if Monotonic.now() < nextBeat {
                 Thread.sleep(forTimeInterval: Self.tickSeconds)
                 continue
