@@ -1,5 +1,6 @@
 import CQueueSys
 import Foundation
+import QueueCore
 import QueueRunner
 
 /// Small process helpers the benchmark needs: timing whole commands, reading a

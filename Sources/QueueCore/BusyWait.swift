@@ -12,7 +12,7 @@ import Synchronization
 final class BusyWait: Sendable {
     private struct State {
         var timeout: Double
-        var deadline: UInt64 = 0
+        var deadline = 0.0
     }
     private let state: Mutex<State>
 
@@ -24,18 +24,23 @@ final class BusyWait: Sendable {
         state = Mutex(State(timeout: timeout))
     }
 
-    /// How long a waiting write gives up after (used by later waits).
-    var timeout: Double {
-        get { state.withLock { $0.timeout } }
-        set { state.withLock { $0.timeout = newValue } }
+    /// Runs `body` with waits giving up after `seconds` instead (a write only worth
+    /// doing if the database is free).
+    func withTimeout<T>(_ seconds: Double, _ body: () throws -> T) rethrows -> T {
+        let usual = state.withLock { state in
+            defer { state.timeout = seconds }
+            return state.timeout
+        }
+        defer { state.withLock { $0.timeout = usual } }
+        return try body()
     }
 
     /// SQLite's busy callback: `true` to try again (after sleeping), `false` to
     /// give up with `SQLITE_BUSY`. `tries` is 0 on the first call of each wait.
     func shouldRetry(tries: Int) -> Bool {
-        let now = Self.monotonicNanoseconds()
+        let now = Monotonic.now()
         let expired = state.withLock { state -> Bool in
-            if tries == 0 { state.deadline = now + UInt64(max(0, state.timeout) * 1e9) }
+            if tries == 0 { state.deadline = now + max(0, state.timeout) }
             return now >= state.deadline
         }
         if expired { return false }
@@ -47,11 +52,5 @@ final class BusyWait: Sendable {
     static func delay(afterTries tries: Int) -> UInt32 {
         let doublings = UInt32(min(max(tries, 0), 16))
         return min(firstDelay << doublings, longestDelay)
-    }
-
-    static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 }

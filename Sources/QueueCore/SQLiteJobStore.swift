@@ -31,10 +31,10 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     ///   acknowledged enqueue survives power loss. Workers pass `false`
     ///   (`synchronous=NORMAL`), which is safe against process crashes; after a power
     ///   cut the last results may be lost and those runs are re-run.
-    ///   `autoCheckpoint: true` checkpoints after a write once the WAL holds 1000
-    ///   frames; `false` leaves WAL checkpoints (and their fsyncs) to
-    ///   ``checkpoint()``, which a worker calls from its heartbeat thread so its main
-    ///   loop never waits on the disk.
+    ///   `autoCheckpoint: true` checkpoints after a write that leaves 1000 frames
+    ///   or more in the WAL (waiting at most 50 ms for the lock); `false` never
+    ///   does: a worker's main connection, whose loop must not wait on the disk,
+    ///   leaves checkpoints to its heartbeat thread's connection.
     public init(location: DatabaseLocation, durable: Bool = true, autoCheckpoint: Bool = true,
                 createDirectories: Bool = true) throws {
         self.location = location
@@ -106,9 +106,9 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     /// back (if SQLite has not already done so) before the error is passed on.
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         let result = try writeOnly(body)
-        // Best effort: the write is done; a checkpoint that fails now is retried
-        // after a later write.
-        if autoCheckpoint && checkpointer.takeCheckpointDue() { _ = try? checkpoint(wait: Self.autoCheckpointWaitSeconds) }
+        // Best effort: the write is done; a checkpoint skipped now (lock busy) stays
+        // due, and the next write tries again.
+        if autoCheckpoint && checkpointer.isCheckpointDue { _ = try? checkpoint(wait: Self.autoCheckpointWaitSeconds) }
         return result
     }
 
@@ -139,14 +139,6 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         }
     }
 
-    /// Checkpoints (as ``checkpoint(wait:)``) if this store's last commit left 1000
-    /// frames or more in the WAL; a worker's heartbeat thread calls it each tick.
-    @discardableResult
-    public func checkpointIfDue(wait: Double) throws -> Bool {
-        guard checkpointer.takeCheckpointDue() else { return false }
-        return try checkpoint(wait: wait)
-    }
-
     /// Copies committed WAL frames into the database file while holding the write
     /// lock, so no other connection can restart the WAL meanwhile (see
     /// WALCheckpointer). Other writers wait for it like for any write: a copy of the
@@ -160,18 +152,15 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
             return try dbQueue.writeWithoutTransaction { db in
                 // The shorter wait applies to taking the lock only (set in here, where
                 // no other write of this connection runs).
-                let usual = busyWait.timeout
-                busyWait.timeout = wait
-                do {
-                    try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
-                    busyWait.timeout = usual
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
-                    busyWait.timeout = usual
-                    return false
-                } catch {
-                    busyWait.timeout = usual
-                    throw error
+                let locked = try busyWait.withTimeout(wait) {
+                    do {
+                        try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+                        return true
+                    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                        return false
+                    }
                 }
+                guard locked else { return false }
                 defer { try? db.rollback() }
                 try checkpointer.checkpointHoldingWriteLock()
                 return true
@@ -184,10 +173,7 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     /// Runs `body` with a shorter busy timeout, for writes that are only worth
     /// doing if the database is free (a read command's recovery sweep).
     public func withBusyTimeout<T>(seconds: Double, _ body: () throws -> T) rethrows -> T {
-        let previous = busyWait.timeout
-        busyWait.timeout = seconds
-        defer { busyWait.timeout = previous }
-        return try body()
+        try busyWait.withTimeout(seconds, body)
     }
 
     /// A cheap change counter (`PRAGMA data_version`): different whenever another

@@ -21,9 +21,9 @@ struct SetupLock {
     init(directory: String, timeout: Double) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = Monotonic.now() + timeout
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR, Date() < deadline else {
+            guard errno == EWOULDBLOCK || errno == EINTR, Monotonic.now() < deadline else {
                 close(fd)
                 return
             }

@@ -48,13 +48,9 @@ final class WALCheckpointer: Sendable {
         }, context)
     }
 
-    /// Whether the WAL has grown past `autoCheckpointFrames` since the last call
-    /// that said so.
-    func takeCheckpointDue() -> Bool {
-        guard frames.load(ordering: .relaxed) >= Self.autoCheckpointFrames else { return false }
-        frames.store(0, ordering: .relaxed)
-        return true
-    }
+    /// Whether this store's last commit left `autoCheckpointFrames` or more in the
+    /// WAL and no checkpoint of this store has run since.
+    var isCheckpointDue: Bool { frames.load(ordering: .relaxed) >= Self.autoCheckpointFrames }
 
     /// Runs a checkpoint on the second connection. The caller holds the write lock
     /// on its own connection.
@@ -72,5 +68,6 @@ final class WALCheckpointer: Sendable {
             return opened
         }
         try queue.writeWithoutTransaction { db in _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        frames.store(0, ordering: .relaxed)
     }
 }

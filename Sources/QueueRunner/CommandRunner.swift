@@ -213,15 +213,6 @@ public struct CommandRunner: Sendable {
     }
 }
 
-/// Monotonic seconds, for deadlines that must not jump with the wall clock.
-public enum Monotonic {
-    public static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
-
 /// Calls `body` with a NULL-terminated C array of the strings (argv/envp for exec).
 public func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
     var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }

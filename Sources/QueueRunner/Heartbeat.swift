@@ -39,12 +39,9 @@ final class Heartbeat: @unchecked Sendable {
     /// commits leave the worker's row alone).
     func setJobsDone(_ count: Int) { lock.withLock { jobsDone = count } }
 
-    /// How often the thread wakes to checkpoint the WAL; heartbeats go out every
-    /// few ticks.
+    /// How often the thread wakes; heartbeats go out every few ticks, and one tick
+    /// after a failed one.
     static let tickSeconds = 0.25
-
-    /// How long a tick's checkpoint waits for the write lock before skipping.
-    static let checkpointWaitSeconds = 0.05
 
     /// Seconds between heartbeats: several per lease, and never more than 0.4 s
     /// however long the lease, because `lease-timeout` may be lowered to 1 s at any
@@ -62,11 +59,6 @@ final class Heartbeat: @unchecked Sendable {
         var lastLanded = Monotonic.now()
         var graceUntil = 0.0
         while !lock.withLock({ stopped }) {
-            // The worker's main connection does not checkpoint (so it never waits
-            // on fsync); this thread does, once a heartbeat finds 1000 frames in the
-            // WAL. A checkpoint holds the write lock; while others keep it, the
-            // heartbeat comes first and the checkpoint waits for a later tick.
-            do { try store.checkpointIfDue(wait: Self.checkpointWaitSeconds) } catch { logger.error("checkpoint: \(error)") }
             if Monotonic.now() < nextBeat {
                 Thread.sleep(forTimeInterval: Self.tickSeconds)
                 continue

@@ -34,6 +34,9 @@ public final class Worker {
         self.logger = logger
         id = "w-" + JobID.generate().suffix(10).lowercased()
         self.logger[metadataKey: "worker"] = .string(id)
+        // The main loop never checkpoints (it must not wait on the disk); the
+        // heartbeat thread's connection does, after a heartbeat that finds 1000
+        // frames in the WAL.
         store = try SQLiteJobStore(location: location, durable: false, autoCheckpoint: false)
         heartbeatStore = try SQLiteJobStore(location: location, durable: false, createDirectories: false)
         runningFile = RunningJobFile(location: location, workerID: id)
