@@ -3,7 +3,8 @@ import QueueCore
 import QueueRunner
 
 /// The queue's own cost per job: claim + record result, in-process, no process
-/// spawned, on a worker's connection (synchronous=NORMAL).
+/// spawned, on a worker's connection (synchronous=NORMAL), in the transactions a
+/// worker running short jobs makes: results and claims of `claim-batch` jobs each.
 enum QueueOverhead {
     static func measure(root: String, jobs: Int) throws -> Double {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -18,16 +19,21 @@ enum QueueOverhead {
                                   hostname: ProcessIdentity.hostname, startedAt: now, heartbeatAt: now)
         try store.registerWorker(worker)
         let success = RunResult(outcome: .succeeded, exitCode: 0)
+        let batch = try store.config().claimBatch
         let start = ProcessTools.monotonic()
         var done = 0
-        var previous: ClaimedJob?
+        var finished: [FinishedRun] = []
+        var checkpointed = 0
         while true {
-            let outcome = try store.finishAndClaim(previous, workerID: worker.id, result: success, now: .now())
-            guard case let .claimed(claimed) = outcome.next else { break }
-            previous = claimed
-            done += 1
+            let settled = try store.settle(finished, workerID: worker.id, claimLimit: batch, now: .now())
+            guard case let .claimed(first) = settled.next else { break }
+            finished = ([first] + settled.ahead).map { FinishedRun(claimed: $0, result: success) }
+            done += finished.count
             // What a worker's heartbeat thread does concurrently, counted here.
-            if done % 256 == 0 { try store.checkpoint() }
+            if done / 256 > checkpointed {
+                checkpointed = done / 256
+                try store.checkpoint()
+            }
         }
         let elapsed = ProcessTools.monotonic() - start
         guard done == jobs else { throw BenchmarkError("overhead phase ran \(done) of \(jobs) jobs") }

@@ -8,6 +8,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
     case leaseTimeout = "lease-timeout"
     case outputLimit = "output-limit"
     case killGrace = "kill-grace"
+    case claimBatch = "claim-batch"
 
     /// Accepts `max-retries`, `max_retries` and `MAX_RETRIES` alike.
     public init(name: String) throws {
@@ -28,6 +29,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .leaseTimeout: return "seconds without heartbeat before a worker is presumed dead (integer ≥ 1)"
         case .outputLimit: return "bytes of output kept per run (integer ≥ 1024, suffix K/M/G allowed)"
         case .killGrace: return "seconds between SIGTERM and SIGKILL when a run times out (number 0–3600)"
+        case .claimBatch: return "most jobs a worker claims at once while its runs are short (integer 1–64; 1 = one at a time)"
         }
     }
 
@@ -41,12 +43,13 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .leaseTimeout: return 10
         case .outputLimit: return 10 * 1024 * 1024
         case .killGrace: return 2
+        case .claimBatch: return 8
         }
     }
 
     var isInteger: Bool {
         switch self {
-        case .maxRetries, .leaseTimeout, .outputLimit: return true
+        case .maxRetries, .leaseTimeout, .outputLimit, .claimBatch: return true
         default: return false
         }
     }
@@ -74,6 +77,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .leaseTimeout: ok = value >= 1 && value <= 2_147_483_647
         case .outputLimit: ok = value >= 1024 && value <= 1024 * 1024 * 1024 * 1024
         case .killGrace: ok = (0...3600).contains(value)
+        case .claimBatch: ok = (1...64).contains(value)
         }
         guard ok else { throw QueueError.invalidInput("value '\(text)' out of range for \(rawValue): \(summary)") }
         return value

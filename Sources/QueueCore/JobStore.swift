@@ -15,6 +15,29 @@ public struct ClaimedJob: Sendable, Equatable {
     public var effectiveTimeout: Double? { job.timeout ?? config.jobTimeout }
 }
 
+/// A run a worker finished, with its result, not yet recorded.
+public struct FinishedRun: Sendable, Equatable {
+    public var claimed: ClaimedJob
+    public var result: RunResult
+
+    public init(claimed: ClaimedJob, result: RunResult) {
+        self.claimed = claimed
+        self.result = result
+    }
+}
+
+/// What one transaction of a worker between runs did (see `SQLiteJobStore.settle`).
+public struct Settlement: Sendable, Equatable {
+    /// Per result given, in order: the job as recorded, nil when the lease was lost.
+    public var finished: [Job?] = []
+    /// The first job claimed, or why there is none.
+    public var next: ClaimOutcome = .noJob
+    /// Jobs claimed ahead, after `next`, in claim order.
+    public var ahead: [ClaimedJob] = []
+
+    public init() {}
+}
+
 /// What a claim attempt found.
 public enum ClaimOutcome: Sendable, Equatable {
     case claimed(ClaimedJob)
@@ -41,7 +64,9 @@ public struct JobCounts: Sendable, Equatable {
     public var json: JSONValue { .object(JobState.allCases.map { ($0.rawValue, .int(self[$0])) }) }
 }
 
-/// A run that recovery marked `interrupted`, with the process group to clean up.
+/// A run that recovery marked `interrupted`, with the process group to clean up;
+/// or (`started` false) a job the worker had claimed ahead and never started, given
+/// back without counting the attempt.
 public struct InterruptedRun: Sendable, Equatable {
     public var runID: Int64?
     public var jobID: String
@@ -50,6 +75,7 @@ public struct InterruptedRun: Sendable, Equatable {
     public var pid: Int?
     public var pidStartTicks: Int64?
     public var newState: JobState
+    public var started = true
 }
 
 /// Why a worker is being released by recovery.
@@ -98,8 +124,10 @@ public protocol JobStore: Sendable {
     func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome
     /// Records a run's end if `workerID` still holds the job; nil when it lost the lease.
     func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job?
-    /// Releases a lost worker: its running job is marked interrupted and goes through the retry path.
-    func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, now: Timestamp) throws -> [InterruptedRun]
+    /// Releases a lost worker: the jobs it held are marked interrupted and go through the retry path.
+    /// Jobs whose runs come after `startedThrough` (the last run the worker said it
+    /// started) never started: they are given back without counting the attempt.
+    func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, startedThrough: Int64?, now: Timestamp) throws -> [InterruptedRun]
     /// Releases `processing` jobs whose worker row no longer exists.
     func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun]
     /// Earliest `run_at` among waiting jobs, so an idle worker knows when to look again.

@@ -13,4 +13,6 @@ public struct QueueConfig: Sendable, Equatable {
     public var leaseTimeoutSeconds: Double { value(.leaseTimeout) ?? 10 }
     public var outputLimitBytes: Int64 { Int64(value(.outputLimit) ?? 10_485_760) }
     public var killGraceSeconds: Double { value(.killGrace) ?? 2 }
+    /// Most jobs a worker claims in one transaction while its runs are short.
+    public var claimBatch: Int { max(1, Int(value(.claimBatch) ?? 8)) }
 }

@@ -75,9 +75,12 @@ public struct RunResult: Sendable, Equatable {
     /// The run's process group leader, if it was spawned.
     public var pid: Int?
     public var pidStartTicks: Int64?
+    /// When the process was spawned; nil keeps the claim time as the run's start.
+    public var startedAt: Timestamp?
 
     public init(outcome: RunOutcome, exitCode: Int? = nil, signal: Int? = nil, error: String? = nil, outputBytes: Int64? = nil,
-                pid: Int? = nil, pidStartTicks: Int64? = nil) {
+                pid: Int? = nil, pidStartTicks: Int64? = nil, startedAt: Timestamp? = nil) {
+        self.startedAt = startedAt
         self.pid = pid
         self.pidStartTicks = pidStartTicks
         self.outcome = outcome

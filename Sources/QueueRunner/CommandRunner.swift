@@ -24,6 +24,20 @@ public struct CancelSources {
     }
 }
 
+/// Work the caller does while its run goes on, once the run has lasted `after`
+/// seconds: the worker records what it owes the store, so a long run never holds
+/// back results or jobs it claimed ahead. `action` returns false to be called again
+/// shortly (the database was busy).
+public struct RunCheckIn {
+    public var after: Double
+    public var action: () -> Bool
+
+    public init(after: Double, action: @escaping () -> Bool) {
+        self.after = after
+        self.action = action
+    }
+}
+
 /// Runs one shell command: `/bin/sh -c COMMAND` in its own session and process
 /// group, output captured to a capped log file, with timeout and cancellation.
 ///
@@ -53,7 +67,8 @@ public struct CommandRunner: Sendable {
 
     /// Runs `command`; a `cancel` source firing kills the job's process group at once.
     /// `onSpawn` receives the process group leader's pid and start time.
-    public func run(_ command: String, cancel: CancelSources, onSpawn: (Int, Int64) -> Void) -> RunReport {
+    public func run(_ command: String, cancel: CancelSources, checkIn: RunCheckIn? = nil,
+                    onSpawn: (Int, Int64) -> Void) -> RunReport {
         var pipeFDs: [Int32] = [-1, -1]
         guard qc_pipe_cloexec(&pipeFDs) == 0 else {
             return Self.spawnFailure("cannot create output pipe: \(String(cString: strerror(errno)))")
@@ -70,7 +85,7 @@ public struct CommandRunner: Sendable {
         onSpawn(Int(pid), startTicks)
         var capture = OutputCapture(path: logPath, limit: outputLimit)
         defer { capture.close() }
-        return supervise(pid: pid, startTicks: startTicks, readFD: readFD, cancel: cancel, capture: &capture)
+        return supervise(pid: pid, startTicks: startTicks, readFD: readFD, cancel: cancel, checkIn: checkIn, capture: &capture)
     }
 
     private func spawnShell(_ command: String, outputFD: Int32) -> pid_t {
@@ -84,11 +99,13 @@ public struct CommandRunner: Sendable {
         }
     }
 
-    private func supervise(pid: pid_t, startTicks: Int64, readFD: Int32, cancel: CancelSources, capture: inout OutputCapture) -> RunReport {
+    private func supervise(pid: pid_t, startTicks: Int64, readFD: Int32, cancel: CancelSources, checkIn: RunCheckIn?,
+                           capture: inout OutputCapture) -> RunReport {
         let pidFD = qc_pidfd_open(pid)
         defer { if pidFD >= 0 { close(pidFD) } }
         let started = Monotonic.now()
         let deadline = timeout.map { started + $0 }
+        var checkInAt = checkIn.map { started + $0.after }
         var termSentAt: Double?
         var timedOut = false
         var cancelled = false
@@ -109,6 +126,9 @@ public struct CommandRunner: Sendable {
                 waitMs = Self.millis(until: termSentAt + killGrace, from: now)
             } else if let deadline {
                 waitMs = min(waitMs < 0 ? Int32.max : waitMs, Self.millis(until: deadline, from: now))
+            }
+            if let checkInAt {
+                waitMs = min(waitMs < 0 ? Int32.max : waitMs, Self.millis(until: checkInAt, from: now))
             }
             let ready = poll(&fds, nfds_t(fds.count), waitMs)
             if ready < 0 && errno != EINTR { break }
@@ -132,6 +152,9 @@ public struct CommandRunner: Sendable {
                 break
             }
             let after = Monotonic.now()
+            if let at = checkInAt, after >= at, let checkIn {
+                checkInAt = checkIn.action() ? nil : Monotonic.now() + 0.1
+            }
             if let t = termSentAt, after >= t + killGrace {
                 killpg(pid, SIGKILL)
                 termSentAt = after + 3600   // SIGKILL sent; only the exit remains

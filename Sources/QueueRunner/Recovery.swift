@@ -31,9 +31,10 @@ public enum Recovery {
             } else {
                 continue
             }
-            var runs = try store.releaseWorker(worker, loss: loss, now: now)
-            // The dead worker published the process group of its run in a file.
-            if let published = RunningJobFile.read(location: store.location, workerID: worker.id) {
+            // The worker published its last started run and that run's process group.
+            let published = RunningJobFile.read(location: store.location, workerID: worker.id)
+            var runs = try store.releaseWorker(worker, loss: loss, startedThrough: published?.runID, now: now)
+            if let published, published.pid > 0 {
                 for i in runs.indices where runs[i].runID == published.runID && runs[i].pid == nil {
                     runs[i].pid = published.pid
                     runs[i].pidStartTicks = published.startTicks

@@ -3,9 +3,11 @@ import Foundation
 import Logging
 import QueueCore
 
-/// One worker process: claims jobs one at a time and runs them until asked to stop.
+/// One worker process: claims jobs and runs them one at a time until asked to stop.
 ///
-/// Lifecycle: register → loop { claim → run → record } → deregister. A stop (SIGTERM,
+/// Lifecycle: register → loop { claim → run → record } → deregister. While runs are
+/// short it claims several jobs per transaction and records their results together
+/// (see ClaimAhead); a run that is not short settles both at once. A stop (SIGTERM,
 /// SIGINT, `worker stop`) lets the current job finish and be recorded; a second
 /// signal cancels it (recorded as `interrupted`, so it is retried). Results are
 /// fenced on the lease: if recovery released this worker while it was stopped or
@@ -71,33 +73,71 @@ public final class Worker {
 
         var errorBackoff = 0.1
         var jobsDone = 0
-        // The result of the last run, recorded together with the next claim. It is
-        // kept until stored: losing it would re-run the job.
-        var unrecorded: (claimed: ClaimedJob, result: RunResult)?
+        // Results of finished runs, recorded with the next transaction. They are kept
+        // until stored: losing one would re-run its job.
+        var unrecorded: [FinishedRun] = []
+        // Jobs claimed ahead and not started yet, in claim order (see ClaimAhead).
+        var ahead: [ClaimedJob] = []
+        var aheadClaimedAt = 0.0
+        var batch = ClaimAhead()
+
+        /// One transaction: records `unrecorded`, gives back `ahead`, claims up to
+        /// `claimLimit` jobs. The count goes along only with a finished job, so an idle
+        /// wake-up writes nothing.
+        func settle(claimLimit: Int) throws -> Settlement {
+            let doneAfter = unrecorded.isEmpty ? nil : jobsDone + unrecorded.count
+            let settled = try store.settle(unrecorded, givingBack: ahead, workerID: id, claimLimit: claimLimit,
+                                           jobsDone: doneAfter, now: .now())
+            for (run, job) in zip(unrecorded, settled.finished) { logResult(run.claimed, run.result, job) }
+            if let doneAfter {
+                jobsDone = doneAfter
+                heartbeat.setJobsDone(jobsDone)
+            }
+            unrecorded = []
+            ahead = []
+            return settled
+        }
+
+        /// Runs one claimed job; false when this worker was released meanwhile.
+        func run(_ claimed: ClaimedJob) -> Bool {
+            // A run that is not short records what is owed right away: results wait
+            // for no long run, and jobs claimed ahead go back to the other workers.
+            let checkIn = RunCheckIn(after: ClaimAhead.shortRunSeconds) { [store] in
+                guard !unrecorded.isEmpty || !ahead.isEmpty else { return true }
+                do {
+                    _ = try store.withBusyTimeout(seconds: 0.05) { try settle(claimLimit: 0) }
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            let began = Monotonic.now()
+            guard let result = execute(claimed, cancelReadFD: cancelPipe[0], signalReadFD: signalPipe[0],
+                                       heartbeat: heartbeat, checkIn: checkIn) else { return false }
+            batch.record(runSeconds: Monotonic.now() - began)
+            unrecorded.append(FinishedRun(claimed: claimed, result: result))
+            return true
+        }
+
         var released = false
         loop: while true {
             if heartbeat.wasReleased { break }
             let stopping = qc_stop_signal_count() > 0
-            if stopping && unrecorded == nil { break }
+            if stopping && unrecorded.isEmpty && ahead.isEmpty { break }
+            // The next job claimed ahead starts without a commit while the claim is fresh.
+            if !stopping, !ahead.isEmpty, Monotonic.now() - aheadClaimedAt < ClaimAhead.freshSeconds {
+                if !run(ahead.removeFirst()) { break }
+                continue
+            }
             do {
-                // The count goes along only with a finished job, so an idle wake-up
-                // writes nothing.
-                let doneAfter = unrecorded == nil ? nil : jobsDone + 1
-                let (finished, next) = try store.finishAndClaim(
-                    unrecorded?.claimed, workerID: id, result: unrecorded?.result ?? Self.noResult, claimNext: !stopping,
-                    jobsDone: doneAfter, now: .now())
-                if let (claimed, result) = unrecorded, let doneAfter {
-                    logResult(claimed, result, finished)
-                    unrecorded = nil
-                    jobsDone = doneAfter
-                    heartbeat.setJobsDone(jobsDone)
-                }
+                let settled = try settle(claimLimit: stopping ? 0 : batch.limit)
                 errorBackoff = 0.1
-                switch next {
+                switch settled.next {
                 case let .claimed(claimed):
-                    if let result = execute(claimed, cancelReadFD: cancelPipe[0], signalReadFD: signalPipe[0], heartbeat: heartbeat) {
-                        unrecorded = (claimed, result)
-                    }
+                    batch.maximum = claimed.config.claimBatch
+                    ahead = settled.ahead
+                    aheadClaimedAt = Monotonic.now()
+                    if !run(claimed) { break loop }
                 case .noJob:
                     if stopping { break loop }
                     let next = try store.nextRunAt()
@@ -135,7 +175,8 @@ public final class Worker {
 
     /// Runs a claimed job; nil when this worker was released meanwhile (the result
     /// must not be recorded).
-    private func execute(_ claimed: ClaimedJob, cancelReadFD: Int32, signalReadFD: Int32, heartbeat: Heartbeat) -> RunResult? {
+    private func execute(_ claimed: ClaimedJob, cancelReadFD: Int32, signalReadFD: Int32, heartbeat: Heartbeat,
+                         checkIn: RunCheckIn) -> RunResult? {
         let job = claimed.job
         let runner = CommandRunner(
             logPath: location.runLogPath(jobID: job.id, runID: claimed.runID),
@@ -150,17 +191,19 @@ public final class Worker {
             let count = qc_stop_signal_count()
             return count >= 2 && count > signalsAtStart
         }
-        var spawned: (pid: Int, ticks: Int64)?
-        let report = runner.run(job.command, cancel: cancel) { pid, ticks in
-            spawned = (pid, ticks)
+        var spawned: (pid: Int, ticks: Int64, at: Timestamp)?
+        runningFile.started(runID: claimed.runID)
+        let report = runner.run(job.command, cancel: cancel, checkIn: checkIn) { pid, ticks in
+            spawned = (pid, ticks, .now())
             runningFile.publish(runID: claimed.runID, pid: pid, startTicks: ticks)
         }
-        runningFile.clear()
+        runningFile.started(runID: claimed.runID)
         drainPipe(cancelReadFD)
         if heartbeat.wasReleased { return nil }
         var result = report.result
         result.pid = spawned?.pid
         result.pidStartTicks = spawned?.ticks
+        result.startedAt = spawned?.at
         if report.cancelled { result.error = "worker stopped by a second signal during the run" }
         return result
     }

@@ -22,7 +22,7 @@ struct ConfigCommand: ParsableCommand {
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a key.", discussion: "Example: queuectl config set max-retries 5")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The key (max-retries, backoff-base, backoff-max, job-timeout, lease-timeout, output-limit, kill-grace).")
+        @Argument(help: "The key (max-retries, backoff-base, backoff-max, job-timeout, lease-timeout, output-limit, kill-grace, claim-batch).")
         var key: String
         @Argument(parsing: .allUnrecognized, help: "The value.")
         var rawValues: [String] = []

@@ -1,0 +1,28 @@
+import QueueCore
+
+/// How many jobs a worker claims in one transaction.
+///
+/// A commit costs about as much as the queue's whole remaining work for a job, so a
+/// worker running a stream of short jobs claims several at once and records their
+/// results together: one commit per batch instead of one per job. Jobs claimed
+/// ahead show as `processing` until they run, and a long job must not hold them, so
+/// the batch grows only while runs stay short: one job at first and after any run
+/// of `shortRunSeconds` or more, doubling after each short run up to `claim-batch`.
+/// A run that passes `shortRunSeconds` makes the worker give back the jobs it
+/// claimed ahead and record its finished runs at once (see `Worker`).
+struct ClaimAhead {
+    /// A run shorter than this lets the next claim take more jobs.
+    static let shortRunSeconds = 0.01
+    /// Jobs claimed ahead longer ago than this are given back and claimed afresh
+    /// instead of started: the worker was stopped or starved meanwhile, and recovery
+    /// may have released it.
+    static let freshSeconds = 1.0
+
+    private(set) var limit = 1
+    /// `claim-batch` as of the last claim.
+    var maximum = 1
+
+    mutating func record(runSeconds: Double) {
+        limit = runSeconds < Self.shortRunSeconds ? min(max(1, maximum), limit * 2) : 1
+    }
+}

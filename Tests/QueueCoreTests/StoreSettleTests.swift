@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+@testable import QueueCore
+
+/// A worker's transaction between runs (`settle`): results of several runs recorded
+/// together, jobs claimed ahead in claim order, and jobs given back without a trace
+/// when they never started (by the worker itself, or by recovery after it died).
+@Suite struct StoreSettleTests {
+    let f: StoreFixture
+    init() throws {
+        f = try StoreFixture()
+        try f.store.setConfig(.backoffBase, 2)
+    }
+
+    func settle(_ results: [FinishedRun] = [], givingBack: [ClaimedJob] = [], limit: Int,
+                worker: String = "w1") throws -> Settlement {
+        try f.store.settle(results, givingBack: givingBack, workerID: worker, claimLimit: limit, now: f.now)
+    }
+
+    func claimedIDs(_ s: Settlement) -> [String] {
+        guard case let .claimed(first) = s.next else { return [] }
+        return ([first] + s.ahead).map(\.job.id)
+    }
+
+    @Test func claimsUpToTheLimitInClaimOrder() throws {
+        try f.worker("w1")
+        try f.enqueue("low")
+        try f.enqueue("high", priority: 5)
+        try f.enqueue("mid", priority: 1)
+        try f.enqueue("low2")
+        let s = try settle(limit: 3)
+        #expect(claimedIDs(s) == ["high", "mid", "low"])
+        #expect(try f.store.counts()[.processing] == 3)
+        #expect(try f.store.counts()[.pending] == 1)
+        for id in ["high", "mid", "low"] {
+            let job = try f.store.job(id: id)
+            #expect(job.state == .processing && job.attempts == 1 && job.workerID == "w1")
+            #expect(try f.store.runs(jobID: id).count == 1)
+        }
+        // Fewer waiting than the limit: what there is.
+        let rest = try settle(limit: 8, worker: "w2-unregistered-is-released")
+        #expect(rest.next == .workerReleased && rest.ahead.isEmpty)
+        try f.worker("w2")
+        #expect(claimedIDs(try settle(limit: 8, worker: "w2")) == ["low2"])
+        #expect(try f.assertCountsConsistent())
+    }
+
+    @Test func recordsEveryResultAndGivesBackTheUnstartedJobs() throws {
+        try f.worker("w1")
+        for id in ["a", "b", "c", "d"] { try f.enqueue(id) }
+        let s = try settle(limit: 4)
+        guard case let .claimed(a) = s.next else { Issue.record("nothing claimed"); return }
+        let (b, c, d) = (s.ahead[0], s.ahead[1], s.ahead[2])
+        f.advance(seconds: 1)
+        var failed = StoreFixture.failure
+        failed.startedAt = f.now.adding(seconds: -0.5)
+        let done = try settle([FinishedRun(claimed: a, result: StoreFixture.success), FinishedRun(claimed: b, result: failed)],
+                              givingBack: [c, d], limit: 0)
+        #expect(done.finished.map { $0?.state } == [.completed, .failed])
+        #expect(done.next == .noJob)
+        #expect(try f.store.job(id: "a").state == .completed)
+        let bRuns = try f.store.runs(jobID: "b")
+        #expect(bRuns.count == 1 && bRuns[0].startedAt == f.now.adding(seconds: -0.5))
+        #expect(try f.store.runs(jobID: "a")[0].startedAt == f.now.adding(seconds: -1))
+        for id in ["c", "d"] {
+            let job = try f.store.job(id: id)
+            #expect(job.state == .pending && job.attempts == 0 && job.workerID == nil)
+            #expect(try f.store.runs(jobID: id).isEmpty)
+        }
+        #expect(try f.assertCountsConsistent())
+        // Given back in their place: the next claim takes them in their order.
+        try f.worker("w2")
+        #expect(claimedIDs(try settle(limit: 2, worker: "w2")) == ["c", "d"])
+    }
+
+    @Test func aRetryGivenBackStaysAFailedJobWithItsAttempts() throws {
+        try f.worker("w1")
+        try f.enqueue("r", maxRetries: 2)
+        let first = try f.claim("w1")
+        _ = try f.store.finish(first, workerID: "w1", result: StoreFixture.failure, now: f.now)
+        let failedAt = try f.store.job(id: "r")
+        f.advance(seconds: 3)
+        let s = try settle(limit: 1)
+        guard case let .claimed(retry) = s.next else { Issue.record("retry not claimed"); return }
+        #expect(retry.job.attempts == 2)
+        _ = try settle(givingBack: [retry], limit: 0)
+        let job = try f.store.job(id: "r")
+        #expect(job.state == .failed && job.attempts == 1 && job.runAt == failedAt.runAt)
+        #expect(job.lastError == failedAt.lastError)
+        #expect(try f.store.runs(jobID: "r").count == 1)
+    }
+
+    @Test func givingBackIsFencedOnTheLease() throws {
+        let w1 = try f.worker("w1")
+        try f.enqueue("a")
+        try f.enqueue("b")
+        let s = try settle(limit: 2)
+        let b = s.ahead[0]
+        // Recovery released w1 and another worker took b meanwhile.
+        _ = try f.store.releaseWorker(w1, loss: .processExited, now: f.now)
+        f.advance(seconds: 60)
+        try f.worker("w2")
+        #expect(claimedIDs(try settle(limit: 8, worker: "w2")).contains("b"))
+        _ = try settle(givingBack: [b], limit: 0)
+        let job = try f.store.job(id: "b")
+        #expect(job.state == .processing && job.workerID == "w2")
+        #expect(try f.store.runs(jobID: "b").count == 2)
+    }
+
+    @Test func recoveryGivesBackTheRunsAfterTheLastStartedOne() throws {
+        let w1 = try f.worker("w1")
+        for id in ["a", "b", "c"] { try f.enqueue(id, maxRetries: 0) }
+        let s = try settle(limit: 3)
+        guard case let .claimed(a) = s.next else { Issue.record("nothing claimed"); return }
+        // w1 died running a; it never started b or c.
+        let released = try f.store.releaseWorker(w1, loss: .processExited, startedThrough: a.runID, now: f.now)
+        #expect(Set(released.map(\.jobID)) == ["a", "b", "c"])
+        #expect(released.first { $0.jobID == "a" }?.started == true)
+        #expect(released.filter { !$0.started }.map(\.newState) == [.pending, .pending])
+        // a ran on its only attempt: dead. b and c are waiting as if never claimed.
+        #expect(try f.store.job(id: "a").state == .dead)
+        for id in ["b", "c"] {
+            let job = try f.store.job(id: id)
+            #expect(job.state == .pending && job.attempts == 0 && job.workerID == nil)
+            #expect(try f.store.runs(jobID: id).isEmpty)
+        }
+        #expect(try f.assertCountsConsistent())
+    }
+
+    @Test func recoveryCountsEveryRunWhenTheWorkerLeftNoRecord() throws {
+        let w1 = try f.worker("w1")
+        for id in ["a", "b"] { try f.enqueue(id, maxRetries: 0) }
+        _ = try settle(limit: 2)
+        let released = try f.store.releaseWorker(w1, loss: .processExited, startedThrough: nil, now: f.now)
+        #expect(released.allSatisfy { $0.started })
+        #expect(try f.store.job(id: "a").state == .dead && f.store.job(id: "b").state == .dead)
+    }
+}
