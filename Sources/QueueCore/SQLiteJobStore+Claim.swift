@@ -28,7 +28,9 @@ extension SQLiteJobStore {
     /// heartbeats meanwhile).
     public func settle(_ results: [FinishedRun], givingBack unstarted: [ClaimedJob] = [], workerID: String,
                        claimLimit: Int, jobsDone: Int? = nil, now: Timestamp) throws -> Settlement {
-        try write { db in
+        // Jobs given back are waiting again: idle workers may take them at once.
+        defer { if !unstarted.isEmpty { Doorbell.ring(location) } }
+        return try write { db in
             let config = try Self.loadConfig(db)
             var settlement = Settlement()
             for run in results {

@@ -84,7 +84,7 @@ public final class Worker {
         /// One transaction: records `unrecorded`, gives back `ahead`, claims up to
         /// `claimLimit` jobs. The count goes along only with a finished job, so an idle
         /// wake-up writes nothing.
-        func settle(claimLimit: Int) throws -> Settlement {
+        func settle(claimLimit: Int, givingBackBecause reason: String? = nil) throws -> Settlement {
             let doneAfter = unrecorded.isEmpty ? nil : jobsDone + unrecorded.count
             let settled = try store.settle(unrecorded, givingBack: ahead, workerID: id, claimLimit: claimLimit,
                                            jobsDone: doneAfter, now: .now())
@@ -92,6 +92,9 @@ public final class Worker {
             if let doneAfter {
                 jobsDone = doneAfter
                 heartbeat.setJobsDone(jobsDone)
+            }
+            if let reason, !ahead.isEmpty {
+                logger.info("\(reason): gave back \(ahead.count) job\(ahead.count == 1 ? "" : "s") claimed ahead")
             }
             unrecorded = []
             ahead = []
@@ -105,7 +108,9 @@ public final class Worker {
             let checkIn = RunCheckIn(after: ClaimAhead.shortRunSeconds) { [store] in
                 guard !unrecorded.isEmpty || !ahead.isEmpty else { return true }
                 do {
-                    _ = try store.withBusyTimeout(seconds: 0.05) { try settle(claimLimit: 0) }
+                    _ = try store.withBusyTimeout(seconds: 0.05) {
+                        try settle(claimLimit: 0, givingBackBecause: "job \(claimed.job.id) still running after \(Int(ClaimAhead.shortRunSeconds * 1000)) ms")
+                    }
                     return true
                 } catch {
                     return false
@@ -130,7 +135,8 @@ public final class Worker {
                 continue
             }
             do {
-                let settled = try settle(claimLimit: stopping ? 0 : batch.limit)
+                let settled = try settle(claimLimit: stopping ? 0 : batch.limit,
+                                         givingBackBecause: stopping ? "stopping" : "jobs claimed over \(ClaimAhead.freshSeconds) s ago")
                 errorBackoff = 0.1
                 switch settled.next {
                 case let .claimed(claimed):

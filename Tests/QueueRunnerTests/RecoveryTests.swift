@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import QueueCore
+@testable import QueueRunner
+
+/// Recovery reads a dead worker's running-job file to tell the jobs it started from
+/// those it had claimed ahead and never started.
+@Suite struct RecoveryTests {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recovery-\(UUID().uuidString.prefix(8))").path
+
+    /// A pid that belonged to a process that has exited.
+    func deadPID() throws -> Int {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        return Int(process.processIdentifier)
+    }
+
+    @Test func aDeadWorkersJobsClaimedAheadGoBackUncounted() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteJobStore(location: DatabaseLocation(path: directory + "/queue.db"))
+        _ = try store.enqueue(try ["a", "b", "c"].map { try JobSpec(id: $0, command: "true", maxRetries: 0) }, now: .now())
+        let now = Timestamp.now()
+        let worker = WorkerRecord(id: "w-dead", pid: try deadPID(), pidStartTicks: 1, hostname: ProcessIdentity.hostname,
+                                  startedAt: now, heartbeatAt: now)
+        try store.registerWorker(worker)
+        let settled = try store.settle([], workerID: worker.id, claimLimit: 3, now: now)
+        guard case let .claimed(a) = settled.next else { Issue.record("nothing claimed"); return }
+        #expect(settled.ahead.map(\.job.id) == ["b", "c"])
+        // The worker started a (and died running it); b and c never started.
+        let file = RunningJobFile(location: store.location, workerID: worker.id)
+        file.started(runID: a.runID)
+
+        let report = try Recovery.sweep(store: store)
+        #expect(report.releasedWorkers == ["w-dead"])
+        #expect(report.interrupted.filter(\.started).map(\.jobID) == ["a"])
+        #expect(try store.job(id: "a").state == .dead)
+        #expect(try store.runs(jobID: "a").first?.outcome == .interrupted)
+        for id in ["b", "c"] {
+            let job = try store.job(id: id)
+            #expect(job.state == .pending && job.attempts == 0 && job.workerID == nil)
+            #expect(try store.runs(jobID: id).isEmpty)
+        }
+        #expect(!FileManager.default.fileExists(atPath: file.path))
+    }
+
+    @Test func aWorkerThatStartedNothingYetGivesBackItsWholeBatch() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteJobStore(location: DatabaseLocation(path: directory + "/queue.db"))
+        _ = try store.enqueue(try ["a", "b"].map { try JobSpec(id: $0, command: "true", maxRetries: 0) }, now: .now())
+        let now = Timestamp.now()
+        let worker = WorkerRecord(id: "w-fresh", pid: try deadPID(), pidStartTicks: 1, hostname: ProcessIdentity.hostname,
+                                  startedAt: now, heartbeatAt: now)
+        try store.registerWorker(worker)
+        // A new worker's file says it started nothing (run 0).
+        _ = RunningJobFile(location: store.location, workerID: worker.id)
+        _ = try store.settle([], workerID: worker.id, claimLimit: 2, now: now)
+        let report = try Recovery.sweep(store: store)
+        #expect(report.interrupted.count == 2 && report.interrupted.allSatisfy { !$0.started })
+        #expect(try store.counts()[.pending] == 2)
+    }
+}
