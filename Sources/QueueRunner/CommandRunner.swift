@@ -74,14 +74,16 @@ public struct CommandRunner: Sendable {
             return Self.spawnFailure("cannot create output pipe: \(String(cString: strerror(errno)))")
         }
         let readFD = pipeFDs[0], writeFD = pipeFDs[1]
+        let before = ProcessIdentity.bootTicks()
         let pid = spawnShell(command, outputFD: writeFD)
+        let after = ProcessIdentity.bootTicks()
         close(writeFD)
         guard pid > 0 else {
             let message = String(cString: strerror(errno))
             close(readFD)
             return Self.spawnFailure("cannot start /bin/sh: \(message)")
         }
-        let startTicks = ProcessIdentity.startTicks(of: Int(pid)) ?? 0
+        let startTicks = ProcessIdentity.startTicks(ofChild: Int(pid), spawnedBetween: before, and: after) ?? 0
         onSpawn(Int(pid), startTicks)
         var capture = OutputCapture(path: logPath, limit: outputLimit)
         defer { capture.close() }

@@ -1,3 +1,4 @@
+import CQueueSys
 import Foundation
 
 /// Identifies processes by pid *and* start time, so a pid reused by an unrelated
@@ -6,6 +7,10 @@ public enum ProcessIdentity {
     /// Start time of `pid` in clock ticks since boot (`/proc/PID/stat` field 22), or
     /// nil if there is no such live (non-zombie) process.
     public static func startTicks(of pid: Int) -> Int64? {
+        startTicks(of: pid, includingZombies: false)
+    }
+
+    private static func startTicks(of pid: Int, includingZombies: Bool) -> Int64? {
         guard pid > 0 else { return nil }
         let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -18,9 +23,49 @@ public enum ProcessIdentity {
         guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let fields = text[(close + 1)...].split(separator: UInt8(ascii: " "))
         guard fields.count > 19 else { return nil }
-        if fields[0].first == UInt8(ascii: "Z") || fields[0].first == UInt8(ascii: "X") { return nil }
+        if !includingZombies, fields[0].first == UInt8(ascii: "Z") || fields[0].first == UInt8(ascii: "X") { return nil }
         return Int64(String(decoding: fields[19], as: UTF8.self))
     }
+
+    /// The boot clock in the units and truncation of `/proc/PID/stat`'s start time
+    /// (the kernel stamps a new process with `CLOCK_BOOTTIME` and divides it down to
+    /// clock ticks, 10 ms each).
+    public static func bootTicks() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &ts)
+        return (Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)) / (1_000_000_000 / ticksPerSecond)
+    }
+
+    static let ticksPerSecond = Int64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+
+    /// Start time of a child spawned between two readings of `bootTicks()`. When both
+    /// fall in the same tick, that tick is the child's start time and `/proc` need not
+    /// be read (an `open`, `read` and `close` per job); otherwise, or if this system's
+    /// clock disagrees with `/proc` (checked once), it is read from `/proc`.
+    public static func startTicks(ofChild pid: Int, spawnedBetween before: Int64, and after: Int64) -> Int64? {
+        if before == after && bootClockMatchesProc { return before }
+        return startTicks(of: pid)
+    }
+
+    /// Whether `bootTicks()` around a spawn gives the start time `/proc` reports,
+    /// checked on one `/bin/true` child (read before it is reaped).
+    static let bootClockMatchesProc: Bool = {
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
+        defer { argv.forEach { free($0) } }
+        var options = qc_spawn_options(stdin_fd: -1, stdout_fd: -1, stderr_fd: -1, death_signal: 0, new_session: 0,
+                                       working_directory: nil)
+        for _ in 0..<5 {
+            let before = bootTicks()
+            let pid = qc_spawn("/bin/true", &argv, environ, &options)
+            let after = bootTicks()
+            guard pid > 0 else { return false }
+            let reported = startTicks(of: Int(pid), includingZombies: true)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            if before == after { return reported == before }
+        }
+        return false
+    }()
 
     /// Whether the process recorded as (`pid`, `startTicks`) is still running.
     public static func isAlive(pid: Int, startTicks: Int64) -> Bool {

@@ -16,6 +16,25 @@ import Testing
                                                startTicks: ProcessIdentity.currentStartTicks + 1, signal: SIGTERM))
     }
 
+    @Test func aChildsStartTimeFromTheBootClockIsTheOneProcReports() throws {
+        // The kernel's clock for process start times is the boot clock: on Linux the
+        // check that lets workers skip reading /proc passes.
+        #expect(ProcessIdentity.bootClockMatchesProc)
+        for _ in 0..<20 {
+            let before = ProcessIdentity.bootTicks()
+            let sleeper = Process()
+            sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            sleeper.arguments = ["5"]
+            try sleeper.run()
+            let after = ProcessIdentity.bootTicks()
+            defer { kill(sleeper.processIdentifier, SIGKILL); sleeper.waitUntilExit() }
+            let pid = Int(sleeper.processIdentifier)
+            let fromProc = try #require(ProcessIdentity.startTicks(of: pid))
+            #expect(ProcessIdentity.startTicks(ofChild: pid, spawnedBetween: before, and: after) == fromProc)
+            #expect((before...after).contains(fromProc))
+        }
+    }
+
     @Test func aMissingPidIsNotAlive() {
         #expect(ProcessIdentity.startTicks(of: 0) == nil)
         #expect(ProcessIdentity.startTicks(of: Int(Int32.max)) == nil)
