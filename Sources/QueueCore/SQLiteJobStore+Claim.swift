@@ -81,20 +81,19 @@ extension SQLiteJobStore {
             }
             if stop { return .stopRequested }
         }
-        let claim = try db.cachedStatement(sql: """
+        let claim = try BoundStatement(db, sql: """
             UPDATE jobs SET state = 'processing', attempts = attempts + 1, worker_id = ?, updated_at = ?
             WHERE seq = (
                 SELECT seq FROM jobs INDEXED BY jobs_ready WHERE \(Self.readyCondition) AND run_at <= ?
                 ORDER BY priority DESC, run_at, seq LIMIT 1)
             RETURNING \(Job.columns)
             """)
-        guard let row = try Row.fetchOne(claim, arguments: [workerID, now.milliseconds, now.milliseconds]) else {
-            return .noJob
-        }
-        let job = try Job(row: row)
-        try db.cachedStatement(sql: """
+        var claimed: Job?
+        try claim.run([.text(workerID), .int(now.milliseconds), .int(now.milliseconds)]) { claimed = try Job($0) }
+        guard let job = claimed else { return .noJob }
+        try BoundStatement(db, sql: """
             INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES (?, ?, ?, ?, ?)
-            """).execute(arguments: [job.id, job.attempts, workerID, job.runAt.milliseconds, now.milliseconds])
+            """).run([.text(job.id), .int(job.attempts), .text(workerID), .int(job.runAt.milliseconds), .int(now.milliseconds)])
         let runID = db.lastInsertedRowID
         return .claimed(ClaimedJob(job: job, runID: runID, config: config))
     }
@@ -110,26 +109,26 @@ extension SQLiteJobStore {
         let job = claimed.job
         let next = Self.nextState(after: result.outcome, attempts: job.attempts, maxRetries: job.maxRetries,
                                   policy: config.retryPolicy, now: now)
-        try db.cachedStatement(sql: """
+        let failure = result.outcome == .succeeded ? nil : result.error
+        try BoundStatement(db, sql: """
             UPDATE jobs SET state = ?, run_at = ?, updated_at = ?, last_error = ?, exit_code = ?, worker_id = NULL
             WHERE id = ? AND state = 'processing' AND worker_id = ? AND attempts = ?
-            """).execute(arguments: [next.state.rawValue, (next.runAt ?? job.runAt).milliseconds, now.milliseconds,
-                                     result.outcome == .succeeded ? nil : result.error, result.exitCode,
-                                     job.id, workerID, job.attempts])
+            """).run([.text(next.state.rawValue), .int((next.runAt ?? job.runAt).milliseconds), .int(now.milliseconds),
+                      .text(failure), .int(result.exitCode), .text(job.id), .text(workerID), .int(job.attempts)])
         guard db.changesCount == 1 else { return nil }
         // A job claimed ahead starts after its claim: the run keeps its real start.
-        try db.cachedStatement(sql: """
+        try BoundStatement(db, sql: """
             UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, signal = ?, error = ?, output_bytes = ?,
                 pid = ?, pid_start = ?, started_at = coalesce(?, started_at)
             WHERE id = ? AND finished_at IS NULL
-            """).execute(arguments: [now.milliseconds, result.outcome.rawValue, result.exitCode, result.signal,
-                                     result.error, result.outputBytes, result.pid, result.pidStartTicks,
-                                     result.startedAt?.milliseconds, claimed.runID])
+            """).run([.int(now.milliseconds), .text(result.outcome.rawValue), .int(result.exitCode), .int(result.signal),
+                      .text(result.error), .int(result.outputBytes), .int(result.pid), .int(result.pidStartTicks),
+                      .int(result.startedAt?.milliseconds), .int(claimed.runID)])
         var updated = job
         updated.state = next.state
         updated.runAt = next.runAt ?? job.runAt
         updated.updatedAt = now
-        updated.lastError = result.outcome == .succeeded ? nil : result.error
+        updated.lastError = failure
         updated.exitCode = result.exitCode
         updated.workerID = nil
         return updated

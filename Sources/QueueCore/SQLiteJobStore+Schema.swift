@@ -147,6 +147,22 @@ extension Job {
     }
 }
 
+extension Job {
+    /// Reads `Job.columns`, in the same order as `init(row:)`, from a row being
+    /// stepped through the C API (the claim's RETURNING).
+    init(_ row: ResultRow) throws {
+        let stateText = row.text(2)
+        guard let state = JobState(rawValue: stateText) else {
+            throw QueueError.runtime("database holds an unknown job state '\(stateText)'")
+        }
+        self.init(
+            id: row.text(0), command: row.text(1), state: state, attempts: row.int(3), maxRetries: row.int(4),
+            priority: row.int(5), runAt: Timestamp(milliseconds: row.int64(6)), timeout: row.optionalDouble(7),
+            createdAt: Timestamp(milliseconds: row.int64(8)), updatedAt: Timestamp(milliseconds: row.int64(9)),
+            lastError: row.optionalText(10), exitCode: row.optionalInt(11), workerID: row.optionalText(12))
+    }
+}
+
 extension RunRecord {
     static let columns = "id, job_id, attempt, worker_id, started_at, finished_at, outcome, exit_code, signal, pid, pid_start, error, output_bytes"
 

@@ -90,11 +90,15 @@ public struct CommandRunner: Sendable {
         return supervise(pid: pid, startTicks: startTicks, readFD: readFD, cancel: cancel, checkIn: checkIn, capture: &capture)
     }
 
+    /// The jobs' stdin, opened once per process rather than by each child (-1 if it
+    /// cannot be: the child then opens `/dev/null` itself).
+    private static let devNull: Int32 = open("/dev/null", O_RDWR | O_CLOEXEC)
+
     private func spawnShell(_ command: String, outputFD: Int32) -> pid_t {
         let argv = ["/bin/sh", "-c", command]
         return withCStrings(argv) { argvPtr in
             environment.withEnvp(extra: runVariables) { envPtr in
-                var options = qc_spawn_options(stdin_fd: -1, stdout_fd: outputFD, stderr_fd: outputFD,
+                var options = qc_spawn_options(stdin_fd: Self.devNull, stdout_fd: outputFD, stderr_fd: outputFD,
                                                death_signal: SIGKILL, new_session: 1, working_directory: nil)
                 return qc_spawn("/bin/sh", argvPtr, envPtr, &options)
             }

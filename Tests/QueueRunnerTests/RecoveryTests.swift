@@ -46,6 +46,23 @@ import QueueCore
         #expect(!FileManager.default.fileExists(atPath: file.path))
     }
 
+    @Test func theRunningJobFileReadsBackWhatWasPublished() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let location = DatabaseLocation(path: directory + "/queue.db")
+        try FileManager.default.createDirectory(atPath: location.logsDirectory, withIntermediateDirectories: true)
+        let file = RunningJobFile(location: location, workerID: "w-file")
+        #expect(RunningJobFile.read(location: location, workerID: "w-file")! == (0, 0, 0))
+        file.publish(runID: 123_456_789_012, pid: 4_194_304, startTicks: 9_988_776_655)
+        #expect(RunningJobFile.read(location: location, workerID: "w-file")! == (123_456_789_012, 4_194_304, 9_988_776_655))
+        file.started(runID: 7)
+        #expect(RunningJobFile.read(location: location, workerID: "w-file")! == (7, 0, 0))
+        let text = try String(contentsOfFile: file.path, encoding: .utf8)
+        #expect(text.count == 64 && text.hasPrefix("7 0 0 ") && text.hasSuffix(" \n"))
+        file.remove()
+        #expect(RunningJobFile.read(location: location, workerID: "w-file") == nil)
+    }
+
     @Test func aWorkerThatStartedNothingYetGivesBackItsWholeBatch() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
