@@ -117,7 +117,9 @@ public struct CommandRunner: Sendable {
         var cancelled = false
         var pipeOpen = true
         var exited = false
-        var buffer = [UInt8](repeating: 0, count: 65_536)
+        // Small at first (most jobs print little or nothing); a read that fills it
+        // grows it once, so a chatty job is read 64 KiB at a time.
+        var buffer = [UInt8](repeating: 0, count: 4096)
 
         while !exited {
             var fds: [pollfd] = [
@@ -141,6 +143,7 @@ public struct CommandRunner: Sendable {
             if fds[1].revents != 0 {
                 let n = read(readFD, &buffer, buffer.count)
                 if n > 0 { capture.append(buffer, count: n) } else if n == 0 || (errno != EINTR && errno != EAGAIN) { pipeOpen = false }
+                if n == buffer.count && buffer.count < 65_536 { buffer = [UInt8](repeating: 0, count: 65_536) }
             }
             // Only a readable descriptor cancels; an invalid one (POLLNVAL) is ignored.
             var cancelNow = fds[2].revents & Int16(POLLIN) != 0
