@@ -77,6 +77,9 @@ public struct RunResult: Sendable, Equatable {
     public var pidStartTicks: Int64?
     /// When the process was spawned; nil keeps the claim time as the run's start.
     public var startedAt: Timestamp?
+    /// When the run ended; nil takes the time the result is recorded. (A worker
+    /// records the results of short runs in batches, a few milliseconds later.)
+    public var finishedAt: Timestamp?
 
     public init(outcome: RunOutcome, exitCode: Int? = nil, signal: Int? = nil, error: String? = nil, outputBytes: Int64? = nil,
                 pid: Int? = nil, pidStartTicks: Int64? = nil, startedAt: Timestamp? = nil) {

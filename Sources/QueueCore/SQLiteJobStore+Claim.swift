@@ -121,7 +121,7 @@ extension SQLiteJobStore {
             UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, signal = ?, error = ?, output_bytes = ?,
                 pid = ?, pid_start = ?, started_at = coalesce(?, started_at)
             WHERE id = ? AND finished_at IS NULL
-            """).run([.int(now.milliseconds), .text(result.outcome.rawValue), .int(result.exitCode), .int(result.signal),
+            """).run([.int((result.finishedAt ?? now).milliseconds), .text(result.outcome.rawValue), .int(result.exitCode), .int(result.signal),
                       .text(result.error), .int(result.outputBytes), .int(result.pid), .int(result.pidStartTicks),
                       .int(result.startedAt?.milliseconds), .int(claimed.runID)])
         var updated = job

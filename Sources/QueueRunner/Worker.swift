@@ -210,6 +210,7 @@ public final class Worker {
         result.pid = spawned?.pid
         result.pidStartTicks = spawned?.ticks
         result.startedAt = spawned?.at
+        result.finishedAt = .now()
         if report.cancelled { result.error = "worker stopped by a second signal during the run" }
         return result
     }
@@ -220,7 +221,7 @@ public final class Worker {
             logger.warning("job \(job.id) attempt \(job.attempts): lease lost before the result was recorded; result discarded")
             return
         }
-        let took = updated.updatedAt.seconds(since: job.updatedAt)
+        let took = (result.finishedAt ?? updated.updatedAt).seconds(since: result.startedAt ?? job.updatedAt)
         logger.info("job \(job.id) attempt \(job.attempts): \(result.outcome.rawValue) in \(took) s → \(updated.state.rawValue)\(result.error.map { " (\($0))" } ?? "")")
     }
 

@@ -54,14 +54,18 @@ import Testing
         f.advance(seconds: 1)
         var failed = StoreFixture.failure
         failed.startedAt = f.now.adding(seconds: -0.5)
+        failed.finishedAt = f.now.adding(seconds: -0.2)
         let done = try settle([FinishedRun(claimed: a, result: StoreFixture.success), FinishedRun(claimed: b, result: failed)],
                               givingBack: [c, d], limit: 0)
         #expect(done.finished.map { $0?.state } == [.completed, .failed])
         #expect(done.next == .noJob)
         #expect(try f.store.job(id: "a").state == .completed)
         let bRuns = try f.store.runs(jobID: "b")
+        // A run keeps its real start and end; without them, the claim and the record.
         #expect(bRuns.count == 1 && bRuns[0].startedAt == f.now.adding(seconds: -0.5))
-        #expect(try f.store.runs(jobID: "a")[0].startedAt == f.now.adding(seconds: -1))
+        #expect(bRuns[0].finishedAt == f.now.adding(seconds: -0.2))
+        let aRun = try f.store.runs(jobID: "a")[0]
+        #expect(aRun.startedAt == f.now.adding(seconds: -1) && aRun.finishedAt == f.now)
         for id in ["c", "d"] {
             let job = try f.store.job(id: id)
             #expect(job.state == .pending && job.attempts == 0 && job.workerID == nil)
