@@ -31,7 +31,7 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     ///   acknowledged enqueue survives power loss. Workers pass `false`
     ///   (`synchronous=NORMAL`), which is safe against process crashes; after a power
     ///   cut the last results may be lost and those runs are re-run.
-    ///   `autoCheckpoint: true` checkpoints after a write that leaves 1000 frames
+    ///   `autoCheckpoint: true` checkpoints after a write that leaves 4000 frames
     ///   or more in the WAL (waiting at most 50 ms for the lock); `false` never
     ///   does: a worker's main connection, whose loop must not wait on the disk,
     ///   leaves checkpoints to its heartbeat thread's connection.

@@ -37,7 +37,7 @@ public final class Worker {
         id = "w-" + JobID.generate().suffix(10).lowercased()
         self.logger[metadataKey: "worker"] = .string(id)
         // The main loop never checkpoints (it must not wait on the disk); the
-        // heartbeat thread's connection does, after a heartbeat that finds 1000
+        // heartbeat thread's connection does, after a heartbeat that finds 4000
         // frames in the WAL.
         store = try SQLiteJobStore(location: location, durable: false, autoCheckpoint: false)
         heartbeatStore = try SQLiteJobStore(location: location, durable: false, createDirectories: false)

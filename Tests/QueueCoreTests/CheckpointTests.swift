@@ -46,13 +46,15 @@ import Testing
 
     @Test func aStoreCheckpointsAfterAWriteThatLeavesTheWALLarge() throws {
         let fixture = try StoreFixture()
-        // 20,000 jobs are about 2,500 WAL frames of 1 KiB.
-        _ = try fixture.store.enqueue(specs(20_000, prefix: "big"), now: fixture.now)
-        #expect(try checkpointedJobs(fixture) == 20_000)
+        // 50,000 jobs are about 6,300 WAL frames of 1 KiB, past the 4,000 after
+        // which a store checkpoints.
+        #expect(WALCheckpointer.autoCheckpointFrames == 4000)
+        _ = try fixture.store.enqueue(specs(50_000, prefix: "big"), now: fixture.now)
+        #expect(try checkpointedJobs(fixture) == 50_000)
         // A worker's main connection leaves checkpoints to its heartbeat thread.
         let worker = try SQLiteJobStore(location: fixture.location, durable: false, autoCheckpoint: false)
-        _ = try worker.enqueue(specs(20_000, prefix: "more"), now: fixture.now)
-        #expect(try checkpointedJobs(fixture) == 20_000)
+        _ = try worker.enqueue(specs(50_000, prefix: "more"), now: fixture.now)
+        #expect(try checkpointedJobs(fixture) == 50_000)
     }
 
     @Test func aCheckpointNeverRunsBesideAnotherWrite() throws {
