@@ -82,11 +82,31 @@ final class Heartbeat: @unchecked Sendable {
                 if landed - lastLanded > lease { graceUntil = landed + lease }
                 lastLanded = landed
                 nextBeat = landed + Self.beatSeconds(lease: lease)
-                try Recovery.sweep(store: store, now: now, judgingLeases: landed >= graceUntil)
+                let report = try Recovery.sweep(store: store, now: now, judgingLeases: landed >= graceUntil)
+                for line in Self.describe(report) { logger.warning("\(line)") }
             } catch {
                 logger.error("heartbeat: \(error)")
             }
             Thread.sleep(forTimeInterval: Self.tickSeconds)
         }
+    }
+
+    /// One log line per worker a sweep released (and one for orphaned jobs).
+    static func describe(_ report: Recovery.Report) -> [String] {
+        var lines: [String] = []
+        for worker in report.releasedWorkers {
+            let runs = report.interrupted.filter { $0.workerID == worker }
+            let started = runs.filter(\.started).map(\.jobID)
+            let givenBack = runs.count - started.count
+            var line = "released worker \(worker) (presumed dead): "
+            line += started.isEmpty ? "no run interrupted" : "interrupted the run of job \(started.joined(separator: ", job "))"
+            if givenBack > 0 { line += "; gave back \(givenBack) job\(givenBack == 1 ? "" : "s") it had claimed ahead" }
+            lines.append(line)
+        }
+        let orphans = report.interrupted.filter { !report.releasedWorkers.contains($0.workerID) }
+        if !orphans.isEmpty {
+            lines.append("released \(orphans.count) processing job\(orphans.count == 1 ? "" : "s") whose worker is gone: \(orphans.map(\.jobID).joined(separator: ", "))")
+        }
+        return lines
     }
 }

@@ -36,6 +36,9 @@ import QueueCore
         let report = try Recovery.sweep(store: store)
         #expect(report.releasedWorkers == ["w-dead"])
         #expect(report.interrupted.filter(\.started).map(\.jobID) == ["a"])
+        // What a worker's heartbeat thread logs for that sweep.
+        #expect(Heartbeat.describe(report) == [
+            "released worker w-dead (presumed dead): interrupted the run of job a; gave back 2 jobs it had claimed ahead"])
         #expect(try store.job(id: "a").state == .dead)
         #expect(try store.runs(jobID: "a").first?.outcome == .interrupted)
         for id in ["b", "c"] {
@@ -77,6 +80,8 @@ import QueueCore
         _ = try store.settle([], workerID: worker.id, claimLimit: 2, now: now)
         let report = try Recovery.sweep(store: store)
         #expect(report.interrupted.count == 2 && report.interrupted.allSatisfy { !$0.started })
+        #expect(Heartbeat.describe(report) == [
+            "released worker w-fresh (presumed dead): no run interrupted; gave back 2 jobs it had claimed ahead"])
         #expect(try store.counts()[.pending] == 2)
     }
 }
