@@ -153,8 +153,10 @@ import TestSupport
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
         try sandbox.configure([("backoff-base", "1"), ("lease-timeout", "15")])
-        try sandbox.enqueue(#"{"id":"assassin","command":"kill -9 $PPID; sleep 5","max_retries":1}"#)
+        // Workers first: a worker killed by its first job within milliseconds of
+        // registering can look to `worker start` like one that failed to start.
         try sandbox.startWorkers(2)
+        try sandbox.enqueue(#"{"id":"assassin","command":"kill -9 $PPID; sleep 5","max_retries":1}"#)
         let job = try sandbox.waitForState("assassin", "dead", timeout: 20)
         #expect(job["attempts"]?.intValue == 2)
         #expect(job["history"]?.arrayValue?.map { $0["outcome"]?.stringValue } == ["interrupted", "interrupted"])
