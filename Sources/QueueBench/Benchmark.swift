@@ -51,20 +51,25 @@ public struct Benchmark {
 
         func wanted(_ phase: String) -> Bool { only.isEmpty || only.contains(phase) }
         if wanted("drain") {
-        // The floor is measured just before and just after the drain and averaged:
-        // this machine's speed drifts within minutes, and the ratio should compare
-        // the drain with the floor of the same moment.
-        progress("spawn floor: \(workers) threads × posix_spawn(/bin/sh -c true)…")
-        let floorBefore = SpawnFloor.measure(threads: workers, spawns: max(jobs, 500))
-
-        progress("drain: \(jobs) jobs, \(workers) worker processes…")
+        // Floor and drain alternate in five rounds of a fifth of the jobs each, and
+        // each figure is its total over its rounds: this machine's speed drifts by
+        // a tenth from one second to the next, so the ratio compares the two over
+        // the same stretch of time.
+        progress("spawn floor and drain: \(workers) threads × posix_spawn(/bin/sh -c true), then \(jobs) jobs on \(workers) worker processes, in 5 alternating rounds…")
         let live = try LiveWorkers(root: root + "/drain", count: workers, executable: executable)
         defer { live.stop() }
-        let drain = try live.drain(jobs: jobs)
-        progress("spawn floor again…")
-        let floorAfter = SpawnFloor.measure(threads: workers, spawns: max(jobs, 500))
-        let floor = (floorBefore + floorAfter) / 2
-        report.measurements.append(Measurement("spawn_floor", "spawn floor (W=\(workers), before+after drain)", floor, "jobs/s"))
+        let rounds = min(5, jobs)
+        var spawned = 0, floorSeconds = 0.0, drainSeconds = 0.0
+        for round in 0..<rounds {
+            let share = jobs / rounds + (round < jobs % rounds ? 1 : 0)
+            let floorRound = SpawnFloor.run(threads: workers, spawns: max(share, 100))
+            spawned += floorRound.spawns
+            floorSeconds += floorRound.seconds
+            drainSeconds += try live.drainSeconds(jobs: share)
+        }
+        let floor = Double(spawned) / floorSeconds
+        let drain = Double(jobs) / drainSeconds
+        report.measurements.append(Measurement("spawn_floor", "spawn floor (W=\(workers))", floor, "jobs/s"))
         let ratio = drain / floor * 100
         report.measurements.append(Measurement("drain", "drain (N=\(jobs), W=\(workers))", drain, "jobs/s"))
         report.measurements.append(Measurement("drain_vs_floor", "drain / spawn floor", ratio, "%", target: "≥ 85%", met: ratio >= 85))
@@ -120,7 +125,8 @@ public struct Benchmark {
 /// W threads each spawning `/bin/sh -c true` and waiting: the most any queue of
 /// shell commands could drain on this machine.
 enum SpawnFloor {
-    static func measure(threads: Int, spawns: Int) -> Double {
+    /// Spawns about `spawns` shells on `threads` threads; returns how many and the time taken.
+    static func run(threads: Int, spawns: Int) -> (spawns: Int, seconds: Double) {
         let perThread = max(1, spawns / threads)
         let group = DispatchGroup()
         let start = ProcessTools.monotonic()
@@ -140,6 +146,6 @@ enum SpawnFloor {
             }
         }
         group.wait()
-        return Double(perThread * threads) / (ProcessTools.monotonic() - start)
+        return (perThread * threads, ProcessTools.monotonic() - start)
     }
 }

@@ -20,6 +20,12 @@ extension SQLiteJobStore {
     }
 
     /// SQLite's version and the journal/synchronous modes of this connection.
+    /// When the last run ended (`runs_finished` answers it with one seek): the bench
+    /// times a drain to this instead of to the moment its polling noticed.
+    public func lastRunFinishedAt() throws -> Timestamp? {
+        try read { db in try Int64.fetchOne(db, sql: "SELECT max(finished_at) FROM runs").map(Timestamp.init(milliseconds:)) }
+    }
+
     public func engineDescription() throws -> (version: String, journalMode: String, synchronous: Int) {
         try read { db in
             (try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? "?",
