@@ -51,14 +51,14 @@ public struct Benchmark {
 
         func wanted(_ phase: String) -> Bool { only.isEmpty || only.contains(phase) }
         if wanted("drain") {
-        // Floor and drain alternate in five rounds of a fifth of the jobs each, and
-        // each figure is its total over its rounds: this machine's speed drifts by
-        // a tenth from one second to the next, so the ratio compares the two over
+        // Floor and drain alternate in ten rounds of a tenth of the jobs each, and
+        // each figure is its total over its rounds: this machine's speed varies by
+        // a fifth from one second to the next, so the ratio compares the two over
         // the same stretch of time.
-        progress("spawn floor and drain: \(workers) threads × posix_spawn(/bin/sh -c true), then \(jobs) jobs on \(workers) worker processes, in 5 alternating rounds…")
+        progress("spawn floor and drain: \(workers) threads × posix_spawn(/bin/sh -c true), then \(jobs) jobs on \(workers) worker processes, in 10 alternating rounds…")
         let live = try LiveWorkers(root: root + "/drain", count: workers, executable: executable)
         defer { live.stop() }
-        let rounds = min(5, jobs)
+        let rounds = min(10, jobs)
         var spawned = 0, floorSeconds = 0.0, drainSeconds = 0.0
         for round in 0..<rounds {
             let share = jobs / rounds + (round < jobs % rounds ? 1 : 0)

@@ -92,28 +92,30 @@ struct ScaleProbe {
         }
         let enqueueEmpty = ProcessTools.median(emptyTimes)
         let enqueueFull = ProcessTools.median(fullTimes)
-        let claimEmpty = try claimTime(emptyStore)
-        let claimFull = try claimTime(fullStore)
+        let (claimEmpty, claimFull) = try claimTimes(emptyStore, fullStore)
         return Result(status: status, list: list, claimEmpty: claimEmpty, claimFull: claimFull,
                       enqueueEmpty: enqueueEmpty, enqueueFull: enqueueFull)
     }
 
-    /// Median time of one claim transaction (each followed by recording its result).
-    private func claimTime(_ store: SQLiteJobStore) throws -> Double {
+    /// Median time of one claim transaction (each followed by recording its
+    /// result) on each store, the two alternating claim by claim like the enqueues.
+    private func claimTimes(_ empty: SQLiteJobStore, _ full: SQLiteJobStore) throws -> (empty: Double, full: Double) {
         let now = Timestamp.now()
         let worker = WorkerRecord(id: "bench-\(UUID().uuidString.prefix(6))", pid: Int(getpid()), pidStartTicks: 0,
                                   hostname: "bench", startedAt: now, heartbeatAt: now)
-        try store.registerWorker(worker)
-        var times: [Double] = []
-        // Both tables hold rows/100 pending jobs; time at most 300 claims.
+        for store in [empty, full] { try store.registerWorker(worker) }
+        var times: [[Double]] = [[], []]
+        // Both tables hold rows/100 pending jobs; time at most 300 claims on each.
         for _ in 0..<min(300, max(1, rows / 100)) {
-            let start = ProcessTools.monotonic()
-            let outcome = try store.claim(workerID: worker.id, now: .now())
-            times.append(ProcessTools.monotonic() - start)
-            guard case let .claimed(claimed) = outcome else { throw BenchmarkError("scale phase ran out of pending jobs") }
-            _ = try store.finish(claimed, workerID: worker.id, result: RunResult(outcome: .succeeded, exitCode: 0), now: .now())
+            for (index, store) in [empty, full].enumerated() {
+                let start = ProcessTools.monotonic()
+                let outcome = try store.claim(workerID: worker.id, now: .now())
+                times[index].append(ProcessTools.monotonic() - start)
+                guard case let .claimed(claimed) = outcome else { throw BenchmarkError("scale phase ran out of pending jobs") }
+                _ = try store.finish(claimed, workerID: worker.id, result: RunResult(outcome: .succeeded, exitCode: 0), now: .now())
+            }
         }
-        try store.deregisterWorker(id: worker.id)
-        return ProcessTools.median(times)
+        for store in [empty, full] { try store.deregisterWorker(id: worker.id) }
+        return (ProcessTools.median(times[0]), ProcessTools.median(times[1]))
     }
 }
