@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -31,6 +32,8 @@ struct BoundStatement {
     /// done, calling `row` for each result row. Throws SQLite's error.
     func run(_ arguments: [SQLArgument], row: ((ResultRow) throws -> Void)? = nil) throws {
         let handle = statement.sqliteStatement
+        precondition(Int(sqlite3_bind_parameter_count(handle)) == arguments.count,
+                     "\(arguments.count) arguments for \(sqlite3_bind_parameter_count(handle)) parameters: \(statement.sql)")
         defer {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
@@ -40,7 +43,13 @@ struct BoundStatement {
             switch argument {
             case let .int(value?): sqlite3_bind_int64(handle, index, value)
             case let .double(value?): sqlite3_bind_double(handle, index, value)
-            case let .text(value?): value.withCString { _ = sqlite3_bind_text(handle, index, $0, -1, Self.transient) }
+            case var .text(value?):
+                // Bound by length (a NUL inside is kept); an empty string as "", not NULL.
+                value.withUTF8 { bytes in
+                    _ = bytes.withMemoryRebound(to: CChar.self) { chars in
+                        sqlite3_bind_text(handle, index, chars.baseAddress ?? Self.empty, Int32(bytes.count), Self.transient)
+                    }
+                }
             case .int(nil), .double(nil), .text(nil): sqlite3_bind_null(handle, index)
             }
         }
@@ -58,6 +67,8 @@ struct BoundStatement {
 
     /// SQLite copies a value bound with this destructor before `bind` returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    /// A non-NULL pointer for empty strings (SQLite binds a NULL pointer as NULL).
+    nonisolated(unsafe) private static let empty = UnsafePointer<CChar>(strdup("")!)
 }
 
 /// The current result row of a statement being stepped, read by column index.

@@ -127,7 +127,8 @@ public protocol JobStore: Sendable {
     /// Releases a lost worker: the jobs it held are marked interrupted and go through the retry path.
     /// Jobs whose runs come after `startedThrough` (the last run the worker said it
     /// started) never started: they are given back without counting the attempt.
-    func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, startedThrough: Int64?, now: Timestamp) throws -> [InterruptedRun]
+    /// nil when the worker was not released (gone already, or a heartbeat came).
+    func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, startedThrough: Int64?, now: Timestamp) throws -> [InterruptedRun]?
     /// Releases `processing` jobs whose worker row no longer exists.
     func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun]
     /// Earliest `run_at` among waiting jobs, so an idle worker knows when to look again.

@@ -153,13 +153,15 @@ extension SQLiteJobStore {
     /// `startedThrough` is the last run the worker said it started (its running-job
     /// file): a job it claimed ahead with a later run never started, so it is given
     /// back without counting an attempt. nil (nothing known) counts every run.
+    /// Returns nil when the worker was not released (already gone, or a heartbeat
+    /// cancelled it).
     public func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, startedThrough: Int64?,
-                              now: Timestamp) throws -> [InterruptedRun] {
+                              now: Timestamp) throws -> [InterruptedRun]? {
         try write { db in
             guard let heartbeat = try Int64.fetchOne(db, sql: "SELECT heartbeat_at FROM workers WHERE id = ?", arguments: [worker.id]) else {
-                return []
+                return nil
             }
-            if case .leaseExpired = loss, heartbeat != worker.heartbeatAt.milliseconds { return [] }
+            if case .leaseExpired = loss, heartbeat != worker.heartbeatAt.milliseconds { return nil }
             let interrupted = try Self.interruptJobs(db, sql: JobState.processing.selectionCondition() + " AND worker_id = ?", arguments: [worker.id],
                                                      reason: loss.message, startedThrough: startedThrough, now: now)
             try db.execute(sql: "DELETE FROM workers WHERE id = ?", arguments: [worker.id])
@@ -168,7 +170,7 @@ extension SQLiteJobStore {
     }
 
     public func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, now: Timestamp) throws -> [InterruptedRun] {
-        try releaseWorker(worker, loss: loss, startedThrough: nil, now: now)
+        try releaseWorker(worker, loss: loss, startedThrough: nil, now: now) ?? []
     }
 
     public func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun] {

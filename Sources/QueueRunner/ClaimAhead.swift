@@ -14,9 +14,18 @@ struct ClaimAhead {
     /// A run shorter than this lets the next claim take more jobs.
     static let shortRunSeconds = 0.01
     /// Jobs claimed ahead longer ago than this are given back and claimed afresh
-    /// instead of started: the worker was stopped or starved meanwhile, and recovery
-    /// may have released it.
+    /// instead of started: the worker was stopped or starved meanwhile.
     static let freshSeconds = 1.0
+
+    /// Whether the next job claimed ahead may start without a transaction. Recovery
+    /// releases a worker only after a whole lease without a heartbeat, so while the
+    /// claim and the last heartbeat are both younger than half a lease it cannot
+    /// have happened (the heartbeat thread alone may be stuck, so both count).
+    /// Otherwise the worker settles first: it gives the jobs back and claims again,
+    /// a transaction that finds out if the worker was released meanwhile.
+    static func canStartAhead(claimAge: Double, heartbeatAge: Double, lease: Double) -> Bool {
+        claimAge < min(freshSeconds, lease / 2) && heartbeatAge < lease / 2
+    }
 
     private(set) var limit = 1
     /// `claim-batch` as of the last claim.

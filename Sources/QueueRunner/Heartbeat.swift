@@ -14,6 +14,7 @@ final class Heartbeat: @unchecked Sendable {
     private var stopped = false
     private var released = false
     private var jobsDone = 0
+    private var landedAt = Monotonic.now()
     private var thread: Thread?
 
     init(store: SQLiteJobStore, workerID: String, cancelWriteFD: Int32, logger: Logger) {
@@ -25,6 +26,10 @@ final class Heartbeat: @unchecked Sendable {
 
     /// True once recovery released this worker (its row is gone).
     var wasReleased: Bool { lock.withLock { released } }
+
+    /// When this worker's last heartbeat landed (its registration at first), in
+    /// monotonic seconds.
+    var lastLanded: Double { lock.withLock { landedAt } }
 
     func start() {
         let thread = Thread { [self] in loop() }
@@ -77,6 +82,7 @@ final class Heartbeat: @unchecked Sendable {
                     return
                 }
                 let landed = Monotonic.now()
+                lock.withLock { landedAt = landed }
                 // Unable to write for longer than a lease: so were the others. Give
                 // their queued heartbeats a lease to land before judging them.
                 if landed - lastLanded > lease { graceUntil = landed + lease }

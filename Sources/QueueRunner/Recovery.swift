@@ -32,8 +32,13 @@ public enum Recovery {
                 continue
             }
             // The worker published its last started run and that run's process group.
+            // Which runs started is taken from it only for a process that is gone: a
+            // live worker (lease expired) may still start the next one.
             let published = RunningJobFile.read(location: store.location, workerID: worker.id)
-            var runs = try store.releaseWorker(worker, loss: loss, startedThrough: published?.runID, now: now)
+            let startedThrough = loss == .processExited ? published?.runID : nil
+            guard var runs = try store.releaseWorker(worker, loss: loss, startedThrough: startedThrough, now: now) else {
+                continue   // a heartbeat arrived meanwhile: not released
+            }
             if let published, published.pid > 0 {
                 for i in runs.indices where runs[i].runID == published.runID && runs[i].pid == nil {
                     runs[i].pid = published.pid

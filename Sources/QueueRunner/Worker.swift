@@ -79,6 +79,7 @@ public final class Worker {
         // Jobs claimed ahead and not started yet, in claim order (see ClaimAhead).
         var ahead: [ClaimedJob] = []
         var aheadClaimedAt = 0.0
+        var aheadLease = 10.0
         var batch = ClaimAhead()
 
         /// One transaction: records `unrecorded`, gives back `ahead`, claims up to
@@ -105,7 +106,8 @@ public final class Worker {
         func run(_ claimed: ClaimedJob) -> Bool {
             // A run that is not short records what is owed right away: results wait
             // for no long run, and jobs claimed ahead go back to the other workers.
-            let checkIn = RunCheckIn(after: ClaimAhead.shortRunSeconds) { [store] in
+            var failureLogged = false
+            let checkIn = RunCheckIn(after: ClaimAhead.shortRunSeconds) { [store, logger] in
                 guard !unrecorded.isEmpty || !ahead.isEmpty else { return true }
                 do {
                     _ = try store.withBusyTimeout(seconds: 0.05) {
@@ -113,6 +115,9 @@ public final class Worker {
                     }
                     return true
                 } catch {
+                    // Retried every 0.1 s during the run, and after it in any case.
+                    if !failureLogged { logger.error("cannot record results during the run of job \(claimed.job.id): \(error); retrying") }
+                    failureLogged = true
                     return false
                 }
             }
@@ -129,20 +134,25 @@ public final class Worker {
             if heartbeat.wasReleased { break }
             let stopping = qc_stop_signal_count() > 0
             if stopping && unrecorded.isEmpty && ahead.isEmpty { break }
-            // The next job claimed ahead starts without a commit while the claim is fresh.
-            if !stopping, !ahead.isEmpty, Monotonic.now() - aheadClaimedAt < ClaimAhead.freshSeconds {
+            // The next job claimed ahead starts without a commit while this worker
+            // certainly still holds it (see ClaimAhead.canStartAhead).
+            let clock = Monotonic.now()
+            if !stopping, !ahead.isEmpty,
+               ClaimAhead.canStartAhead(claimAge: clock - aheadClaimedAt, heartbeatAge: clock - heartbeat.lastLanded,
+                                        lease: aheadLease) {
                 if !run(ahead.removeFirst()) { break }
                 continue
             }
             do {
                 let settled = try settle(claimLimit: stopping ? 0 : batch.limit,
-                                         givingBackBecause: stopping ? "stopping" : "jobs claimed over \(ClaimAhead.freshSeconds) s ago")
+                                         givingBackBecause: stopping ? "stopping" : "claim or last heartbeat too old to start jobs claimed ahead")
                 errorBackoff = 0.1
                 switch settled.next {
                 case let .claimed(claimed):
                     batch.maximum = claimed.config.claimBatch
                     ahead = settled.ahead
                     aheadClaimedAt = Monotonic.now()
+                    aheadLease = claimed.config.leaseTimeoutSeconds
                     if !run(claimed) { break loop }
                 case .noJob:
                     if stopping { break loop }

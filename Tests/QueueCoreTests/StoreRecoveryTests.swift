@@ -60,7 +60,7 @@ import Testing
         f.advance(seconds: 20)
         // The worker beat again after the sweeper read its row: not released.
         #expect(try f.store.heartbeat(workerID: "w1", now: f.now))
-        #expect(try f.store.releaseWorker(seen, loss: .leaseExpired(seconds: 20), now: f.now).isEmpty)
+        #expect(try f.store.releaseWorker(seen, loss: .leaseExpired(seconds: 20), startedThrough: nil, now: f.now) == nil)
         #expect(try f.store.job(id: "a").state == .processing)
         #expect(try f.workerRow("w1") != nil)
 
@@ -76,9 +76,10 @@ import Testing
     @Test func releasingAnIdleOrUnknownWorkerChangesNoJob() throws {
         let idle = try f.worker("idle")
         try f.enqueue("a")
-        #expect(try f.store.releaseWorker(idle, loss: .processExited, now: f.now).isEmpty)
+        // Released, holding nothing: an empty list. Already gone: nil (not released).
+        #expect(try f.store.releaseWorker(idle, loss: .processExited, startedThrough: nil, now: f.now) == [])
         #expect(try f.workerRow("idle") == nil)
-        #expect(try f.store.releaseWorker(idle, loss: .processExited, now: f.now).isEmpty)
+        #expect(try f.store.releaseWorker(idle, loss: .processExited, startedThrough: nil, now: f.now) == nil)
         #expect(try f.store.job(id: "a").state == .pending)
         #expect(try f.store.claim(workerID: "idle", now: f.now) == .workerReleased)
     }

@@ -117,7 +117,7 @@ import Testing
         let s = try settle(limit: 3)
         guard case let .claimed(a) = s.next else { Issue.record("nothing claimed"); return }
         // w1 died running a; it never started b or c.
-        let released = try f.store.releaseWorker(w1, loss: .processExited, startedThrough: a.runID, now: f.now)
+        let released = try #require(try f.store.releaseWorker(w1, loss: .processExited, startedThrough: a.runID, now: f.now))
         #expect(Set(released.map(\.jobID)) == ["a", "b", "c"])
         #expect(released.first { $0.jobID == "a" }?.started == true)
         #expect(released.filter { !$0.started }.map(\.newState) == [.pending, .pending])
@@ -135,7 +135,7 @@ import Testing
         let w1 = try f.worker("w1")
         for id in ["a", "b"] { try f.enqueue(id, maxRetries: 0) }
         _ = try settle(limit: 2)
-        let released = try f.store.releaseWorker(w1, loss: .processExited, startedThrough: nil, now: f.now)
+        let released = try #require(try f.store.releaseWorker(w1, loss: .processExited, startedThrough: nil, now: f.now))
         #expect(released.allSatisfy { $0.started })
         #expect(try f.store.job(id: "a").state == .dead && f.store.job(id: "b").state == .dead)
     }

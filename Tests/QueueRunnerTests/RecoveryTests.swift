@@ -49,6 +49,27 @@ import QueueCore
         #expect(!FileManager.default.fileExists(atPath: file.path))
     }
 
+    @Test func aLiveWorkerWhoseLeaseExpiredHasEveryRunCounted() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteJobStore(location: DatabaseLocation(path: directory + "/queue.db"))
+        try store.setConfig(.leaseTimeout, 10)
+        _ = try store.enqueue(try ["a", "b"].map { try JobSpec(id: $0, command: "true", maxRetries: 0) }, now: .now())
+        // This test process stands for a stalled worker: alive, no heartbeat for 60 s.
+        let stale = Timestamp.now().adding(seconds: -60)
+        let worker = WorkerRecord(id: "w-stalled", pid: ProcessIdentity.currentPID, pidStartTicks: ProcessIdentity.currentStartTicks,
+                                  hostname: ProcessIdentity.hostname, startedAt: stale, heartbeatAt: stale)
+        try store.registerWorker(worker)
+        let settled = try store.settle([], workerID: worker.id, claimLimit: 2, now: .now())
+        guard case let .claimed(a) = settled.next else { Issue.record("nothing claimed"); return }
+        RunningJobFile(location: store.location, workerID: worker.id).started(runID: a.runID)
+        // It may still start b when it wakes up: b's attempt counts as well.
+        let report = try Recovery.sweep(store: store)
+        #expect(report.releasedWorkers == ["w-stalled"])
+        #expect(report.interrupted.count == 2 && report.interrupted.allSatisfy(\.started))
+        #expect(try store.job(id: "b").state == .dead && store.job(id: "b").attempts == 1)
+    }
+
     @Test func theRunningJobFileReadsBackWhatWasPublished() throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
