@@ -71,8 +71,28 @@ struct BoundStatement {
     nonisolated(unsafe) private static let empty = UnsafePointer<CChar>(strdup("")!)
 }
 
+/// Typed reads of a result row by column index, so one decoder serves GRDB's
+/// `Row` and the C API's `ResultRow` (see `Job.init(columns:)`).
+protocol ColumnReader {
+    func int64(_ column: Int32) -> Int64
+    func int(_ column: Int32) -> Int
+    func optionalInt(_ column: Int32) -> Int?
+    func optionalDouble(_ column: Int32) -> Double?
+    func text(_ column: Int32) -> String
+    func optionalText(_ column: Int32) -> String?
+}
+
+extension Row: ColumnReader {
+    func int64(_ column: Int32) -> Int64 { self[Int(column)] }
+    func int(_ column: Int32) -> Int { self[Int(column)] }
+    func optionalInt(_ column: Int32) -> Int? { self[Int(column)] }
+    func optionalDouble(_ column: Int32) -> Double? { self[Int(column)] }
+    func text(_ column: Int32) -> String { self[Int(column)] }
+    func optionalText(_ column: Int32) -> String? { self[Int(column)] }
+}
+
 /// The current result row of a statement being stepped, read by column index.
-struct ResultRow {
+struct ResultRow: ColumnReader {
     let handle: OpaquePointer?
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }

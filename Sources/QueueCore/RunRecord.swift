@@ -82,8 +82,7 @@ public struct RunResult: Sendable, Equatable {
     public var finishedAt: Timestamp?
 
     public init(outcome: RunOutcome, exitCode: Int? = nil, signal: Int? = nil, error: String? = nil, outputBytes: Int64? = nil,
-                pid: Int? = nil, pidStartTicks: Int64? = nil, startedAt: Timestamp? = nil) {
-        self.startedAt = startedAt
+                pid: Int? = nil, pidStartTicks: Int64? = nil) {
         self.pid = pid
         self.pidStartTicks = pidStartTicks
         self.outcome = outcome

@@ -7,15 +7,6 @@ extension SQLiteJobStore {
         try write { db in try Self.claim(db, workerID: workerID, config: try Self.loadConfig(db), now: now) }
     }
 
-    /// Records the previous run's result and claims the next job in one transaction:
-    /// a busy worker pays for one commit per job instead of two.
-    public func finishAndClaim(_ previous: ClaimedJob?, workerID: String, result: RunResult, claimNext: Bool = true,
-                               jobsDone: Int? = nil, now: Timestamp) throws -> (finished: Job?, next: ClaimOutcome) {
-        let settled = try settle(previous.map { [FinishedRun(claimed: $0, result: result)] } ?? [], workerID: workerID,
-                                 claimLimit: claimNext ? 1 : 0, jobsDone: jobsDone, now: now)
-        return (settled.finished.first ?? nil, settled.next)
-    }
-
     /// A worker's one transaction between runs: records the results of the runs it
     /// finished, gives back the jobs it claimed ahead and will not start, and claims
     /// up to `claimLimit` jobs (0: none). A worker running a stream of short jobs
@@ -89,7 +80,7 @@ extension SQLiteJobStore {
             RETURNING \(Job.columns)
             """)
         var claimed: Job?
-        try claim.run([.text(workerID), .int(now.milliseconds), .int(now.milliseconds)]) { claimed = try Job($0) }
+        try claim.run([.text(workerID), .int(now.milliseconds), .int(now.milliseconds)]) { claimed = try Job(columns: $0) }
         guard let job = claimed else { return .noJob }
         try BoundStatement(db, sql: """
             INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES (?, ?, ?, ?, ?)

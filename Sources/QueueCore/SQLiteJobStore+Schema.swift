@@ -131,26 +131,14 @@ extension JobState {
 }
 
 extension Job {
-    /// Columns in the order `init(row:)` reads them.
+    /// Columns in the order `init(columns:)` reads them.
     static let columns = "id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, last_error, exit_code, worker_id"
 
-    init(row: Row) throws {
-        let stateText: String = row[2]
-        guard let state = JobState(rawValue: stateText) else {
-            throw QueueError.runtime("database holds an unknown job state '\(stateText)'")
-        }
-        self.init(
-            id: row[0], command: row[1], state: state, attempts: row[3], maxRetries: row[4], priority: row[5],
-            runAt: Timestamp(milliseconds: row[6]), timeout: row[7],
-            createdAt: Timestamp(milliseconds: row[8]), updatedAt: Timestamp(milliseconds: row[9]),
-            lastError: row[10], exitCode: row[11], workerID: row[12])
-    }
-}
+    init(row: Row) throws { try self.init(columns: row) }
 
-extension Job {
-    /// Reads `Job.columns`, in the same order as `init(row:)`, from a row being
-    /// stepped through the C API (the claim's RETURNING).
-    init(_ row: ResultRow) throws {
+    /// Reads `Job.columns` from a GRDB row or from a row being stepped through the
+    /// C API (the claim's RETURNING).
+    init(columns row: some ColumnReader) throws {
         let stateText = row.text(2)
         guard let state = JobState(rawValue: stateText) else {
             throw QueueError.runtime("database holds an unknown job state '\(stateText)'")
@@ -177,7 +165,7 @@ extension RunRecord {
 }
 
 extension WorkerRecord {
-    /// Columns in the order `init(row:)` reads them, from `workers w LEFT JOIN jobs j`
+    /// Columns in the order `init(columns:)` reads them. from `workers w LEFT JOIN jobs j`
     /// on the job the worker holds: since v2 its state and current job are derived
     /// from that job (the row's own `state`, `job_id` and `job_started_at` columns are
     /// no longer written; they stay so workers of an older version keep working

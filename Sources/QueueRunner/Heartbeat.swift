@@ -59,9 +59,8 @@ final class Heartbeat: @unchecked Sendable {
     private func loop() {
         var nextBeat = 0.0
         var lease = 10.0
-        // When the last heartbeat landed (registration counts), and until when this
-        // thread leaves late heartbeats of others alone after an outage of its own.
-        var lastLanded = Monotonic.now()
+        // Until when this thread leaves late heartbeats of others alone after an
+        // outage of its own.
         var graceUntil = 0.0
         while !lock.withLock({ stopped }) {
             if Monotonic.now() < nextBeat {
@@ -82,11 +81,13 @@ final class Heartbeat: @unchecked Sendable {
                     return
                 }
                 let landed = Monotonic.now()
-                lock.withLock { landedAt = landed }
+                let previous = lock.withLock { () -> Double in
+                    defer { landedAt = landed }
+                    return landedAt
+                }
                 // Unable to write for longer than a lease: so were the others. Give
                 // their queued heartbeats a lease to land before judging them.
-                if landed - lastLanded > lease { graceUntil = landed + lease }
-                lastLanded = landed
+                if landed - previous > lease { graceUntil = landed + lease }
                 nextBeat = landed + Self.beatSeconds(lease: lease)
                 let report = try Recovery.sweep(store: store, now: now, judgingLeases: landed >= graceUntil)
                 for line in Self.describe(report) { logger.warning("\(line)") }

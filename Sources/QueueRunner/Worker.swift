@@ -187,8 +187,6 @@ public final class Worker {
         return 0
     }
 
-    private static let noResult = RunResult(outcome: .succeeded)
-
     /// Runs a claimed job; nil when this worker was released meanwhile (the result
     /// must not be recorded).
     private func execute(_ claimed: ClaimedJob, cancelReadFD: Int32, signalReadFD: Int32, heartbeat: Heartbeat,

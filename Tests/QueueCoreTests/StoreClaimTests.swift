@@ -95,17 +95,19 @@ import Testing
         #expect(try f.workerRow("w1")?.state == .stopping)
     }
 
-    @Test func finishAndClaimRecordsThenTakesTheNext() throws {
+    @Test func settleRecordsThenTakesTheNext() throws {
         try f.enqueue("a")
         try f.enqueue("b")
         let first = try f.claim("w1")
-        let (finished, next) = try f.store.finishAndClaim(first, workerID: "w1", result: StoreFixture.success, now: f.now)
+        let settled = try f.store.settle([FinishedRun(claimed: first, result: StoreFixture.success)], workerID: "w1",
+                                         claimLimit: 1, now: f.now)
+        let (finished, next) = (settled.finished.first ?? nil, settled.next)
         #expect(finished?.state == .completed)
         guard case let .claimed(second) = next else { Issue.record("expected b, got \(next)"); return }
         #expect(second.job.id == "b")
         #expect(try f.workerRow("w1")?.jobsDone == 0, "a busy worker's count waits for its heartbeat or for running out of work")
-        let (_, none) = try f.store.finishAndClaim(second, workerID: "w1", result: StoreFixture.success, claimNext: false,
-                                                   jobsDone: 2, now: f.now)
+        let none = try f.store.settle([FinishedRun(claimed: second, result: StoreFixture.success)], workerID: "w1",
+                                      claimLimit: 0, jobsDone: 2, now: f.now).next
         #expect(none == .noJob)
         #expect(try f.store.counts()[.completed] == 2)
         #expect(try f.workerRow("w1")?.jobsDone == 2)

@@ -61,7 +61,7 @@ import Testing
         try f.worker("w1")
         let rowBefore = try f.store.read { db in try Row.fetchOne(db, sql: "SELECT * FROM workers WHERE id = 'w1'") }
         let changesBefore = try f.store.read { db in try Int.fetchOne(db, sql: "SELECT total_changes()") }
-        let (_, next) = try f.store.finishAndClaim(nil, workerID: "w1", result: StoreFixture.success, jobsDone: nil, now: f.now)
+        let next = try f.store.settle([], workerID: "w1", claimLimit: 1, now: f.now).next
         #expect(next == .noJob)
         let changesAfter = try f.store.read { db in try Int.fetchOne(db, sql: "SELECT total_changes()") }
         #expect(changesAfter == changesBefore, "an empty claim changed \((changesAfter ?? 0) - (changesBefore ?? 0)) rows")
