@@ -347,14 +347,7 @@ public struct MonitorViewModel {
         return String(out.reversed())
     }
 
-    static func duration(_ seconds: Double) -> String {
-        let s = max(0, seconds)
-        if s < 10 { return String(format: "%.1fs", s) }
-        if s < 120 { return "\(Int(s))s" }
-        if s < 7200 { return "\(Int(s / 60))m" }
-        if s < 172_800 { return "\(Int(s / 3600))h" }
-        return "\(Int(s / 86400))d"
-    }
+    static func duration(_ seconds: Double) -> String { DurationText.format(seconds) }
 
     static func clock(_ t: Timestamp) -> String {
         String(t.iso8601.dropFirst(11).prefix(8))

@@ -59,11 +59,5 @@ enum Terminal {
         return seconds >= 0 ? "\(text) ago" : "in \(text)"
     }
 
-    static func duration(_ seconds: Double) -> String {
-        if seconds < 10 { return String(format: "%.1fs", seconds) }
-        if seconds < 120 { return "\(Int(seconds))s" }
-        if seconds < 7200 { return "\(Int(seconds / 60))m" }
-        if seconds < 172_800 { return "\(Int(seconds / 3600))h" }
-        return "\(Int(seconds / 86400))d"
-    }
+    static func duration(_ seconds: Double) -> String { DurationText.format(seconds) }
 }
