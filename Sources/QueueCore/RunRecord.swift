@@ -28,10 +28,13 @@ public struct RunRecord: Sendable, Equatable {
     public var error: String?
     /// Bytes of output written to the log (before the cap).
     public var outputBytes: Int64?
+    /// Why output of this run is missing from its log (see RunResult.outputLost).
+    public var outputLost: String?
 
     public init(id: Int64, jobID: String, attempt: Int, workerID: String, startedAt: Timestamp, finishedAt: Timestamp? = nil,
                 outcome: RunOutcome? = nil, exitCode: Int? = nil, signal: Int? = nil, pid: Int? = nil,
-                pidStartTicks: Int64? = nil, error: String? = nil, outputBytes: Int64? = nil) {
+                pidStartTicks: Int64? = nil, error: String? = nil, outputBytes: Int64? = nil, outputLost: String? = nil) {
+        self.outputLost = outputLost
         self.id = id
         self.jobID = jobID
         self.attempt = attempt
@@ -61,6 +64,7 @@ public struct RunRecord: Sendable, Equatable {
             ("duration", .optional(durationSeconds)),
             ("pid", .optional(pid)),
             ("error", .optional(error)),
+            ("output_lost", .optional(outputLost)),
         ])
     }
 }
@@ -72,6 +76,9 @@ public struct RunResult: Sendable, Equatable {
     public var signal: Int?
     public var error: String?
     public var outputBytes: Int64?
+    /// Why some or all of the run's output is missing from its log (the logs folder
+    /// not writable, the disk full), with how many bytes; nil when none is.
+    public var outputLost: String?
     /// The run's process group leader, if it was spawned.
     public var pid: Int?
     public var pidStartTicks: Int64?

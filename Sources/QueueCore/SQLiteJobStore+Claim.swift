@@ -110,11 +110,11 @@ extension SQLiteJobStore {
         // A job claimed ahead starts after its claim: the run keeps its real start.
         try BoundStatement(db, sql: """
             UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, signal = ?, error = ?, output_bytes = ?,
-                pid = ?, pid_start = ?, started_at = coalesce(?, started_at)
+                pid = ?, pid_start = ?, started_at = coalesce(?, started_at), output_lost = ?
             WHERE id = ? AND finished_at IS NULL
             """).run([.int((result.finishedAt ?? now).milliseconds), .text(result.outcome.rawValue), .int(result.exitCode), .int(result.signal),
                       .text(result.error), .int(result.outputBytes), .int(result.pid), .int(result.pidStartTicks),
-                      .int(result.startedAt?.milliseconds), .int(claimed.runID)])
+                      .int(result.startedAt?.milliseconds), .text(result.outputLost), .int(claimed.runID)])
         var updated = job
         updated.state = next.state
         updated.runAt = next.runAt ?? job.runAt

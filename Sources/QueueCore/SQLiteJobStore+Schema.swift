@@ -100,6 +100,11 @@ extension SQLiteJobStore {
                 CREATE INDEX jobs_state ON jobs(state, seq) WHERE state <> 'completed';
                 """)
         }
+        // Why a run's output is missing from its log (folder not writable, disk
+        // full), so `show` and `logs` say so instead of showing nothing.
+        migrator.registerMigration("v4-output-lost") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN output_lost TEXT")
+        }
         return migrator
     }
 }
@@ -152,7 +157,7 @@ extension Job {
 }
 
 extension RunRecord {
-    static let columns = "id, job_id, attempt, worker_id, started_at, finished_at, outcome, exit_code, signal, pid, pid_start, error, output_bytes"
+    static let columns = "id, job_id, attempt, worker_id, started_at, finished_at, outcome, exit_code, signal, pid, pid_start, error, output_bytes, output_lost"
 
     init(row: Row) {
         let finished: Int64? = row[5]
@@ -160,7 +165,8 @@ extension RunRecord {
         self.init(
             id: row[0], jobID: row[1], attempt: row[2], workerID: row[3], startedAt: Timestamp(milliseconds: row[4]),
             finishedAt: finished.map(Timestamp.init(milliseconds:)), outcome: outcome.flatMap(RunOutcome.init(rawValue:)),
-            exitCode: row[7], signal: row[8], pid: row[9], pidStartTicks: row[10], error: row[11], outputBytes: row[12])
+            exitCode: row[7], signal: row[8], pid: row[9], pidStartTicks: row[10], error: row[11], outputBytes: row[12],
+            outputLost: row[13])
     }
 }
 

@@ -8,6 +8,9 @@ import GRDB
 /// on SQLite's busy handler instead of failing, and a reader never blocks a writer.
 public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     public let location: DatabaseLocation
+    /// The file this store opened (see DatabaseFileIdentity); nil if it could not
+    /// be read just after opening.
+    public let fileIdentity: DatabaseFileIdentity?
     let dbQueue: DatabaseQueue
     /// This connection's busy handler (see BusyWait).
     private let busyWait = BusyWait(timeout: SQLiteJobStore.busyTimeoutSeconds)
@@ -41,7 +44,7 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         self.autoCheckpoint = autoCheckpoint
         let checkpointer = WALCheckpointer(path: location.databasePath)
         self.checkpointer = checkpointer
-        if createDirectories { try location.prepareDirectories() }
+        if createDirectories { try location.prepareDatabaseFolder() }
         var info = stat()
         let existed = stat(location.databasePath, &info) == 0
         // A new or still empty file is opened under the set-up lock; see SetupLock.
@@ -94,7 +97,8 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         } catch {
             throw Self.describe(error, path: location.databasePath)
         }
-        if !existed { chmod(location.databasePath, 0o600) }
+        fileIdentity = DatabaseFileIdentity(path: location.databasePath)
+        if !existed { OwnedFile.changeMode(location.databasePath) { _ in 0o600 } }
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction, mapping SQLite errors to
@@ -191,11 +195,11 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     static func restoreWriteAccessToWALFiles(databasePath: String) {
         var database = stat()
         guard stat(databasePath, &database) == 0, access(databasePath, W_OK) == 0 else { return }
+        // A planted link in place of one of them is left alone (see OwnedFile).
         for suffix in ["-wal", "-shm"] {
-            let path = databasePath + suffix
-            var file = stat()
-            guard stat(path, &file) == 0, file.st_uid == geteuid(), access(path, W_OK) != 0 else { continue }
-            chmod(path, (database.st_mode & 0o777) | S_IRUSR | S_IWUSR)
+            OwnedFile.changeMode(databasePath + suffix) { file in
+                file.st_mode & S_IWUSR != 0 ? nil : (database.st_mode & 0o777) | S_IRUSR | S_IWUSR
+            }
         }
     }
 

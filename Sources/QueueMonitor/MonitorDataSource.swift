@@ -165,14 +165,15 @@ public final class MonitorDataSource {
 
     static func fileSize(_ path: String) -> Int64? {
         var info = stat()
-        return stat(path, &info) == 0 ? Int64(info.st_size) : nil
+        return lstat(path, &info) == 0 ? Int64(info.st_size) : nil
     }
 
     /// The last lines of a file, read from its end only (logs can be large), made
     /// safe to draw.
     static func tail(_ path: String) -> [String] {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
-        defer { try? handle.close() }
+        // Never through a planted link (see OwnedFile).
+        guard let fd = try? OwnedFile.open(path, .read) else { return [] }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let size = (try? handle.seekToEnd()) ?? 0
         let start = size > UInt64(tailBytes) ? size - UInt64(tailBytes) : 0
         try? handle.seek(toOffset: start)

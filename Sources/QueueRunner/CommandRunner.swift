@@ -180,7 +180,9 @@ public struct CommandRunner: Sendable {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         drain(readFD: readFD, open: pipeOpen, buffer: &buffer, capture: &capture)
         close(readFD)
-        return classify(status: status, timedOut: timedOut, cancelled: cancelled, capture: capture)
+        var report = classify(status: status, timedOut: timedOut, cancelled: cancelled, capture: capture)
+        report.result.outputLost = capture.lost
+        return report
     }
 
     /// Reads what is left in the pipe, waiting briefly for leftovers to close it.

@@ -10,10 +10,10 @@ final class DoorbellListener {
 
     init(location: DatabaseLocation, signalReadFD: Int32) {
         self.signalReadFD = signalReadFD
-        let bell = open(location.bellPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        if bell >= 0 { close(bell) }
+        // Without a usable bell (a planted link or file), the worker only polls.
+        if let bell = try? Doorbell.open(location) { close(bell) }
         let fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        if fd >= 0, inotify_add_watch(fd, location.bellPath, UInt32(IN_MODIFY | IN_ATTRIB)) < 0 {
+        if fd >= 0, inotify_add_watch(fd, location.bellPath, UInt32(IN_MODIFY | IN_ATTRIB | IN_DONT_FOLLOW)) < 0 {
             close(fd)
             inotifyFD = -1
         } else {

@@ -4,7 +4,8 @@ import QueueCore
 
 /// The worker's second thread: refreshes the worker's heartbeat, notices when the
 /// worker has been released (then cancels the running job so a stale worker never
-/// competes with the new lease holder), and sweeps for dead workers.
+/// competes with the new lease holder) or its database file deleted or replaced
+/// (then cancels it too: its result could reach no one), and sweeps for dead workers.
 final class Heartbeat: @unchecked Sendable {
     private let store: SQLiteJobStore
     private let workerID: String
@@ -13,6 +14,7 @@ final class Heartbeat: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var released = false
+    private var databaseChange: String?
     private var jobsDone = 0
     private var landedAt = Monotonic.now()
     private var thread: Thread?
@@ -26,6 +28,14 @@ final class Heartbeat: @unchecked Sendable {
 
     /// True once recovery released this worker (its row is gone).
     var wasReleased: Bool { lock.withLock { released } }
+
+    /// Set once the database file was deleted or replaced: how (see
+    /// DatabaseFileIdentity).
+    var databaseGone: String? { lock.withLock { databaseChange } }
+
+    /// True once the worker must abandon its run and stop writing (released, or
+    /// its database gone).
+    var mustAbandon: Bool { lock.withLock { released || databaseChange != nil } }
 
     /// When this worker's last heartbeat landed (its registration at first), in
     /// monotonic seconds.
@@ -70,6 +80,13 @@ final class Heartbeat: @unchecked Sendable {
             // Several beats per lease, so one slow beat does not cost the lease; after
             // a failed beat (database locked, disk full) the next try is one tick away.
             nextBeat = Monotonic.now() + Self.tickSeconds
+            if let identity = store.fileIdentity, let change = identity.change(at: store.location.databasePath) {
+                logger.critical("database file \(store.location.databasePath) \(change); stopping this worker (its jobs and results could reach no one) and cancelling its run")
+                lock.withLock { databaseChange = change }
+                var byte: UInt8 = 1
+                _ = write(cancelWriteFD, &byte, 1)
+                return
+            }
             do {
                 lease = try store.config().leaseTimeoutSeconds
                 guard let now = try store.heartbeat(workerID: workerID, jobsDone: lock.withLock { jobsDone }) else {

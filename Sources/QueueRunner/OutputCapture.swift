@@ -1,8 +1,14 @@
 import Foundation
+import QueueCore
 
 /// Writes a run's output to its log file as it arrives, up to a byte limit, and
 /// keeps only the last line in memory (for the error message). The file is created
-/// on the first byte, so silent jobs cost no file at all.
+/// on the first byte, so silent jobs cost no file at all, in the private logs
+/// folder and never through a planted link (see PrivateFolder).
+///
+/// Output that cannot be written (folder not writable, disk full) is counted, and
+/// ``lost`` says why, so the loss is recorded in the run's history instead of
+/// leaving an empty log behind as if the job had printed nothing.
 struct OutputCapture {
     let path: String
     let limit: Int64
@@ -10,7 +16,8 @@ struct OutputCapture {
     private(set) var totalBytes: Int64 = 0
     private var written: Int64 = 0
     private var tail: [UInt8] = []
-    private var failed = false
+    /// Why writing stopped, once it failed.
+    private var failure: String?
 
     init(path: String, limit: Int64) {
         self.path = path
@@ -20,15 +27,36 @@ struct OutputCapture {
     mutating func append(_ buffer: [UInt8], count: Int) {
         totalBytes += Int64(count)
         keepTail(buffer, count: count)
-        guard written < limit, !failed else { return }
+        guard written < limit, failure == nil else { return }
         if fd < 0 {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            if fd < 0 { failed = true; return }
+            do {
+                fd = try PrivateFolder.openFile(path, .replace)
+            } catch {
+                failure = "\(error)"
+                return
+            }
         }
         let n = Int(min(Int64(count), limit - written))
-        let result = buffer.withUnsafeBytes { write(fd, $0.baseAddress, n) }
-        if result < 0 { failed = true; return }
-        written += Int64(result)
+        var done = 0
+        // A short write (the disk filling up) is continued: the next write says why.
+        while done < n {
+            let result = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + done, n - done) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                failure = "cannot write \(path): \(String(cString: strerror(errno)).lowercased())"
+                return
+            }
+            done += result
+            written += Int64(result)
+        }
+    }
+
+    /// Why output of this run is missing from its log, with how much: nil when all
+    /// of it (up to the limit) was written.
+    var lost: String? {
+        guard let failure else { return nil }
+        let kept = min(totalBytes, limit)
+        return "output not saved: \(failure) (\(kept - written) of \(kept) bytes lost)"
     }
 
     private mutating func keepTail(_ buffer: [UInt8], count: Int) {
@@ -56,7 +84,7 @@ struct OutputCapture {
 
     mutating func close() {
         if fd >= 0 {
-            if totalBytes > written {
+            if totalBytes > written && failure == nil {
                 let note = Array("\n[queuectl: output truncated at \(limit) bytes; \(totalBytes - written) more bytes dropped]\n".utf8)
                 _ = note.withUnsafeBytes { write(fd, $0.baseAddress, note.count) }
             }

@@ -15,6 +15,11 @@ import QueueCore
 /// call at all (it is written three times per job); the page outlives the process
 /// in the page cache. A database commit per spawn would cost more than the rest of
 /// the queue's work per job.
+///
+/// Recovery kills the process group a dead worker's file names, so the file is
+/// trusted only in a private folder of this user, as a regular file of this user
+/// (see PrivateFolder, OwnedFile), and the group only while its leader's start time
+/// matches (see ProcessIdentity.signalJobGroup).
 public struct RunningJobFile {
     public let path: String
     private let fd: Int32
@@ -23,11 +28,10 @@ public struct RunningJobFile {
     private let mapping: UnsafeMutableRawPointer?
     static let width = 64
 
-    public init(location: DatabaseLocation, workerID: String) {
-        let dir = location.logsDirectory + "/workers"
-        mkdir(dir, 0o700)
+    public init(location: DatabaseLocation, workerID: String) throws {
+        try location.prepareLogsFolder()
         path = Self.path(location: location, workerID: workerID)
-        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        fd = try PrivateFolder.openFile(path, .replace)
         var mapped: UnsafeMutableRawPointer?
         if fd >= 0, ftruncate(fd, off_t(Self.width)) == 0 {
             let address = mmap(nil, Self.width, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
@@ -38,7 +42,7 @@ public struct RunningJobFile {
     }
 
     public static func path(location: DatabaseLocation, workerID: String) -> String {
-        location.logsDirectory + "/workers/\(workerID).run"
+        location.workersFolder + "/\(workerID).run"
     }
 
     /// Records that run `runID` runs in the group led by (`pid`, `startTicks`).
@@ -92,7 +96,12 @@ public struct RunningJobFile {
     /// What a worker last published: (runID, pid, startTicks), if anything; pid 0
     /// when no run of it is going on.
     public static func read(location: DatabaseLocation, workerID: String) -> (runID: Int64, pid: Int, startTicks: Int64)? {
-        guard let text = try? String(contentsOfFile: path(location: location, workerID: workerID), encoding: .utf8) else { return nil }
+        guard let fd = try? PrivateFolder.openFile(path(location: location, workerID: workerID), .readTrusted) else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: width)
+        let count = Glibc.read(fd, &bytes, width)
+        guard count > 0 else { return nil }
+        let text = String(decoding: bytes[0..<count], as: UTF8.self)
         let parts = text.split(separator: " ", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         guard parts.count >= 3, let run = Int64(parts[0]), let pid = Int(parts[1]), let ticks = Int64(parts[2]) else { return nil }
         return (run, pid, ticks)

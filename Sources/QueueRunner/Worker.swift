@@ -39,9 +39,14 @@ public final class Worker {
         // The main loop never checkpoints (it must not wait on the disk); the
         // heartbeat thread's connection does, after a heartbeat that finds 4000
         // frames in the WAL.
+        // A worker never creates a database (a deleted one stays deleted; see
+        // Heartbeat), and refuses one of another user: it would run that user's
+        // commands as this one.
+        try location.checkDatabaseFile(mustExist: true)
         store = try SQLiteJobStore(location: location, durable: false, autoCheckpoint: false)
         heartbeatStore = try SQLiteJobStore(location: location, durable: false, createDirectories: false)
-        runningFile = RunningJobFile(location: location, workerID: id)
+        try location.checkOwnedDatabase()
+        runningFile = try RunningJobFile(location: location, workerID: id)
     }
 
     /// Runs until stopped. Returns the process exit status.
@@ -131,7 +136,7 @@ public final class Worker {
 
         var released = false
         loop: while true {
-            if heartbeat.wasReleased { break }
+            if heartbeat.mustAbandon { break }
             let stopping = qc_stop_signal_count() > 0
             if stopping && unrecorded.isEmpty && ahead.isEmpty { break }
             // The next job claimed ahead starts without a commit while this worker
@@ -174,6 +179,11 @@ public final class Worker {
         }
         heartbeat.stop()
         runningFile.remove()
+        if let change = heartbeat.databaseGone {
+            // Exit 0: a supervisor must not restart it against a database that is gone.
+            logger.warning("worker \(id) stopped after \(jobsDone) jobs: database file \(location.databasePath) \(change)")
+            return 0
+        }
         if released || heartbeat.wasReleased {
             logger.warning("worker \(id) was released by recovery (presumed dead); its run, if any, was abandoned unrecorded")
             return Self.releasedStatus
@@ -213,8 +223,11 @@ public final class Worker {
         }
         runningFile.started(runID: claimed.runID)
         drainPipe(cancelReadFD)
-        if heartbeat.wasReleased { return nil }
+        if heartbeat.mustAbandon { return nil }
         var result = report.result
+        if let lost = result.outputLost {
+            logger.warning("job \(job.id) attempt \(job.attempts): \(lost)")
+        }
         result.pid = spawned?.pid
         result.pidStartTicks = spawned?.ticks
         result.startedAt = spawned?.at

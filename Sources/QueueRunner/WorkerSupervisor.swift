@@ -30,11 +30,9 @@ public struct WorkerSupervisor: Sendable {
     /// Starts `count` detached worker processes (own session, output to
     /// `<db>-logs/workers.log`) and waits until each has registered.
     public func startBackground(count: Int, timeout: Double = 15) throws -> [WorkerRecord] {
-        try location.prepareDirectories()
-        let logFD = open(location.workerLogPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard logFD >= 0 else {
-            throw QueueError.runtime("cannot open \(location.workerLogPath): \(String(cString: strerror(errno)))")
-        }
+        try location.checkOwnedDatabase()
+        try location.prepareLogsFolder()
+        let logFD = try PrivateFolder.openFile(location.workerLogPath, .append)
         defer { close(logFD) }
         var pids: [pid_t] = []
         for _ in 0..<count {
@@ -117,7 +115,8 @@ public struct WorkerSupervisor: Sendable {
     /// and supervises them: SIGINT/SIGTERM stop them gracefully; a worker that
     /// crashes is restarted. Returns when all have stopped.
     public func runForeground(count: Int, log: (String) -> Void) throws -> Int32 {
-        try location.prepareDirectories()
+        try location.checkOwnedDatabase()
+        try location.prepareLogsFolder()
         var signalPipe: [Int32] = [-1, -1]
         guard qc_pipe_cloexec(&signalPipe) == 0 else { throw QueueError.runtime("cannot create a pipe") }
         _ = fcntl(signalPipe[1], F_SETFL, fcntl(signalPipe[1], F_GETFL) | O_NONBLOCK)

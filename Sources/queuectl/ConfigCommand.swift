@@ -58,7 +58,7 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             try reportingErrors {
                 let key = try ConfigKey(name: key)
-                print(key.format(try global.openStore().config().value(key)))
+                print(key.format(try global.openExistingStore().config().value(key)))
             }
         }
     }
@@ -74,7 +74,7 @@ struct ConfigCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let config = try global.openStore().config()
+                let config = try global.openExistingStore().config()
                 if json {
                     Terminal.printJSON(.object(ConfigKey.allCases.map { ($0.rawValue, .optional(config.value($0))) }))
                     return
@@ -95,7 +95,7 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             try reportingErrors {
                 let key = try ConfigKey(name: key)
-                try global.openStore().unsetConfig(key)
+                try global.openExistingStore().unsetConfig(key)
                 print("\(key.rawValue) = \(key.format(key.defaultValue)) (default)")
             }
         }

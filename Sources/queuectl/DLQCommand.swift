@@ -73,7 +73,7 @@ struct DLQCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let jobs = try global.openStore().retryDead(ids: ids, now: .now())
+                let jobs = try global.openExistingStore().retryDead(ids: ids, now: .now())
                 if json { Terminal.printJSON(.array(jobs.map(\.json))); return }
                 for job in jobs { print(job.id) }
                 Terminal.note("\(jobs.count) job(s) → pending")

@@ -60,7 +60,7 @@ struct EnqueueCommand: ParsableCommand {
 
     /// Stores `specs` and prints their ids (or the jobs, with `--json`).
     static func enqueue(_ specs: [JobSpec], db: String?, jsonOutput: Bool, fromStdin: Bool) throws {
-        let store = try GlobalOptions.openStore(db: db)
+        let store = try GlobalOptions.openStore(db: db, creating: true)
         let jobs = try store.enqueue(specs, now: .now())
         if jsonOutput {
             Terminal.printJSON(fromStdin ? .array(jobs.map(\.json)) : jobs[0].json)

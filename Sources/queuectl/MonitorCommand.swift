@@ -39,8 +39,9 @@ struct MonitorCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try Self.requireTerminal()
-            let store = try global.openStore()
-            let source = MonitorDataSource(store: store, supervisor: WorkerSupervisor(location: global.location), readonly: readonly)
+            // A read-only look never creates a queue; the full console may (it can start workers).
+            let store = try readonly ? global.openExistingStore() : global.openStore()
+            let source = MonitorDataSource(store: store, supervisor: WorkerSupervisor(location: store.location), readonly: readonly)
             try MonitorApp(source: source, refreshSeconds: refresh, useColor: Self.useColor).run()
         }
     }

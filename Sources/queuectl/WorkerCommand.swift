@@ -52,8 +52,9 @@ struct WorkerCommand: ParsableCommand {
         func run() throws {
             try reportingErrors {
                 // Validates the database, writable included, before spawning anything.
-                try global.openStore().checkWritable()
-                let supervisor = WorkerSupervisor(location: global.location)
+                let store = try global.openStore()
+                try store.checkWritable()
+                let supervisor = WorkerSupervisor(location: store.location)
                 if foreground {
                     let status = try supervisor.runForeground(count: count) { Terminal.note("queuectl: \($0)") }
                     if status != 0 { throw ExitCode(status) }
@@ -64,7 +65,7 @@ struct WorkerCommand: ParsableCommand {
                     Terminal.printJSON(.array(workers.map(\.json)))
                 } else {
                     for w in workers { print("\(w.id)  pid \(w.pid)") }
-                    Terminal.note("started \(workers.count) worker(s); log: \(global.location.workerLogPath)")
+                    Terminal.note("started \(workers.count) worker(s); log: \(store.location.workerLogPath)")
                 }
             }
         }
@@ -92,8 +93,7 @@ struct WorkerCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let supervisor = WorkerSupervisor(location: global.location)
-                _ = try global.openStore()
+                let supervisor = WorkerSupervisor(location: try global.openExistingStore().location)
                 let report = try supervisor.stop(wait: !noWait, timeout: timeout)
                 if report.requested.isEmpty {
                     Terminal.note("no workers running")
@@ -150,7 +150,7 @@ struct WorkerCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let location = global.location
+                let location = try global.location()
                 LoggingSystem.bootstrap { label in
                     var handler = StreamLogHandler.standardError(label: label)
                     handler.logLevel = .info

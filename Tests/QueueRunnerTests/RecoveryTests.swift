@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QueueCore
+import TestSupport
 @testable import QueueRunner
 
 /// Recovery reads a dead worker's running-job file to tell the jobs it started from
@@ -30,7 +31,7 @@ import QueueCore
         guard case let .claimed(a) = settled.next else { Issue.record("nothing claimed"); return }
         #expect(settled.ahead.map(\.job.id) == ["b", "c"])
         // The worker started a (and died running it); b and c never started.
-        let file = RunningJobFile(location: store.location, workerID: worker.id)
+        let file = try RunningJobFile(location: store.location, workerID: worker.id)
         file.started(runID: a.runID)
 
         let report = try Recovery.sweep(store: store)
@@ -62,7 +63,7 @@ import QueueCore
         try store.registerWorker(worker)
         let settled = try store.settle([], workerID: worker.id, claimLimit: 2, now: .now())
         guard case let .claimed(a) = settled.next else { Issue.record("nothing claimed"); return }
-        RunningJobFile(location: store.location, workerID: worker.id).started(runID: a.runID)
+        try RunningJobFile(location: store.location, workerID: worker.id).started(runID: a.runID)
         // It may still start b when it wakes up: b's attempt counts as well.
         let report = try Recovery.sweep(store: store)
         #expect(report.releasedWorkers == ["w-stalled"])
@@ -75,7 +76,7 @@ import QueueCore
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let location = DatabaseLocation(path: directory + "/queue.db")
         try FileManager.default.createDirectory(atPath: location.logsDirectory, withIntermediateDirectories: true)
-        let file = RunningJobFile(location: location, workerID: "w-file")
+        let file = try RunningJobFile(location: location, workerID: "w-file")
         #expect(RunningJobFile.read(location: location, workerID: "w-file")! == (0, 0, 0))
         file.publish(runID: 123_456_789_012, pid: 4_194_304, startTicks: 9_988_776_655)
         #expect(RunningJobFile.read(location: location, workerID: "w-file")! == (123_456_789_012, 4_194_304, 9_988_776_655))
@@ -97,12 +98,56 @@ import QueueCore
                                   startedAt: now, heartbeatAt: now)
         try store.registerWorker(worker)
         // A new worker's file says it started nothing (run 0).
-        _ = RunningJobFile(location: store.location, workerID: worker.id)
+        _ = try RunningJobFile(location: store.location, workerID: worker.id)
         _ = try store.settle([], workerID: worker.id, claimLimit: 2, now: now)
         let report = try Recovery.sweep(store: store)
         #expect(report.interrupted.count == 2 && report.interrupted.allSatisfy { !$0.started })
         #expect(Heartbeat.describe(report) == [
             "released worker w-fresh (presumed dead): no run interrupted; gave back 2 jobs it had claimed ahead"])
         #expect(try store.counts()[.pending] == 2)
+    }
+
+    /// A running-job file another user could have written (here: in a folder others
+    /// can write to) is not trusted: recovery kills nothing it names. The same file
+    /// in the worker's private folder is acted on, so the check is what spares it.
+    @Test func recoveryTrustsOnlyARunningJobFileInAPrivateFolder() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try SQLiteJobStore(location: DatabaseLocation(path: directory + "/queue.db"))
+        _ = try store.enqueue(try ["a", "b"].map { try JobSpec(id: $0, command: "true", maxRetries: 0) }, now: .now())
+        // An unrelated process of this user, leading its own group (setsid execs in place).
+        let bystander = try spawnGroupLeader(["/bin/sleep", "30"])
+        defer { killAndReap(bystander) }
+        let pid = Int(bystander)
+        var ticks: Int64?
+        _ = QueueSandbox.waitUntil(timeout: 5) {
+            ticks = ProcessIdentity.startTicks(of: pid)
+            return ticks != nil
+        }
+        let bystanderTicks = try #require(ticks)
+
+        func forge(worker id: String) throws -> String {
+            let now = Timestamp.now()
+            try store.registerWorker(WorkerRecord(id: id, pid: try deadPID(), pidStartTicks: 1, hostname: ProcessIdentity.hostname,
+                                                  startedAt: now, heartbeatAt: now))
+            guard case let .claimed(run) = try store.settle([], workerID: id, claimLimit: 1, now: now).next else {
+                throw TestFailure("nothing claimed")
+            }
+            let line = "\(run.runID) \(pid) \(bystanderTicks)"
+            let path = RunningJobFile.path(location: store.location, workerID: id)
+            try (line + String(repeating: " ", count: 63 - line.count) + "\n").write(toFile: path, atomically: false, encoding: .utf8)
+            return path
+        }
+        try store.location.prepareLogsFolder()
+        #expect(chmod(store.location.workersFolder, 0o777) == 0)
+        _ = try forge(worker: "w-forged")
+        #expect(try Recovery.sweep(store: store).releasedWorkers == ["w-forged"])
+        #expect(ProcessIdentity.startTicks(of: pid) == bystanderTicks, "recovery killed a process named in a file others could write")
+
+        #expect(chmod(store.location.workersFolder, 0o700) == 0)
+        _ = try forge(worker: "w-trusted")
+        #expect(try Recovery.sweep(store: store).releasedWorkers == ["w-trusted"])
+        #expect(try QueueSandbox.waitUntil(timeout: 5) { ProcessIdentity.startTicks(of: pid) == nil },
+                "the same file in a private folder is acted on")
     }
 }

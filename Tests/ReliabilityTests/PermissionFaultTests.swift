@@ -66,6 +66,35 @@ import TestSupport
         #expect(try queuectl(["config", "get", "max-retries"]).stdout == "3\n")
     }
 
+    /// Output a worker cannot save (here: its logs folder not writable) is not lost
+    /// without a trace: the run's history, the workers' log and `logs` say so.
+    @Test(.enabled(if: canDropPrivileges)) func outputThatCannotBeSavedIsReportedLost() throws {
+        let sandbox = try QueueSandbox(name: "lost-output")
+        defer {
+            _ = try? runAsNobody(["--db", sandbox.databasePath, "worker", "stop", "--timeout", "10"])
+            sandbox.cleanup()
+        }
+        #expect(chown(sandbox.directory, 65534, 65534) == 0)
+        let db = sandbox.databasePath
+        func queuectl(_ arguments: [String]) throws -> CLIResult { try runAsNobody(["--db", db] + arguments) }
+        #expect(try queuectl(["enqueue", #"{"id":"loud","command":"echo hello; echo world","delay":1}"#]).status == 0)
+        #expect(try queuectl(["worker", "start"]).status == 0)
+        #expect(chmod(db + "-logs", 0o500) == 0)
+        #expect(try QueueSandbox.waitUntil {
+            try queuectl(["show", "loud", "--json"]).stdout.contains(#""state": "completed""#)
+        })
+        let shown = try queuectl(["show", "loud", "--json"]).stdout
+        guard case let .array(history)? = try JSONValue.parse(shown)["history"], case let .string(lost)? = history.first?["output_lost"] else {
+            Issue.record("no output_lost in the history: \(shown)")
+            return
+        }
+        #expect(lost.contains("permission denied") && lost.contains("12 of 12 bytes lost"), "\(lost)")
+        let logs = try queuectl(["logs", "loud"])
+        #expect(isCleanFailure(logs) && logs.stderr.contains("output not saved"), "\(logs)")
+        #expect(sandbox.lines("queue.db-logs/workers.log").contains { $0.contains("job loud attempt 1: output not saved") })
+        #expect(try queuectl(["show", "loud"]).stdout.contains("#1: output not saved"))
+    }
+
     @Test(.enabled(if: canMount)) func workerSurvivesAFullDiskAndResumes() throws {
         let sandbox = try QueueSandbox(name: "full-worker")
         let mountPoint = sandbox.directory + "/small"

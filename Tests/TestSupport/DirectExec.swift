@@ -45,3 +45,25 @@ extension QueueSandbox {
                          stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 }
+
+/// Starts `argv` as the leader of a new session and process group (like a job's
+/// shell), without Foundation's Process in between. Returns its pid.
+public func spawnGroupLeader(_ argv: [String]) throws -> pid_t {
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    posix_spawnattr_setflags(&attributes, Int16(0x80))   // POSIX_SPAWN_SETSID (glibc ≥ 2.26)
+    let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    defer { cArgs.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, argv[0], nil, &attributes, cArgs, environ)
+    guard rc == 0 else { throw TestFailure("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
+    return pid
+}
+
+/// Kills and reaps a child started with ``spawnGroupLeader(_:)``.
+public func killAndReap(_ pid: pid_t) {
+    kill(pid, SIGKILL)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+}
