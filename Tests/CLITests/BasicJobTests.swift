@@ -68,7 +68,8 @@ import TestSupport
     @Test func defaultDatabaseFollowsXDGAndIsPrivate() throws {
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
-        let result = try sandbox.runRaw(["status"], environment: ["XDG_DATA_HOME": sandbox.path("fresh-xdg"), "HOME": sandbox.directory])
+        let result = try sandbox.runRaw(["enqueue", #"{"command":"true"}"#],
+                                        environment: ["XDG_DATA_HOME": sandbox.path("fresh-xdg"), "HOME": sandbox.directory])
         #expect(result.status == 0, "\(result)")
         let db = sandbox.path("fresh-xdg/queuectl/queue.db")
         let attributes = try FileManager.default.attributesOfItem(atPath: db)
@@ -80,6 +81,7 @@ import TestSupport
     @Test func workerStopWithNoWorkersIsNotAnError() throws {
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
+        try sandbox.ok(["enqueue", #"{"command":"true"}"#])
         let result = try sandbox.run(["worker", "stop"])
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout.isEmpty)

@@ -8,6 +8,8 @@ import TestSupport
     @Test func setGetListUnset() throws {
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
+        // A queue to read (config get never creates one).
+        try sandbox.ok(["enqueue", #"{"command":"true"}"#])
         #expect(try sandbox.ok(["config", "get", "max-retries"]).stdout == "3\n")
         #expect(try sandbox.ok(["config", "get", "backoff-base"]).stdout == "2\n")
         #expect(try sandbox.ok(["config", "get", "backoff-max"]).stdout == "none\n")
