@@ -99,7 +99,7 @@ import TestSupport
     @Test func aStaleWorkerRowNeverSignalsAnUnrelatedProcess() throws {
         let sandbox = try QueueSandbox(name: "identity")
         defer { sandbox.cleanup() }
-        try sandbox.must(["status"])
+        try sandbox.must(["config", "set", "max-retries", "3"])   // creates the queue
         // An unrelated process, and a worker row that claims its pid with another start time.
         let bystander = try Process.run(URL(fileURLWithPath: "/bin/sleep"), arguments: ["60"])
         defer { kill(bystander.processIdentifier, SIGKILL); bystander.waitUntilExit() }

@@ -102,7 +102,7 @@ import TestSupport
     @Test func killedBatchEnqueueIsAllOrNothing() throws {
         let sandbox = try QueueSandbox(name: "batch-kill")
         defer { sandbox.cleanup() }
-        try sandbox.must(["status"])
+        try sandbox.must(["config", "set", "max-retries", "3"])   // creates the queue
         let lines = (0..<300_000).map { #"{"id":"k\#($0)","command":"true"}"# }.joined(separator: "\n")
         let input = sandbox.directory + "/batch.jsonl"
         try lines.write(toFile: input, atomically: false, encoding: .utf8)

@@ -32,18 +32,19 @@ import TestSupport
         defer { sandbox.cleanup() }
         for round in 0..<4 {
             try sandbox.must(["enqueue", #"{"id":"old-\#(round)","command":"true"}"#])
+            let migrations = Int(try sandbox.sql("SELECT count(*) FROM grdb_migrations")) ?? 0
             // Back to the version 2 schema: its list index, without the v3 record.
             _ = try sandbox.sql("""
                 DELETE FROM grdb_migrations WHERE identifier LIKE 'v3%'; DROP INDEX jobs_state;
                 CREATE INDEX jobs_state ON jobs(state, seq) WHERE state IN ('pending', 'processing', 'failed', 'dead');
                 """)
-            #expect(try sandbox.sql("SELECT count(*) FROM grdb_migrations") == "2")
+            #expect(try sandbox.sql("SELECT count(*) FROM grdb_migrations") == String(migrations - 1))
             let results = try Self.runTogether(Array(repeating: ["status", "--db", sandbox.databasePath], count: Self.processes),
                                                in: sandbox.directory)
             for result in results {
                 #expect(result.status == 0 && result.stderr.isEmpty, "round \(round): \(result)")
             }
-            #expect(try sandbox.sql("SELECT count(*) FROM grdb_migrations") == "3")
+            #expect(try sandbox.sql("SELECT count(*) FROM grdb_migrations") == String(migrations))
             #expect(try sandbox.sql("SELECT sql FROM sqlite_master WHERE name = 'jobs_state'").hasSuffix("WHERE state <> 'completed'"))
         }
         #expect(try sandbox.count("pending") == 4)
