@@ -18,10 +18,11 @@ public struct DatabaseFileIdentity: Sendable, Equatable {
         inode = UInt64(info.st_ino)
     }
 
-    /// Why `path` no longer leads to this file, or nil while it does.
+    /// Why `path` no longer leads to this file, or nil while it does (or cannot be
+    /// told: a path that cannot be looked at for another reason proves nothing).
     public func change(at path: String) -> String? {
         guard let now = DatabaseFileIdentity(path: path) else {
-            return errno == ENOENT || errno == ENOTDIR ? "was deleted" : "cannot be checked (\(OwnedFile.reason(errno)))"
+            return errno == ENOENT || errno == ENOTDIR ? "was deleted" : nil
         }
         return now == self ? nil : "was replaced by another file"
     }
