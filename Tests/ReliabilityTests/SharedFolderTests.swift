@@ -89,10 +89,17 @@ import TestSupport
 
     @Test func aWorkerStopsWhenItsDatabaseIsDeletedOrReplaced() throws {
         let sandbox = try QueueSandbox(name: "db-gone")
-        defer { sandbox.cleanup() }
+        // `worker stop` cannot reach workers of a deleted database: should one
+        // survive (the failure this test looks for), it is killed here.
+        var started: [Int32] = []
+        defer {
+            for pid in started where isLiveProcess(pid) { kill(pid, SIGKILL) }
+            sandbox.cleanup()
+        }
         let db = sandbox.databasePath
         try sandbox.must(["config", "set", "max-retries", "0"])
         let first = try #require(try sandbox.startWorkers(1).first)
+        started.append(first.pid)
         for suffix in ["", "-wal", "-shm"] { unlink(db + suffix) }
         #expect(try QueueSandbox.waitUntil(timeout: 5) { !isLiveProcess(first.pid) }, "the worker kept running on a deleted database")
         #expect(sandbox.lines("queue.db-logs/workers.log").contains { $0.contains("database file \(db) was deleted") })
@@ -100,6 +107,7 @@ import TestSupport
         // A new database, then another file moved over it (a restore).
         try sandbox.must(["enqueue", #"{"id":"a","command":"true"}"#])
         let second = try #require(try sandbox.startWorkers(1).first)
+        started.append(second.pid)
         #expect(try QueueSandbox.spawnAndWait("cp", [db, db + ".restored"]).status == 0)
         #expect(rename(db + ".restored", db) == 0)
         #expect(try QueueSandbox.waitUntil(timeout: 5) { !isLiveProcess(second.pid) }, "the worker kept running on a replaced database")
