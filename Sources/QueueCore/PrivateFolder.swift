@@ -21,11 +21,17 @@ public enum PrivateFolder {
         }
         let fd = openat(parent, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
-            switch errno {
-            case ELOOP: throw QueueError.runtime("\(shown) is a symbolic link, not a folder; queuectl does not follow links beside its database")
+            let code = errno
+            // O_NOFOLLOW with O_DIRECTORY reports a link as "not a directory".
+            var info = stat()
+            let isLink = fstatat(parent, path, &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_mode & S_IFMT == S_IFLNK
+            if isLink || code == ELOOP {
+                throw QueueError.runtime("\(shown) is a symbolic link, not a folder; queuectl does not follow links beside its database")
+            }
+            switch code {
             case ENOTDIR: throw QueueError.runtime("\(shown) exists and is not a folder")
             case ENOENT: throw QueueError.notFound("\(shown) does not exist")
-            case let code: throw QueueError.runtime("cannot open \(shown): \(OwnedFile.reason(code))")
+            default: throw QueueError.runtime("cannot open \(shown): \(OwnedFile.reason(code))")
             }
         }
         var info = stat()

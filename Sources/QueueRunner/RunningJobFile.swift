@@ -33,7 +33,7 @@ public struct RunningJobFile {
         path = Self.path(location: location, workerID: workerID)
         fd = try PrivateFolder.openFile(path, .replace)
         var mapped: UnsafeMutableRawPointer?
-        if fd >= 0, ftruncate(fd, off_t(Self.width)) == 0 {
+        if ftruncate(fd, off_t(Self.width)) == 0 {
             let address = mmap(nil, Self.width, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
             if let address, address != MAP_FAILED { mapped = address }
         }
@@ -56,14 +56,13 @@ public struct RunningJobFile {
 
     public func remove() {
         if let mapping { munmap(mapping, Self.width) }
-        if fd >= 0 { close(fd) }
+        close(fd)
         unlink(path)
     }
 
     /// Writes `RUN-ID PID START-TICKS`, space-padded to the fixed width, in one
     /// copy (formatted by hand: this runs three times per job).
     private func write(_ numbers: Int64...) {
-        guard fd >= 0 else { return }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.width) { line in
             line.initialize(repeating: UInt8(ascii: " "))
             line[Self.width - 1] = UInt8(ascii: "\n")

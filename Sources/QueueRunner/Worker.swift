@@ -36,13 +36,13 @@ public final class Worker {
         self.logger = logger
         id = "w-" + JobID.generate().suffix(10).lowercased()
         self.logger[metadataKey: "worker"] = .string(id)
-        // The main loop never checkpoints (it must not wait on the disk); the
-        // heartbeat thread's connection does, after a heartbeat that finds 4000
-        // frames in the WAL.
         // A worker never creates a database (a deleted one stays deleted; see
         // Heartbeat), and refuses one of another user: it would run that user's
         // commands as this one.
         try location.checkDatabaseFile(mustExist: true)
+        // The main loop never checkpoints (it must not wait on the disk); the
+        // heartbeat thread's connection does, after a heartbeat that finds 4000
+        // frames in the WAL.
         store = try SQLiteJobStore(location: location, durable: false, autoCheckpoint: false)
         heartbeatStore = try SQLiteJobStore(location: location, durable: false, createDirectories: false)
         try location.checkOwnedDatabase()
