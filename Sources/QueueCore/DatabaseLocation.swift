@@ -80,6 +80,17 @@ public struct DatabaseLocation: Sendable, Equatable {
         throw QueueError.runtime("permission denied: database \(databasePath) belongs to uid \(info.st_uid), not to you (uid \(geteuid())); workers run the commands stored in it as you, so only its owner may start them")
     }
 
+    /// The first of SQLite's own files beside the database (`-wal`, `-shm`,
+    /// `-journal`) that is a symbolic link, which SQLite refuses to open: named in
+    /// the error instead of "too many levels of symbolic links".
+    public func linkBesideDatabase() -> String? {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            var info = stat()
+            if lstat(databasePath + suffix, &info) == 0, info.st_mode & S_IFMT == S_IFLNK { return databasePath + suffix }
+        }
+        return nil
+    }
+
     /// What is at the database path, following a symbolic link (a database may be
     /// reached through one).
     public enum FileState: Equatable, Sendable {

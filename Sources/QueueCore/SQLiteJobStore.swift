@@ -244,6 +244,9 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         case .SQLITE_READONLY:
             return QueueError.runtime("database \(path) is read-only; nothing was written")
         case .SQLITE_CANTOPEN:
+            if let link = DatabaseLocation(path: path).linkBesideDatabase() {
+                return QueueError.runtime("cannot open database \(path): \(link) is a symbolic link, and SQLite does not follow one there; remove it")
+            }
             return QueueError.runtime("cannot open database \(path): \(String(cString: strerror(errno)).lowercased())")
         case .SQLITE_NOTADB:
             return QueueError.runtime("\(path) is not a queuectl database (not an SQLite file)")
