@@ -244,10 +244,11 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         case .SQLITE_READONLY:
             return QueueError.runtime("database \(path) is read-only; nothing was written")
         case .SQLITE_CANTOPEN:
+            let reason = String(cString: strerror(errno)).lowercased()   // before lstat changes errno
             if let link = DatabaseLocation(path: path).linkBesideDatabase() {
                 return QueueError.runtime("cannot open database \(path): \(link) is a symbolic link, and SQLite does not follow one there; remove it")
             }
-            return QueueError.runtime("cannot open database \(path): \(String(cString: strerror(errno)).lowercased())")
+            return QueueError.runtime("cannot open database \(path): \(reason)")
         case .SQLITE_NOTADB:
             return QueueError.runtime("\(path) is not a queuectl database (not an SQLite file)")
         case .SQLITE_CORRUPT:

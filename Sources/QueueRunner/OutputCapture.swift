@@ -42,8 +42,9 @@ struct OutputCapture {
         while done < n {
             let result = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + done, n - done) }
             if result < 0 {
-                if errno == EINTR { continue }
-                failure = "cannot write \(path): \(String(cString: strerror(errno)).lowercased())"
+                let code = errno
+                if code == EINTR { continue }
+                failure = "cannot write \(path): \(String(cString: strerror(code)).lowercased())"
                 return
             }
             done += result
