@@ -24,7 +24,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         switch self {
         case .maxRetries: return "retries after the first run before a job is dead (integer 0–1000)"
         case .backoffBase: return "retry n waits base^n seconds (number 1–1000)"
-        case .backoffMax: return "cap on one backoff wait in seconds (number ≥ 0; unset = no cap)"
+        case .backoffMax: return "cap on one backoff wait in seconds (number 0–1000000000; default 86400 = 1 day)"
         case .jobTimeout: return "default run timeout in seconds for jobs without one (number ≥ 0; 0 = none)"
         case .leaseTimeout: return "seconds without heartbeat before a worker is presumed dead (integer ≥ 1)"
         case .outputLimit: return "bytes of output kept per run (integer ≥ 1024, suffix K/M/G allowed)"
@@ -38,7 +38,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         switch self {
         case .maxRetries: return 3
         case .backoffBase: return 2
-        case .backoffMax: return nil
+        case .backoffMax: return RetryPolicy.defaultMaxDelaySeconds
         case .jobTimeout: return 0
         case .leaseTimeout: return 10
         case .outputLimit: return 10 * 1024 * 1024

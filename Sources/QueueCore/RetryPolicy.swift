@@ -1,10 +1,15 @@
 import Foundation
 
 /// Exponential backoff: after the n-th failed run, the next run waits `base^n`
-/// seconds, capped at `maxDelay` when one is set.
+/// seconds, capped at `maxDelay` (by default one day, `backoff-max`).
 public struct RetryPolicy: Sendable, Equatable {
     public var base: Double
     public var maxDelay: Double?
+
+    /// The default cap on one wait: a day. Without a cap, base 2 reaches a day after
+    /// 17 failed runs and the values' own limit (1e9 s, about 31.7 years) soon after,
+    /// which is never what anyone wants from a retry.
+    public static let defaultMaxDelaySeconds: Double = 86_400
 
     public init(base: Double, maxDelay: Double? = nil) {
         self.base = base

@@ -58,10 +58,19 @@ import Testing
     @Test func defaults() {
         let config = QueueConfig()
         #expect(config.maxRetries == 3)
-        #expect(config.retryPolicy == RetryPolicy(base: 2, maxDelay: nil))
+        #expect(config.retryPolicy == RetryPolicy(base: 2, maxDelay: 86_400))
         #expect(config.jobTimeout == nil)
         #expect(config.leaseTimeoutSeconds >= 1 && config.leaseTimeoutSeconds <= 15)
-        #expect(config.value(.backoffMax) == nil)
+        #expect(config.value(.backoffMax) == 86_400)
+    }
+
+    /// Unset, one wait is capped at a day: base 2 would otherwise wait about 31.7
+    /// years (the values' limit) after 30 failed runs.
+    @Test func backoffIsCappedAtADayByDefault() {
+        let policy = QueueConfig().retryPolicy
+        #expect(policy.delay(afterFailedRuns: 16) == 65_536)
+        #expect(policy.delay(afterFailedRuns: 17) == 86_400)
+        #expect(policy.delay(afterFailedRuns: 30) == 86_400)
     }
 
     @Test func storeSetsReadsAndUnsets() throws {
@@ -80,7 +89,7 @@ import Testing
         try f.store.unsetConfig(.backoffMax)
         try f.store.unsetConfig(.maxRetries)
         config = try f.store.config()
-        #expect(config.value(.backoffMax) == nil)
+        #expect(config.value(.backoffMax) == 86_400)
         #expect(config.maxRetries == 3)
         #expect(config.values[.maxRetries] == nil)
 
