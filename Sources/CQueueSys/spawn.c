@@ -17,6 +17,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 
 pid_t qc_spawn(const char *path, char *const argv[], char *const envp[], const qc_spawn_options *o) {
     // Block every signal so no handler of the parent runs in the vfork child,
@@ -135,6 +138,12 @@ int qc_stop_signal_count(void) { return stop_count; }
 int qc_last_stop_signal(void) { return last_signal; }
 
 int qc_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int qc_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
+
+int qc_become_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+pid_t qc_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 int qc_wifexited(int status) { return WIFEXITED(status); }
 int qc_wexitstatus(int status) { return WEXITSTATUS(status); }

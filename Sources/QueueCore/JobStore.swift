@@ -119,6 +119,16 @@ public protocol JobStore: Sendable {
     func heartbeat(workerID: String, now: Timestamp) throws -> Bool
     func requestStop(workerIDs: [String]) throws
     func deregisterWorker(id: String) throws
+    /// How many times every worker was asked to stop (`worker stop`); a process
+    /// that starts workers reads it first and hands it to them.
+    func stopGeneration() throws -> Int64
+    /// Registers a worker started at stop generation `generation`, unless a stop of
+    /// every worker came since (then false, nothing written): a stop also reaches
+    /// workers that were still starting.
+    func registerWorker(_ worker: WorkerRecord, unlessStoppedSince generation: Int64) throws -> Bool
+    /// Asks every registered worker to stop and counts up the stop generation, in
+    /// one transaction. Returns the workers asked (read after the transaction).
+    func requestStopOfAllWorkers() throws -> [WorkerRecord]
 
     // Running
     func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome

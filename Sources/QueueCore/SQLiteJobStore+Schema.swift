@@ -105,6 +105,15 @@ extension SQLiteJobStore {
         migrator.registerMigration("v4-output-lost") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN output_lost TEXT")
         }
+        // `worker stop` (of every worker) counts up `generation`; a worker started
+        // before the count went up registers only if it is still the same, so a
+        // stop also reaches workers that were still starting.
+        migrator.registerMigration("v4-worker-stop-generation") { db in
+            try db.execute(sql: """
+                CREATE TABLE worker_stops (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL);
+                INSERT INTO worker_stops (id, generation) VALUES (1, 0);
+                """)
+        }
         return migrator
     }
 }

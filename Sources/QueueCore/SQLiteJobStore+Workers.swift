@@ -51,6 +51,35 @@ extension SQLiteJobStore {
         }
     }
 
+    public func registerWorker(_ w: WorkerRecord, unlessStoppedSince generation: Int64) throws -> Bool {
+        try write { db in
+            guard try Self.stopGeneration(db) <= generation else { return false }
+            try db.execute(sql: """
+                INSERT INTO workers (id, pid, pid_start, host, state, started_at, heartbeat_at, jobs_done, stop_requested)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)
+                """, arguments: [w.id, w.pid, w.pidStartTicks, w.hostname, w.state.rawValue, w.startedAt.milliseconds, w.heartbeatAt.milliseconds])
+            return true
+        }
+    }
+
+    public func stopGeneration() throws -> Int64 {
+        try read { db in try Self.stopGeneration(db) }
+    }
+
+    static func stopGeneration(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT generation FROM worker_stops WHERE id = 1") ?? 0
+    }
+
+    public func requestStopOfAllWorkers() throws -> [WorkerRecord] {
+        try write { db in
+            try db.execute(sql: "UPDATE worker_stops SET generation = generation + 1 WHERE id = 1")
+            try db.execute(sql: "UPDATE workers SET stop_requested = 1")
+        }
+        // Read after the count went up: a worker registering meanwhile either is in
+        // this list (asked to stop above) or was refused.
+        return try workers()
+    }
+
     public func requestStop(workerIDs: [String]) throws {
         try write { db in
             for id in workerIDs {

@@ -161,6 +161,16 @@ public final class MonitorDataSource {
         return !(report?.releasedWorkers.isEmpty ?? true) || !(report?.interrupted.isEmpty ?? true)
     }
 
+    /// Reaps the processes this console started that have exited: the supervisors
+    /// of worker pools started with `+` (or by `demo`), which exit once `-` or `S`
+    /// stopped their workers. Otherwise each stays `<defunct>` until the console
+    /// quits. Called on the thread that starts them, so never while a start waits
+    /// for its own child.
+    public func reapExitedChildren() {
+        var status: Int32 = 0
+        while waitpid(-1, &status, WNOHANG) > 0 {}
+    }
+
     // MARK: Files
 
     static func fileSize(_ path: String) -> Int64? {

@@ -104,6 +104,7 @@ public final class MonitorFetcher: @unchecked Sendable {
             condition.unlock()
 
             let flashes = todo.map { source.perform($0) }
+            source.reapExitedChildren()
             if !todo.isEmpty {
                 condition.withLock {
                     acting = false

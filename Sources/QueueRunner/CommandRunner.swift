@@ -10,16 +10,21 @@ public struct RunReport: Sendable, Equatable {
 }
 
 /// What can cancel a running job: a write to `cancelFD` (the heartbeat found the
-/// lease lost) always does; a readable `signalFD` (a stop signal arrived) does when
-/// `signalCancels` says so. Both descriptors must be non-blocking.
+/// lease lost) always does, at once (SIGKILL: another worker may run the job now);
+/// a readable `signalFD` (a stop signal arrived) does when `signalCancels` says so,
+/// also at once. A write to `stopFD` stops the job the way a timeout does
+/// (SIGTERM, `kill-grace`, SIGKILL, see JobProcessTree): the path for a user's
+/// cancel. Every descriptor must be non-blocking (-1: none).
 public struct CancelSources {
     public var cancelFD: Int32
     public var signalFD: Int32
     public var signalCancels: () -> Bool
+    public var stopFD: Int32
 
-    public init(cancelFD: Int32, signalFD: Int32 = -1, signalCancels: @escaping () -> Bool = { false }) {
+    public init(cancelFD: Int32, signalFD: Int32 = -1, stopFD: Int32 = -1, signalCancels: @escaping () -> Bool = { false }) {
         self.cancelFD = cancelFD
         self.signalFD = signalFD
+        self.stopFD = stopFD
         self.signalCancels = signalCancels
     }
 }
@@ -40,6 +45,9 @@ public struct RunCheckIn {
 
 /// Runs one shell command: `/bin/sh -c COMMAND` in its own session and process
 /// group, output captured to a capped log file, with timeout and cancellation.
+/// However the run ends, the job's whole process tree is stopped with it (see
+/// JobProcessTree: what a job leaves behind gets SIGTERM, then SIGKILL after
+/// `killGrace`).
 ///
 /// Everything happens on the calling thread in one `poll` loop over the process's
 /// pidfd, its output pipe and a cancel descriptor: no pump threads, no buffering of
@@ -65,7 +73,11 @@ public struct CommandRunner: Sendable {
         self.environment = environment
     }
 
-    /// Runs `command`; a `cancel` source firing kills the job's process group at once.
+    /// How often a long run reaps the processes the worker adopted from it that have
+    /// exited (they would stay `<defunct>` until the run ends).
+    static let reapIntervalSeconds = 1.0
+
+    /// Runs `command`; a `cancel` source firing stops the job's processes.
     /// `onSpawn` receives the process group leader's pid and start time.
     public func run(_ command: String, cancel: CancelSources, checkIn: RunCheckIn? = nil,
                     onSpawn: (Int, Int64) -> Void) -> RunReport {
@@ -87,7 +99,7 @@ public struct CommandRunner: Sendable {
         onSpawn(Int(pid), startTicks)
         var capture = OutputCapture(path: logPath, limit: outputLimit)
         defer { capture.close() }
-        return supervise(pid: pid, startTicks: startTicks, readFD: readFD, cancel: cancel, checkIn: checkIn, capture: &capture)
+        return supervise(pid: pid, readFD: readFD, cancel: cancel, checkIn: checkIn, capture: &capture)
     }
 
     /// The jobs' stdin, opened once per process rather than by each child (-1 if it
@@ -105,40 +117,43 @@ public struct CommandRunner: Sendable {
         }
     }
 
-    private func supervise(pid: pid_t, startTicks: Int64, readFD: Int32, cancel: CancelSources, checkIn: RunCheckIn?,
+    private func supervise(pid: pid_t, readFD: Int32, cancel: CancelSources, checkIn: RunCheckIn?,
                            capture: inout OutputCapture) -> RunReport {
         let pidFD = qc_pidfd_open(pid)
         defer { if pidFD >= 0 { close(pidFD) } }
+        let tree = JobProcessTree(leader: pid)
         let started = Monotonic.now()
         let deadline = timeout.map { started + $0 }
         var checkInAt = checkIn.map { started + $0.after }
-        var termSentAt: Double?
+        var reapAt = JobProcessTree.adoptsOrphans ? started + Self.reapIntervalSeconds : nil
+        var phase = JobProcessTree.Phase.running
         var timedOut = false
         var cancelled = false
         var pipeOpen = true
-        var exited = false
         // Small at first (most jobs print little or nothing); a read that fills it
         // grows it once, so a chatty job is read 64 KiB at a time.
         var buffer = [UInt8](repeating: 0, count: 4096)
 
-        while !exited {
+        while true {
+            let killing = phase == .killing
             var fds: [pollfd] = [
                 pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: pipeOpen ? readFD : -1, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: cancelled ? -1 : cancel.cancelFD, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: cancelled ? -1 : cancel.signalFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: killing ? -1 : cancel.cancelFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: killing ? -1 : cancel.signalFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: phase == .running ? cancel.stopFD : -1, events: Int16(POLLIN), revents: 0),
             ]
-            var waitMs: Int32 = pidFD >= 0 ? -1 : 50   // without pidfd, poll the pid
+            var wait: Double? = pidFD >= 0 ? nil : 0.05   // without pidfd, poll the pid
             let now = Monotonic.now()
-            if let termSentAt {
-                waitMs = Self.millis(until: termSentAt + killGrace, from: now)
-            } else if let deadline {
-                waitMs = min(waitMs < 0 ? Int32.max : waitMs, Self.millis(until: deadline, from: now))
+            func waitAtMost(_ seconds: Double?) {
+                guard let seconds else { return }
+                wait = min(wait ?? seconds, max(0, seconds))
             }
-            if let checkInAt {
-                waitMs = min(waitMs < 0 ? Int32.max : waitMs, Self.millis(until: checkInAt, from: now))
-            }
-            let ready = poll(&fds, nfds_t(fds.count), waitMs)
+            waitAtMost(tree.secondsUntilDue(phase, grace: killGrace, now: now))
+            if phase == .running, let deadline { waitAtMost(deadline - now) }
+            if let checkInAt { waitAtMost(checkInAt - now) }
+            if let reapAt { waitAtMost(reapAt - now) }
+            let ready = poll(&fds, nfds_t(fds.count), wait.map { Self.millis(until: now + $0, from: now) } ?? -1)
             if ready < 0 && errno != EINTR { break }
             if fds[1].revents != 0 {
                 let n = read(readFD, &buffer, buffer.count)
@@ -146,36 +161,45 @@ public struct CommandRunner: Sendable {
                 if n == buffer.count && buffer.count < 65_536 { buffer = [UInt8](repeating: 0, count: 65_536) }
             }
             // Only a readable descriptor cancels; an invalid one (POLLNVAL) is ignored.
-            var cancelNow = fds[2].revents & Int16(POLLIN) != 0
+            var killNow = fds[2].revents & Int16(POLLIN) != 0
             if fds[3].revents & Int16(POLLIN) != 0 {
                 var scratch = [UInt8](repeating: 0, count: 16)
                 while read(cancel.signalFD, &scratch, scratch.count) > 0 {}
-                cancelNow = cancelNow || cancel.signalCancels()
+                killNow = killNow || cancel.signalCancels()
             }
-            if cancelNow, !cancelled {
+            if killNow, phase != .killing {
                 cancelled = true
-                _ = ProcessIdentity.signalJobGroup(pgid: Int(pid), startTicks: startTicks, signal: SIGKILL)
+                phase = tree.kill()
+            } else if fds[4].revents & Int16(POLLIN) != 0, phase == .running {
+                cancelled = true
+                phase = tree.terminate()
             }
-            if fds[0].revents != 0 || (pidFD < 0 && Self.hasExited(pid)) {
-                exited = true
-                break
-            }
+            if fds[0].revents != 0 || (pidFD < 0 && Self.hasExited(pid)) { break }
             let after = Monotonic.now()
             if let at = checkInAt, after >= at, let checkIn {
                 checkInAt = checkIn.action() ? nil : Monotonic.now() + 0.1
             }
-            if let t = termSentAt, after >= t + killGrace {
-                killpg(pid, SIGKILL)
-                termSentAt = after + 3600   // SIGKILL sent; only the exit remains
-            } else if termSentAt == nil, let deadline, after >= deadline {
+            if let at = reapAt, after >= at {
+                tree.reapAdopted()
+                reapAt = after + Self.reapIntervalSeconds
+            }
+            phase = tree.advance(phase, grace: killGrace, now: after)
+            if phase == .running, let deadline, after >= deadline {
                 timedOut = true
-                killpg(pid, SIGTERM)
-                termSentAt = after
+                phase = tree.terminate()
             }
         }
         // The leader has exited but is not reaped yet, so its pid (and the group id)
-        // cannot have been reused: end whatever it left running in its group.
-        killpg(pid, SIGTERM)
+        // cannot have been reused: stop whatever the job left running, reading its
+        // output meanwhile.
+        func pump(milliseconds: Int32) {
+            guard pipeOpen else { usleep(useconds_t(milliseconds) * 1000); return }
+            var fd = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+            guard poll(&fd, 1, milliseconds) > 0 else { return }
+            let n = read(readFD, &buffer, buffer.count)
+            if n > 0 { capture.append(buffer, count: n) } else if n == 0 || (errno != EINTR && errno != EAGAIN) { pipeOpen = false }
+        }
+        tree.finish(from: phase, grace: killGrace, pump: pump)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         drain(readFD: readFD, open: pipeOpen, buffer: &buffer, capture: &capture)

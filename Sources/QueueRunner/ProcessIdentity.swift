@@ -11,6 +11,24 @@ public enum ProcessIdentity {
     }
 
     private static func startTicks(of pid: Int, includingZombies: Bool) -> Int64? {
+        guard let info = status(of: pid) else { return nil }
+        if !includingZombies && info.isZombie { return nil }
+        return info.startTicks
+    }
+
+    /// What `/proc/PID/stat` says about a process, as far as queuectl needs it.
+    public struct Status: Sendable, Equatable {
+        /// The one-letter state (`R`, `S`, `Z` for a zombie…).
+        public var state: UInt8
+        public var parentPID: Int
+        public var processGroup: Int
+        public var startTicks: Int64
+        /// Exited and not reaped yet (or being reaped): nothing left to signal.
+        public var isZombie: Bool { state == UInt8(ascii: "Z") || state == UInt8(ascii: "X") }
+    }
+
+    /// Reads `/proc/PID/stat`; nil if there is no such process.
+    public static func status(of pid: Int) -> Status? {
         guard pid > 0 else { return nil }
         let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -22,9 +40,10 @@ public enum ProcessIdentity {
         // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
         guard let close = text.lastIndex(of: UInt8(ascii: ")")) else { return nil }
         let fields = text[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count > 19 else { return nil }
-        if !includingZombies, fields[0].first == UInt8(ascii: "Z") || fields[0].first == UInt8(ascii: "X") { return nil }
-        return Int64(String(decoding: fields[19], as: UTF8.self))
+        guard fields.count > 19, let state = fields[0].first else { return nil }
+        func number(_ i: Int) -> Int64? { Int64(String(decoding: fields[i], as: UTF8.self)) }
+        guard let parent = number(1), let group = number(2), let start = number(19) else { return nil }
+        return Status(state: state, parentPID: Int(parent), processGroup: Int(group), startTicks: start)
     }
 
     /// The boot clock in the units and truncation of `/proc/PID/stat`'s start time

@@ -31,8 +31,13 @@ public final class Worker {
     /// How long an idle worker sleeps when nothing rings the doorbell.
     public static let idlePollSeconds = 1.0
 
-    public init(location: DatabaseLocation, logger: Logger) throws {
+    /// The stop generation this worker was started at (see
+    /// `JobStore.registerWorker(_:unlessStoppedSince:)`); nil registers regardless.
+    private let stopGeneration: Int64?
+
+    public init(location: DatabaseLocation, logger: Logger, stopGeneration: Int64? = nil) throws {
         self.location = location
+        self.stopGeneration = stopGeneration
         self.logger = logger
         id = "w-" + JobID.generate().suffix(10).lowercased()
         self.logger[metadataKey: "worker"] = .string(id)
@@ -58,18 +63,41 @@ public final class Worker {
             return 1
         }
         for fd in signalPipe + cancelPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        qc_install_stop_handler(signalPipe[1])
+        StopSignals.install(wakeFD: signalPipe[1])
+        // Orphaned descendants of the jobs come to this process, which stops them
+        // with their job and reaps them (see JobProcessTree).
+        if !JobProcessTree.adoptOrphans() {
+            logger.warning("cannot become a child subreaper (\(String(cString: strerror(errno)))): processes that leave a job's process group may outlive it")
+        }
         let bell = DoorbellListener(location: location, signalReadFD: signalPipe[0])
 
         let now = Timestamp.now()
         let record = WorkerRecord(id: id, pid: ProcessIdentity.currentPID, pidStartTicks: ProcessIdentity.currentStartTicks,
                                   hostname: ProcessIdentity.hostname, startedAt: now, heartbeatAt: now)
+        if StopSignals.received {
+            logger.info("stop signal received before this worker registered; exiting")
+            return 0
+        }
         do {
-            try store.registerWorker(record)
+            if let stopGeneration {
+                guard try store.registerWorker(record, unlessStoppedSince: stopGeneration) else {
+                    logger.info("`worker stop` asked every worker to stop while this one was starting; exiting")
+                    return 0
+                }
+            } else {
+                try store.registerWorker(record)
+            }
         } catch {
+            if StopSignals.received {
+                logger.info("stop signal received while waiting for the database; exiting before registering")
+                return 0
+            }
             logger.critical("cannot register: \(error)")
             return 1
         }
+        // Registered: from now on a stopping worker waits for the database (to
+        // record its last result) however long another process holds it.
+        StopSignals.interruptDatabaseWaits(false)
         logger.info("worker \(id) started (pid \(record.pid)) on \(location.databasePath)")
         // The heartbeat thread gets its own connection so its writes never queue
         // behind the main thread's.
@@ -216,6 +244,7 @@ public final class Worker {
             return count >= 2 && count > signalsAtStart
         }
         var spawned: (pid: Int, ticks: Int64, at: Timestamp)?
+        logger.info("job \(job.id) attempt \(job.attempts) started: \(Self.loggable(job.command))")
         runningFile.started(runID: claimed.runID)
         let report = runner.run(job.command, cancel: cancel, checkIn: checkIn) { pid, ticks in
             spawned = (pid, ticks, .now())
@@ -244,6 +273,28 @@ public final class Worker {
         }
         let took = (result.finishedAt ?? updated.updatedAt).seconds(since: result.startedAt ?? job.updatedAt)
         logger.info("job \(job.id) attempt \(job.attempts): \(result.outcome.rawValue) in \(took) s → \(updated.state.rawValue)\(result.error.map { " (\($0))" } ?? "")")
+    }
+
+    /// The most characters of a command the log shows.
+    static let loggedCommandLimit = 200
+
+    /// A command as the log shows it: on one line, control characters visible
+    /// (`\n` as `␊`, ESC as `␛`), cut at ``loggedCommandLimit`` characters with `…`.
+    static func loggable(_ command: String) -> String {
+        var out = String.UnicodeScalarView()
+        var count = 0
+        for scalar in command.unicodeScalars {
+            if count == loggedCommandLimit { return String(out) + "…" }
+            switch scalar.value {
+            case 0x00..<0x20: out.append(Unicode.Scalar(0x2400 + scalar.value)!)
+            case 0x7F: out.append("\u{2421}")
+            case 0x80..<0xA0, 0x061C, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069:
+                out.append(contentsOf: "<U+\(String(scalar.value, radix: 16, uppercase: true))>".unicodeScalars)
+            default: out.append(scalar)
+            }
+            count += 1
+        }
+        return String(out)
     }
 
     private func drainPipe(_ fd: Int32) {

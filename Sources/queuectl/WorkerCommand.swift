@@ -15,7 +15,7 @@ struct WorkerCommand: ParsableCommand {
               queuectl worker list
               queuectl worker stop                  # each finishes its current job first
             """,
-        subcommands: [Start.self, Stop.self, List.self, Run.self]
+        subcommands: [Start.self, Stop.self, List.self, Run.self, Supervise.self]
     )
 
     struct Start: ParsableCommand {
@@ -24,13 +24,15 @@ struct WorkerCommand: ParsableCommand {
             abstract: "Start worker processes (in the background unless --foreground).",
             discussion: """
                 Background workers run detached, log to <db>-logs/workers.log and keep running \
-                after this command returns. Calling start again adds workers. Jobs run in this \
-                command's working directory with its environment, plus QUEUECTL_JOB_ID and \
-                QUEUECTL_ATTEMPT.
+                after this command returns, under a small supervisor process that restarts a \
+                worker that crashes (after 0.5 s, doubling up to a minute while crashes repeat) \
+                and releases its job at once; `worker stop` stops the workers and their \
+                supervisor. Calling start again adds workers. Jobs run in this command's working \
+                directory with its environment, plus QUEUECTL_JOB_ID and QUEUECTL_ATTEMPT.
 
-                With --foreground the workers stay attached and log to stderr; SIGINT or SIGTERM \
-                stops them gracefully (a second signal cancels running jobs, which are retried). \
-                A worker that crashes is restarted.
+                With --foreground this process is the supervisor: the workers stay attached and \
+                log to stderr; SIGINT or SIGTERM stops them gracefully, also while still waiting \
+                for the database (a second signal cancels running jobs, which are retried).
 
                 Examples:
                   queuectl worker start --count 4
@@ -51,12 +53,28 @@ struct WorkerCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                // Validates the database, writable included, before spawning anything.
-                let store = try global.openStore()
-                try store.checkWritable()
+                if foreground {
+                    // From the first instant: a stop while another process holds the
+                    // database's write lock ends the wait below, gracefully.
+                    StopSignals.install()
+                    StopSignals.interruptDatabaseWaits(true)
+                }
+                let store: SQLiteJobStore
+                do {
+                    // Validates the database, writable included, before spawning anything.
+                    store = try global.openStore()
+                    try store.checkWritable()
+                } catch where foreground && StopSignals.received {
+                    Terminal.note("queuectl: stop signal received while waiting for the database; no worker was started")
+                    return
+                }
+                StopSignals.interruptDatabaseWaits(false)
                 let supervisor = WorkerSupervisor(location: store.location)
                 if foreground {
-                    let status = try supervisor.runForeground(count: count) { Terminal.note("queuectl: \($0)") }
+                    let generation = try store.stopGeneration()
+                    let status = try supervisor.supervise(count: count, stopGeneration: generation, detached: false) {
+                        Terminal.note("queuectl: \($0)")
+                    }
                     if status != 0 { throw ExitCode(status) }
                     return
                 }
@@ -139,7 +157,7 @@ struct WorkerCommand: ParsableCommand {
         }
     }
 
-    /// The worker process itself (what `start` spawns).
+    /// The worker process itself (what the supervisor spawns).
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
@@ -147,18 +165,17 @@ struct WorkerCommand: ParsableCommand {
             shouldDisplay: false
         )
         @OptionGroup var global: GlobalOptions
+        @Option(help: "Register only if no `worker stop` of every worker came since this stop generation.")
+        var stopGeneration: Int64?
 
         func run() throws {
+            StopSignals.install()
+            StopSignals.interruptDatabaseWaits(true)
             try reportingErrors {
                 let location = try global.location()
-                LoggingSystem.bootstrap { label in
-                    var handler = StreamLogHandler.standardError(label: label)
-                    handler.logLevel = .info
-                    return handler
-                }
-                let logger = Logger(label: "queuectl.worker")
+                let logger = WorkerLog.bootstrap(label: "queuectl.worker")
                 while true {
-                    let status = try Worker(location: location, logger: logger).run()
+                    let status = try Worker(location: location, logger: logger, stopGeneration: stopGeneration).run()
                     // Released by recovery while alive: come back as a new worker,
                     // unless a stop was asked for meanwhile.
                     if status == Worker.releasedStatus && !Worker.stopSignalReceived {
@@ -171,6 +188,42 @@ struct WorkerCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// The detached supervisor that `worker start` runs in the background.
+    struct Supervise: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "supervise",
+            abstract: "Keep a pool of workers running (used by worker start).",
+            shouldDisplay: false
+        )
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Number of worker processes.")
+        var count = 1
+        @Option(help: "The stop generation the pool was started at.")
+        var stopGeneration: Int64 = 0
+
+        func run() throws {
+            StopSignals.install()
+            try reportingErrors {
+                let logger = WorkerLog.bootstrap(label: "queuectl.supervisor")
+                let status = try WorkerSupervisor(location: try global.location())
+                    .supervise(count: count, stopGeneration: stopGeneration, detached: true) { logger.info("\($0)") }
+                if status != 0 { throw ExitCode(status) }
+            }
+        }
+    }
+}
+
+/// The workers' log (`workers.log` for background workers, stderr otherwise).
+enum WorkerLog {
+    static func bootstrap(label: String) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        return Logger(label: label)
     }
 }
 

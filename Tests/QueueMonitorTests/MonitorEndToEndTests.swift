@@ -120,6 +120,49 @@ import TestSupport
         #expect(Tmux.exitStatus(statusFile) == "0")
     }
 
+    /// `+` then `S`: the pool the console started ends, and the console reaps it
+    /// (no `<defunct>` child until it quits).
+    @Test func startingAndStoppingWorkersLeavesNoDefunctChildren() throws {
+        let sandbox = try QueueSandbox(name: "monitor-reap")
+        defer { sandbox.cleanup() }
+        let tmux = Tmux()
+        defer { tmux.kill() }
+        let statusFile = sandbox.directory + "/monitor.status"
+        try tmux.run(["new-session", "-d", "-s", "mon", "-x", "120", "-y", "40"]
+                     + Tmux.monitorCommand(db: sandbox.databasePath, statusFile: statusFile))
+        try tmux.run(["set-option", "-t", "mon", "remain-on-exit", "on"])
+        #expect(try tmux.waitFor("1 Jobs"))
+        let shell = try #require(Int32(try tmux.run(["display-message", "-p", "-t", "mon", "#{pane_pid}"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let monitor = try #require(Self.children(of: shell).first)
+        for _ in 0..<2 {
+            try tmux.send("+")
+            #expect(try tmux.waitFor("started worker w-"))
+        }
+        try tmux.send("S")
+        #expect(try tmux.waitFor("gracefully? [y/N]"))
+        try tmux.send("y")
+        #expect(try tmux.waitFor("stopping 2 workers"))
+        let reaped = QueueSandbox.waitUntil(timeout: 10) { Self.children(of: monitor).isEmpty }
+        #expect(reaped, "the console keeps children: \(Self.children(of: monitor).map { "\($0) \(Self.state($0) ?? "?")" })")
+        try tmux.send("q")
+        #expect(Tmux.exitStatus(statusFile) == "0")
+    }
+
+    /// Children of `pid` (any thread), zombies included.
+    static func children(of pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+    }
+
+    static func state(_ pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(close, offsetBy: 2)...].split(separator: " ").first.map(String.init)
+    }
+
     @Test func refusesToRunWithoutATerminal() throws {
         let sandbox = try QueueSandbox(name: "monitor-notty")
         defer { sandbox.cleanup() }

@@ -87,6 +87,40 @@ import Testing
         #expect(gone, "the job's background child must be gone")
     }
 
+    /// The shell dies of SIGTERM at the timeout; a group member that ignores
+    /// SIGTERM still gets SIGKILL once the grace is over.
+    @Test func timeoutKillsTheGroupAfterTheGraceEvenWhenTheShellIsGone() {
+        let marker = directory + "/ignorer.pid"
+        let report = runner(timeout: 0.3, grace: 0.3).run(
+            "(trap '' TERM; exec sleep 3931) & echo $! > \(marker); wait", cancel: keepAlive.sources) { _, _ in }
+        #expect(report.result.outcome == .timedOut)
+        let child = Int((try? String(contentsOfFile: marker, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        #expect(child > 0)
+        let gone = (0..<50).contains { _ in
+            if ProcessIdentity.startTicks(of: child) == nil { return true }
+            usleep(20_000)
+            return false
+        }
+        if !gone, (try? String(contentsOfFile: "/proc/\(child)/cmdline", encoding: .utf8))?.contains("3931") == true {
+            kill(pid_t(child), SIGKILL)
+        }
+        #expect(gone, "a group member that ignores SIGTERM survived the timeout")
+    }
+
+    /// The stop descriptor (a user's cancel) ends the job as a timeout does: SIGTERM
+    /// first, so the job can clean up.
+    @Test func aStopRequestSendsTermBeforeKill() {
+        let stop = CancelPipe()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { stop.fire() }
+        let start = Date()
+        let sources = CancelSources(cancelFD: keepAlive.fds[0], stopFD: stop.fds[0])
+        let report = runner(grace: 2).run("trap 'echo got TERM; exit 3' TERM; sleep 30 & wait", cancel: sources) { _, _ in }
+        #expect(report.cancelled)
+        #expect(report.result.outcome == .interrupted)
+        #expect(log() == "got TERM\n")
+        #expect(Date().timeIntervalSince(start) < 2, "the job ended on SIGTERM, before the grace was over")
+    }
+
     @Test func cancellationKillsTheRunAtOnce() {
         let cancel = CancelPipe()
         let start = Date()

@@ -33,6 +33,16 @@ int qc_last_stop_signal(void);
 /// pidfd_open(2): a descriptor that polls readable when the process exits.
 int qc_pidfd_open(pid_t pid);
 
+/// pidfd_send_signal(2): signals exactly the process the pidfd was opened for.
+int qc_pidfd_send_signal(int pidfd, int sig);
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to this
+/// process instead of PID 1. 0 on success.
+int qc_become_child_subreaper(void);
+
+/// The calling thread's id (gettid(2)).
+pid_t qc_gettid(void);
+
 /// pipe2(fds, O_CLOEXEC).
 int qc_pipe_cloexec(int fds[2]);
 /// Non-zero once `pid` (a child) has exited; does not reap it.

@@ -1,0 +1,97 @@
+import Foundation
+@testable import QueueCore
+import Testing
+import TestSupport
+
+/// The pool `worker start` leaves running: a supervisor keeps its size, `worker
+/// stop` ends it (also while it is still starting), and stop signals are honoured
+/// from the first instant.
+@Suite struct WorkerPoolTests {
+    /// Every live process of this sandbox's database (workers, supervisors).
+    func poolProcesses(_ sandbox: QueueSandbox) -> [Int32] {
+        TestProcesses.running(containing: sandbox.databasePath).filter {
+            TestProcesses.commandLine($0)?.contains(" worker ") ?? false
+        }
+    }
+
+    @Test func aCrashedBackgroundWorkerIsReplacedAndStopEndsTheSupervisor() throws {
+        let sandbox = try QueueSandbox(name: "pool-restart")
+        defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
+        let started = try sandbox.startWorkers(2)
+        let supervisor = try #require(TestProcesses.parent(of: started[0].pid))
+        #expect(TestProcesses.parent(of: started[1].pid) == supervisor)
+        #expect(TestProcesses.commandLine(supervisor)?.contains("worker supervise") == true)
+        kill(started[0].pid, SIGKILL)
+        let replaced = try QueueSandbox.waitUntil(timeout: 10) {
+            let workers = try sandbox.workers()
+            return workers.count == 2 && !workers.contains { $0.pid == started[0].pid }
+        }
+        #expect(replaced, "the pool shrank: \((try? sandbox.workers()) ?? [])")
+        let log = try String(contentsOfFile: sandbox.databasePath + "-logs/workers.log", encoding: .utf8)
+        #expect(log.contains("pid \(started[0].pid) was killed by signal 9 (SIGKILL); starting a replacement in 0.5 s"), "\(log)")
+
+        let stop = try sandbox.ok(["worker", "stop", "--timeout", "10"])
+        #expect(stop.stdout == "stopped 2 worker(s)\n")
+        #expect(TestProcesses.waitGone(supervisor, timeout: 2), "the supervisor outlived `worker stop`")
+        #expect(poolProcesses(sandbox).isEmpty)
+    }
+
+    /// `worker stop` while `worker start --count 8` is still starting its workers:
+    /// none is left running afterwards.
+    @Test func stopRacingStartLeavesNoWorkerRunning() throws {
+        let sandbox = try QueueSandbox(name: "pool-race")
+        defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
+        try sandbox.ok(["status"])   // the database exists before the race
+        // Round 0 stops as soon as the supervisor exists (the start has read the
+        // stop generation), round 1 once the first worker process is running.
+        for (round, stage) in ["worker supervise", "worker run"].enumerated() {
+            let start = try sandbox.spawn(["worker", "start", "--count", "8"])
+            _ = QueueSandbox.waitUntil(timeout: 10) {
+                TestProcesses.running(containing: sandbox.databasePath).contains { TestProcesses.commandLine($0)?.contains(stage) ?? false }
+            }
+            let stop = try sandbox.run(["worker", "stop", "--timeout", "20"])
+            #expect(stop.status == 0, "\(stop)")
+            start.waitUntilExit()
+            let gone = QueueSandbox.waitUntil(timeout: 5) { poolProcesses(sandbox).isEmpty }
+            #expect(gone, "round \(round): still running after `worker stop`: \(poolProcesses(sandbox).compactMap(TestProcesses.commandLine))")
+            #expect(try sandbox.workers().isEmpty)
+        }
+    }
+
+    /// A stop signal while `worker start --foreground` waits for the database
+    /// (another process holds its write lock) ends it gracefully, with a log line.
+    @Test func stopSignalWhileWaitingForTheDatabaseIsGraceful() throws {
+        let sandbox = try QueueSandbox(name: "pool-locked")
+        defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
+        try sandbox.ok(["status"])
+        let holder = try SQLiteJobStore(location: DatabaseLocation(path: sandbox.databasePath))
+        let release = DispatchSemaphore(value: 0)
+        let held = DispatchSemaphore(value: 0)
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = try? holder.write { _ in
+                held.signal()
+                release.wait()
+            }
+            done.signal()
+        }
+        held.wait()
+        defer {
+            release.signal()
+            done.wait()
+        }
+        for signal in [SIGTERM, SIGINT] {
+            let foreground = try sandbox.spawn(["worker", "start", "--foreground"])
+            usleep(700_000)   // well inside the wait for the lock (10 s)
+            kill(foreground.processIdentifier, signal)
+            let ended = QueueSandbox.waitUntil(timeout: 5) { !foreground.isRunning }
+            if !ended { foreground.terminate() }
+            foreground.waitUntilExit()
+            #expect(ended, "signal \(signal) did not end the wait")
+            #expect(foreground.terminationReason == .exit && foreground.terminationStatus == 0,
+                    "signal \(signal): ended by \(foreground.terminationReason == .exit ? "exit" : "signal") \(foreground.terminationStatus)")
+            let stderr = (try? String(contentsOfFile: sandbox.path("stderr.log"), encoding: .utf8)) ?? ""
+            #expect(stderr.contains("stop signal received while waiting for the database; no worker was started"), "\(stderr)")
+        }
+    }
+}
