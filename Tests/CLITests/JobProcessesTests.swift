@@ -27,8 +27,11 @@ import TestSupport
         let sandbox = try QueueSandbox(name: "tree-end")
         defer { TestProcesses.kill(containing: "sleep 3902"); sandbox.cleanup() }
         try sandbox.configure([("kill-grace", "1")])
-        let marker = sandbox.path("left.pid")
-        let id = try sandbox.enqueue(#"{"command":"(trap \"\" TERM; exec sleep 3902) & echo $! > \#(marker)"}"#)
+        let marker = sandbox.path("left.pid"), ready = sandbox.path("ready")
+        // The shell exits once the background process ignores SIGTERM.
+        let id = try sandbox.enqueue(#"""
+            {"command":"(trap \"\" TERM; : > \#(ready); exec sleep 3902) & echo $! > \#(marker); while [ ! -e \#(ready) ]; do sleep 0.01; done"}
+            """#)
         try sandbox.startWorkers(1)
         try sandbox.waitForState(id, "completed")
         let left = try #require(TestProcesses.pid(inFile: marker))

@@ -37,25 +37,35 @@ import TestSupport
     }
 
     /// `worker stop` while `worker start --count 8` is still starting its workers:
-    /// none is left running afterwards.
+    /// none is left running afterwards. The race is made certain by holding the
+    /// database's write lock while the workers start: they cannot register yet,
+    /// and `worker stop` comes while they wait.
     @Test func stopRacingStartLeavesNoWorkerRunning() throws {
         let sandbox = try QueueSandbox(name: "pool-race")
         defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
         try sandbox.ok(["status"])   // the database exists before the race
-        // Round 0 stops as soon as the supervisor exists (the start has read the
-        // stop generation), round 1 once the first worker process is running.
-        for (round, stage) in ["worker supervise", "worker run"].enumerated() {
-            let start = try sandbox.spawn(["worker", "start", "--count", "8"])
-            _ = QueueSandbox.waitUntil(timeout: 10) {
-                TestProcesses.running(containing: sandbox.databasePath).contains { TestProcesses.commandLine($0)?.contains(stage) ?? false }
-            }
-            let stop = try sandbox.run(["worker", "stop", "--timeout", "20"])
-            #expect(stop.status == 0, "\(stop)")
-            start.waitUntilExit()
-            let gone = QueueSandbox.waitUntil(timeout: 5) { poolProcesses(sandbox).isEmpty }
-            #expect(gone, "round \(round): still running after `worker stop`: \(poolProcesses(sandbox).compactMap(TestProcesses.commandLine))")
-            #expect(try sandbox.workers().isEmpty)
-        }
+        let start = try sandbox.spawn(["worker", "start", "--count", "8"])
+        _ = QueueSandbox.waitUntil(timeout: 10) { workerProcesses(sandbox).count >= 1 }
+        let lock = try WriteLockHolder(databasePath: sandbox.databasePath)
+        _ = QueueSandbox.waitUntil(timeout: 10) { workerProcesses(sandbox).count >= 8 }
+        let stop = Process()
+        stop.executableURL = URL(fileURLWithPath: QueueSandbox.binaryPath)
+        stop.arguments = ["--db", sandbox.databasePath, "worker", "stop", "--timeout", "20"]
+        stop.standardOutput = FileHandle.nullDevice
+        stop.standardError = FileHandle.nullDevice
+        try stop.run()
+        usleep(500_000)
+        lock.release()
+        stop.waitUntilExit()
+        start.waitUntilExit()
+        #expect(stop.terminationStatus == 0)
+        let gone = QueueSandbox.waitUntil(timeout: 5) { poolProcesses(sandbox).isEmpty }
+        #expect(gone, "still running after `worker stop`: \(poolProcesses(sandbox).compactMap(TestProcesses.commandLine))")
+        #expect(try sandbox.workers().isEmpty)
+    }
+
+    func workerProcesses(_ sandbox: QueueSandbox) -> [Int32] {
+        poolProcesses(sandbox).filter { TestProcesses.commandLine($0)?.contains("worker run") ?? false }
     }
 
     /// A stop signal while `worker start --foreground` waits for the database
@@ -64,22 +74,8 @@ import TestSupport
         let sandbox = try QueueSandbox(name: "pool-locked")
         defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
         try sandbox.ok(["status"])
-        let holder = try SQLiteJobStore(location: DatabaseLocation(path: sandbox.databasePath))
-        let release = DispatchSemaphore(value: 0)
-        let held = DispatchSemaphore(value: 0)
-        let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            _ = try? holder.write { _ in
-                held.signal()
-                release.wait()
-            }
-            done.signal()
-        }
-        held.wait()
-        defer {
-            release.signal()
-            done.wait()
-        }
+        let lock = try WriteLockHolder(databasePath: sandbox.databasePath)
+        defer { lock.release() }
         for signal in [SIGTERM, SIGINT] {
             let foreground = try sandbox.spawn(["worker", "start", "--foreground"])
             usleep(700_000)   // well inside the wait for the lock (10 s)
@@ -93,5 +89,33 @@ import TestSupport
             let stderr = (try? String(contentsOfFile: sandbox.path("stderr.log"), encoding: .utf8)) ?? ""
             #expect(stderr.contains("stop signal received while waiting for the database; no worker was started"), "\(stderr)")
         }
+    }
+}
+
+/// This test process holding a database's write lock (an open `BEGIN IMMEDIATE`)
+/// until `release()`.
+final class WriteLockHolder: @unchecked Sendable {
+    private let releaseSignal = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private var released = false
+
+    init(databasePath: String) throws {
+        let store = try SQLiteJobStore(location: DatabaseLocation(path: databasePath))
+        let held = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async { [releaseSignal, done] in
+            _ = try? store.write { _ in
+                held.signal()
+                releaseSignal.wait()
+            }
+            done.signal()
+        }
+        held.wait()
+    }
+
+    func release() {
+        guard !released else { return }
+        released = true
+        releaseSignal.signal()
+        done.wait()
     }
 }
