@@ -190,7 +190,8 @@ public struct WorkerSupervisor: Sendable {
                 }
             }
             let registered = pool.needsRegistrations ? ((try? store.workers()) ?? []) : []
-            for worker in registered { if let line = pool.registered(worker) { log(line) } }
+            // (A detached pool's workers log their own start to the same file.)
+            for worker in registered { if let line = pool.registered(worker), !detached { log(line) } }
             if pool.stopping { askToStop(&pool, store: store) }
             for pid in Array(pool.children.keys) {
                 var status: Int32 = 0
