@@ -175,6 +175,9 @@ public struct WorkerSupervisor: Sendable {
         }
         for _ in 0..<count { startWorker() }
         if detached { log("supervisor pid \(getpid()) keeps \(count) worker(s) running; `worker stop` stops them and it") }
+        // The stop generation matters only for a restart that is due (a worker that
+        // is stopped exits cleanly and is not replaced): once a second is enough.
+        var generationCheckedAt = Monotonic.now()
         while pool.isActive {
             var fd = pollfd(fd: signalPipe[0], events: Int16(POLLIN), revents: 0)
             _ = poll(&fd, 1, 200)
@@ -184,9 +187,12 @@ public struct WorkerSupervisor: Sendable {
                 if StopSignals.received {
                     pool.stopping = true
                     log("stopping \(pool.children.count) worker(s) gracefully; they finish their current job first")
-                } else if let current = try? store.stopGeneration(), current != stopGeneration {
-                    pool.stopping = true
-                    log("`worker stop` asked every worker to stop; this supervisor exits with its workers")
+                } else if Monotonic.now() - generationCheckedAt >= 1 {
+                    generationCheckedAt = Monotonic.now()
+                    if let current = try? store.stopGeneration(), current != stopGeneration {
+                        pool.stopping = true
+                        log("`worker stop` asked every worker to stop; this supervisor exits with its workers")
+                    }
                 }
             }
             let registered = pool.needsRegistrations ? ((try? store.workers()) ?? []) : []
