@@ -157,7 +157,7 @@ public final class MonitorDataSource {
     @discardableResult
     public func sweep(now: Timestamp = .now()) -> Bool {
         guard !readonly else { return false }
-        let report = store.withBusyTimeout(seconds: Self.sweepBusyTimeoutSeconds) { try? Recovery.sweep(store: store, now: now) }
+        let report = store.withBusyTimeout(seconds: Self.sweepBusyTimeoutSeconds) { try? Recovery.sweepNotingInWorkerLog(store: store, now: now) }
         return !(report?.releasedWorkers.isEmpty ?? true) || !(report?.interrupted.isEmpty ?? true)
     }
 

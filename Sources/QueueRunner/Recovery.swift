@@ -58,4 +58,14 @@ public enum Recovery {
         if !report.interrupted.isEmpty { Doorbell.ring(store.location) }
         return report
     }
+
+    /// A sweep by a process that is not a worker (a command that looks, the
+    /// console, `worker stop`): what it released goes to workers.log too, where the
+    /// workers' own sweeps log it, so the log names every interrupted job.
+    @discardableResult
+    public static func sweepNotingInWorkerLog(store: any JobStore, now: Timestamp = .now()) throws -> Report {
+        let report = try sweep(store: store, now: now)
+        WorkerLogFile.append(Heartbeat.describe(report), location: store.location, label: "queuectl.recovery")
+        return report
+    }
 }

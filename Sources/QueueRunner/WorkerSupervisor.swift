@@ -85,7 +85,7 @@ public struct WorkerSupervisor: Sendable {
     public func stop(workerIDs: [String]? = nil, wait: Bool = true, timeout: Double = 30) throws -> StopReport {
         let store = try SQLiteJobStore(location: location)
         var report = StopReport()
-        report.released = try Recovery.sweep(store: store).releasedWorkers
+        report.released = try Recovery.sweepNotingInWorkerLog(store: store).releasedWorkers
         let targets: [WorkerRecord]
         if let workerIDs {
             targets = try store.workers().filter { workerIDs.contains($0.id) }
@@ -115,7 +115,7 @@ public struct WorkerSupervisor: Sendable {
             usleep(20_000)
         }
         // A worker that exited without deregistering (crashed) is released now.
-        try Recovery.sweep(store: store)
+        try Recovery.sweepNotingInWorkerLog(store: store)
         report.stillRunning = try store.workers().filter { w in remaining.contains { $0.id == w.id } }
         return report
     }

@@ -37,7 +37,7 @@ struct GlobalOptions: ParsableArguments {
     /// reading still works, and the next look or a worker does it.
     func openStoreForReading() throws -> SQLiteJobStore {
         let store = try openExistingStore()
-        store.withBusyTimeout(seconds: 0.5) { _ = try? Recovery.sweep(store: store) }
+        store.withBusyTimeout(seconds: 0.5) { _ = try? Recovery.sweepNotingInWorkerLog(store: store) }
         return store
     }
 

@@ -82,6 +82,28 @@ import TestSupport
         #expect(released, "workers.log names the interrupted job: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
     }
 
+    /// Without a supervisor (killed too), the next command that looks releases the
+    /// job, kills its process group, and says so in workers.log.
+    @Test func aCommandsSweepNamesTheInterruptedJobInTheWorkersLog() throws {
+        let sandbox = try QueueSandbox(name: "sweep-log")
+        defer { TestProcesses.kill(containing: "sleep 3941"); sandbox.cleanup() }
+        let marker = sandbox.path("job.pid")
+        let id = try sandbox.enqueue(#"{"command":"sleep 3941 & echo $! > \#(marker); wait","max_retries":0}"#)
+        let worker = try #require(try sandbox.startWorkers(1).first)
+        let child = try #require(TestProcesses.pid(inFile: marker))
+        let supervisor = try #require(TestProcesses.parent(of: worker.pid))
+        #expect(TestProcesses.commandLine(supervisor)?.contains("worker supervise") == true)
+        kill(supervisor, SIGKILL)
+        #expect(TestProcesses.waitGone(supervisor, timeout: 5))
+        kill(worker.pid, SIGKILL)
+        #expect(TestProcesses.waitGone(worker.pid, timeout: 5))
+        try sandbox.ok(["status"])
+        #expect(try sandbox.state(id) == "dead")
+        #expect(TestProcesses.waitGone(child, timeout: 3), "the job's process group outlived its killed worker")
+        let log = try String(contentsOfFile: sandbox.databasePath + "-logs/workers.log", encoding: .utf8)
+        #expect(log.contains("queuectl.recovery: [pid ") && log.contains("released worker \(worker.id) (presumed dead): interrupted the run of job \(id)"), "\(log)")
+    }
+
     /// Each job's start is logged with its command, on one line, capped, with
     /// control characters shown rather than written to the log.
     @Test func jobStartIsLoggedWithItsCommandEscapedAndCapped() throws {
