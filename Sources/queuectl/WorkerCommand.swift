@@ -94,8 +94,9 @@ struct WorkerCommand: ParsableCommand {
             commandName: "stop",
             abstract: "Stop the workers of this database gracefully.",
             discussion: """
-                Each worker finishes and records its current job, then exits. Waits until they \
-                are gone (up to --timeout). No running workers is not an error.
+                Each worker finishes and records its current job, then exits; their supervisors \
+                exit with them. Workers still starting when the stop comes do not register. \
+                Waits until they are gone (up to --timeout). No running workers is not an error.
 
                 Examples:
                   queuectl worker stop
