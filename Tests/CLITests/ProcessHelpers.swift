@@ -38,6 +38,14 @@ enum TestProcesses {
         QueueSandbox.waitUntil(timeout: timeout) { !processIsRunning(pid) }
     }
 
+    /// Whether `pid` has a handler installed for `signal` (`SigCgt` in /proc/PID/status).
+    static func catches(_ signal: Int32, _ pid: Int32) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("SigCgt:") }),
+              let mask = UInt64(line.dropFirst("SigCgt:".count).trimmingCharacters(in: .whitespaces), radix: 16) else { return false }
+        return mask & (1 << UInt64(signal - 1)) != 0
+    }
+
     /// The parent of `pid` (field 4 of /proc/PID/stat), or nil.
     static func parent(of pid: Int32) -> Int32? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),

@@ -78,7 +78,9 @@ import TestSupport
         defer { lock.release() }
         for signal in [SIGTERM, SIGINT] {
             let foreground = try sandbox.spawn(["worker", "start", "--foreground"])
-            usleep(700_000)   // well inside the wait for the lock (10 s)
+            // Once it catches the signal, and well inside its wait for the lock (10 s).
+            #expect(QueueSandbox.waitUntil(timeout: 5) { TestProcesses.catches(signal, foreground.processIdentifier) })
+            usleep(300_000)
             kill(foreground.processIdentifier, signal)
             let ended = QueueSandbox.waitUntil(timeout: 5) { !foreground.isRunning }
             if !ended { foreground.terminate() }
