@@ -217,7 +217,8 @@ public struct WorkerSupervisor: Sendable {
                     for line in Heartbeat.describe(report) { log(line) }
                 }
             }
-            JobProcessTree.killAdopted(keeping: Set(pool.children.keys))
+            let killed = JobProcessTree.killAdopted(keeping: Set(pool.children.keys))
+            if killed > 0 { log("killed \(killed) process\(killed == 1 ? "" : "es") left running by a dead worker's job") }
             while pool.restartDue() { startWorker() }
         }
         log("all workers stopped")
