@@ -12,19 +12,19 @@ public struct RunReport: Sendable, Equatable {
 /// What can cancel a running job: a write to `cancelFD` (the heartbeat found the
 /// lease lost) always does, at once (SIGKILL: another worker may run the job now);
 /// a readable `signalFD` (a stop signal arrived) does when `signalCancels` says so,
-/// also at once. A write to `stopFD` stops the job the way a timeout does
+/// also at once. A write to `terminateFD` stops the job the way a timeout does
 /// (SIGTERM, `kill-grace`, SIGKILL, see JobProcessTree): the path for a user's
 /// cancel. Every descriptor must be non-blocking (-1: none).
 public struct CancelSources {
     public var cancelFD: Int32
     public var signalFD: Int32
+    public var terminateFD: Int32
     public var signalCancels: () -> Bool
-    public var stopFD: Int32
 
-    public init(cancelFD: Int32, signalFD: Int32 = -1, stopFD: Int32 = -1, signalCancels: @escaping () -> Bool = { false }) {
+    public init(cancelFD: Int32, signalFD: Int32 = -1, terminateFD: Int32 = -1, signalCancels: @escaping () -> Bool = { false }) {
         self.cancelFD = cancelFD
         self.signalFD = signalFD
-        self.stopFD = stopFD
+        self.terminateFD = terminateFD
         self.signalCancels = signalCancels
     }
 }
@@ -141,7 +141,7 @@ public struct CommandRunner: Sendable {
                 pollfd(fd: pipeOpen ? readFD : -1, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: killing ? -1 : cancel.cancelFD, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: killing ? -1 : cancel.signalFD, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: phase == .running ? cancel.stopFD : -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: phase == .running ? cancel.terminateFD : -1, events: Int16(POLLIN), revents: 0),
             ]
             var wait: Double? = pidFD >= 0 ? nil : 0.05   // without pidfd, poll the pid
             let now = Monotonic.now()

@@ -113,7 +113,7 @@ import Testing
         let stop = CancelPipe()
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { stop.fire() }
         let start = Date()
-        let sources = CancelSources(cancelFD: keepAlive.fds[0], stopFD: stop.fds[0])
+        let sources = CancelSources(cancelFD: keepAlive.fds[0], terminateFD: stop.fds[0])
         let report = runner(grace: 2).run("trap 'echo got TERM; exit 3' TERM; sleep 30 & wait", cancel: sources) { _, _ in }
         #expect(report.cancelled)
         #expect(report.result.outcome == .interrupted)
