@@ -43,7 +43,7 @@ import TestSupport
     @Test func stopRacingStartLeavesNoWorkerRunning() throws {
         let sandbox = try QueueSandbox(name: "pool-race")
         defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
-        try sandbox.ok(["status"])   // the database exists before the race
+        try sandbox.ok(["config", "set", "kill-grace", "1"])   // creates the database before the race
         let start = try sandbox.spawn(["worker", "start", "--count", "8"])
         _ = QueueSandbox.waitUntil(timeout: 10) { workerProcesses(sandbox).count >= 1 }
         let lock = try WriteLockHolder(databasePath: sandbox.databasePath)
@@ -73,7 +73,7 @@ import TestSupport
     @Test func stopSignalWhileWaitingForTheDatabaseIsGraceful() throws {
         let sandbox = try QueueSandbox(name: "pool-locked")
         defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
-        try sandbox.ok(["status"])
+        try sandbox.ok(["config", "set", "kill-grace", "1"])   // creates the database
         let lock = try WriteLockHolder(databasePath: sandbox.databasePath)
         defer { lock.release() }
         for signal in [SIGTERM, SIGINT] {
