@@ -76,18 +76,21 @@ public final class Worker {
                                   hostname: ProcessIdentity.hostname, startedAt: now, heartbeatAt: now)
         if StopSignals.received {
             logger.info("stop signal received before this worker registered; exiting")
+            runningFile.remove()
             return 0
         }
         do {
             if let stopGeneration {
                 guard try store.registerWorker(record, unlessStoppedSince: stopGeneration) else {
                     logger.info("`worker stop` asked every worker to stop while this one was starting; exiting")
+                    runningFile.remove()
                     return 0
                 }
             } else {
                 try store.registerWorker(record)
             }
         } catch {
+            runningFile.remove()
             if StopSignals.received {
                 logger.info("stop signal received while waiting for the database; exiting before registering")
                 return 0
