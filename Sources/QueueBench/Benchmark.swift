@@ -20,7 +20,7 @@ public struct Benchmark {
     public var singleEnqueueCalls = 30
     public var executable: String
     public var progress: (String) -> Void
-    /// Phases to run (all when empty): floor, drain, overhead, enqueue, scale.
+    /// Phases to run (all when empty): drain, overhead, enqueue, scale, backlog (the last two with `scale`).
     public var only: Set<String> = []
 
     public init(jobs: Int, workers: Int, scale: Bool, scaleRows: Int = 1_000_000, idleSeconds: Double = 10,
@@ -117,6 +117,16 @@ public struct Benchmark {
             report.measurements.append(Measurement("claim_scale", "claim at \(scaleRows / 1000)k rows", s.claimFull * 1e6, "µs", target: "≤ 1.2× empty", met: s.claimFull <= 1.2 * s.claimEmpty))
             report.measurements.append(Measurement("enqueue_empty", "single enqueue, empty table", s.enqueueEmpty * 1000, "ms"))
             report.measurements.append(Measurement("enqueue_scale", "single enqueue at \(scaleRows / 1000)k rows", s.enqueueFull * 1000, "ms", target: "≤ 1.2× empty", met: s.enqueueFull <= 1.2 * s.enqueueEmpty))
+        }
+        if scale && wanted("backlog") {
+            let b = try BacklogProbe(executable: executable, root: root + "/backlog", futureJobs: scaleRows, workers: workers,
+                                     pickupSamples: pickupSamples, idleSeconds: idleSeconds).run(progress: progress)
+            let rows = "\(scaleRows / 1000)k"
+            report.measurements.append(Measurement("backlog_pickup_p50", "pickup p50, \(rows) future + \(rows) done", b.pickupP50 * 1000, "ms", target: "≤ 5 ms", met: b.pickupP50 <= 0.005))
+            report.measurements.append(Measurement("backlog_pickup_p99", "pickup p99, \(rows) future + \(rows) done", b.pickupP99 * 1000, "ms", target: "≤ 20 ms", met: b.pickupP99 <= 0.020))
+            report.measurements.append(Measurement("backlog_idle_cpu", "idle worker CPU, \(rows) future", b.idleCPU, "% of a core", target: "< 1%", met: b.idleCPU < 1))
+            report.measurements.append(Measurement("backlog_enqueue_empty", "single enqueue, empty table, workers up", b.enqueueEmpty * 1000, "ms"))
+            report.measurements.append(Measurement("backlog_enqueue", "single enqueue, \(rows) future, workers up", b.enqueueBacklog * 1000, "ms", target: "≤ 1.2× empty", met: b.enqueueBacklog <= 1.2 * b.enqueueEmpty))
         }
         return report
     }

@@ -1,26 +1,41 @@
 /// Where a job is in its lifecycle.
 ///
 /// ```
-/// pending ──claim──▶ processing ──exit 0──▶ completed
-///    ▲                   │
-///    │                   ├─fail, retries left──▶ failed ──run_at reached──▶ (claimed again)
-///    └──dlq retry── dead ◀┘ fail, retries exhausted
+/// scheduled ──run_at reached──▶ pending ──claim──▶ processing ──exit 0──▶ completed
+///                                 ▲  ▲                 │
+///        failed ──run_at reached──┘  │                 ├─fail, retries left──▶ failed
+///                                    └──dlq retry── dead ◀┘ fail, retries exhausted
 /// ```
+///
+/// Which job a worker claims next, in one paragraph: only `pending` jobs are
+/// claimed, and `pending` means due (its `run_at` has passed); among them the
+/// highest priority first, then the earliest `run_at`, then the oldest. Work that
+/// is not due yet is never `pending`: a job enqueued for later is `scheduled`, a
+/// job waiting for a retry is `failed`, and each claim transaction first promotes
+/// the ones whose `run_at` has come (earliest first, a bounded number at a time)
+/// to `pending`. So a claim reads only due work, however much waits for later.
+/// A state that waits for something else than a time (dependencies, …) keeps its
+/// jobs out of both; when its wait ends it moves a job to `pending`, or to
+/// `scheduled` if its `run_at` is still ahead.
 public enum JobState: String, CaseIterable, Sendable, Codable {
     case pending
     case processing
     case completed
     case failed
     case dead
+    /// Enqueued for a later `run_at`; becomes `pending` when that time comes.
+    case scheduled
 
-    /// States a worker may claim from (a `failed` job waits for its `run_at`).
-    public static let claimable: [JobState] = [.pending, .failed]
+    /// The one state a worker claims from (see the rule above).
+    public static let claimable: [JobState] = [.pending]
+    /// States whose jobs wait for their `run_at` and are promoted to `pending` then.
+    public static let waitingForTime: [JobState] = [.scheduled, .failed]
 }
 
 /// The colour each state is shown in, shared by the CLI and the monitor (always
 /// next to the state's name, never instead of it).
 public enum StateColor: Sendable {
-    case yellow, blue, green, magenta, red
+    case yellow, blue, green, magenta, red, cyan
 
     /// ANSI SGR foreground code.
     public var ansiCode: Int {
@@ -30,6 +45,7 @@ public enum StateColor: Sendable {
         case .green: return 32
         case .magenta: return 35
         case .red: return 31
+        case .cyan: return 36
         }
     }
 }
@@ -42,6 +58,7 @@ extension JobState {
         case .completed: return .green
         case .failed: return .magenta
         case .dead: return .red
+        case .scheduled: return .cyan
         }
     }
 }

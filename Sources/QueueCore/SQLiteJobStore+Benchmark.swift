@@ -19,6 +19,30 @@ extension SQLiteJobStore {
         }
     }
 
+    /// Fills the table with `future` jobs waiting for a time a day ahead (one in ten a
+    /// retry waiting for its backoff; priorities 0 to 4) and `completed` finished
+    /// ones, for the `--scale` backlog phase. Scratch databases only.
+    public func seedBacklogForBenchmark(future: Int, completed: Int, now: Timestamp) throws {
+        let later = now.milliseconds + 86_400_000
+        try write { db in
+            try db.execute(sql: """
+                WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?)
+                INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, created_at, updated_at)
+                SELECT printf('done-%08d', x), 'true', 'completed', 1, 3, 0, ?2 - 1000, ?2 - 1000, ?2 - 1000 FROM n
+                """, arguments: [completed, now.milliseconds])
+            try db.execute(sql: """
+                WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?)
+                INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, created_at, updated_at)
+                SELECT printf('later-%08d', x), 'true', CASE WHEN x % 10 = 0 THEN 'failed' ELSE 'scheduled' END,
+                       CASE WHEN x % 10 = 0 THEN 1 ELSE 0 END, 3, x % 5, ?2 + x, ?3, ?3 FROM n
+                """, arguments: [future, later, now.milliseconds])
+            try db.execute(sql: """
+                UPDATE job_counts SET n = n + CASE state WHEN 'completed' THEN ?1 WHEN 'failed' THEN ?2 / 10 ELSE ?2 - ?2 / 10 END
+                WHERE state IN ('scheduled', 'failed', 'completed')
+                """, arguments: [completed, future])
+        }
+    }
+
     /// SQLite's version and the journal/synchronous modes of this connection.
     /// When the last run ended (`runs_finished` answers it with one seek): the bench
     /// times a drain to this instead of to the moment its polling noticed.

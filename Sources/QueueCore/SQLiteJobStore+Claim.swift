@@ -1,8 +1,8 @@
 import GRDB
 
 extension SQLiteJobStore {
-    /// Atomically takes the best eligible job (highest priority, then earliest
-    /// `run_at`, then oldest) for `workerID`, counts the attempt and opens its run.
+    /// Atomically takes the best eligible job (see `JobState` for the rule) for
+    /// `workerID`, counts the attempt and opens its run.
     public func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome {
         try write { db in try Self.claim(db, workerID: workerID, config: try Self.loadConfig(db), now: now) }
     }
@@ -44,15 +44,13 @@ extension SQLiteJobStore {
         }
     }
 
-    /// Returns a claimed job whose run never started to the state it was claimed
-    /// from, as if it had not been claimed: the attempt is not counted and the run
-    /// leaves no history. Fenced like a result: only the holder's claim is undone.
-    /// Returns the state the job is back in, nil when it was no longer held.
+    /// Returns a claimed job whose run never started to `pending`, the state it was
+    /// claimed from, as if it had not been claimed: the attempt is not counted and
+    /// the run leaves no history. Fenced like a result: only the holder's claim is
+    /// undone. Returns the state the job is back in, nil when it was no longer held.
     @discardableResult
     static func giveBack(_ db: Database, job: Job, runID: Int64, workerID: String, now: Timestamp) throws -> JobState? {
-        // Only `enqueue` and `dlq retry` make a job pending, both with no attempt
-        // counted; every later wait for a run is `failed`.
-        let previous: JobState = job.attempts > 1 ? .failed : .pending
+        let previous = JobState.pending
         try db.cachedStatement(sql: """
             UPDATE jobs SET state = ?, attempts = attempts - 1, worker_id = NULL, updated_at = ?
             WHERE id = ? AND state = 'processing' AND worker_id = ? AND attempts = ?
@@ -64,13 +62,15 @@ extension SQLiteJobStore {
 
     static func claim(_ db: Database, workerID: String, config: QueueConfig, now: Timestamp,
                       checkWorker: Bool = true) throws -> ClaimOutcome {
-        // A worker's row is read once per transaction (the first claim of a batch).
+        // A worker's row is read, and jobs that came due are promoted, once per
+        // transaction (the first claim of a batch).
         if checkWorker {
             guard let stop = try Bool.fetchOne(db.cachedStatement(sql: "SELECT stop_requested FROM workers WHERE id = ?"),
                                                arguments: [workerID]) else {
                 return .workerReleased
             }
             if stop { return .stopRequested }
+            try Self.promoteDueJobs(db, now: now)
         }
         let claim = try BoundStatement(db, sql: """
             UPDATE jobs SET state = 'processing', attempts = attempts + 1, worker_id = ?, updated_at = ?

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import GRDBSQLite
 
@@ -16,14 +17,20 @@ extension SQLiteJobStore {
             let config = try Self.loadConfig(db)
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at)
-                VALUES (?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
                 """)
             var jobs: [Job] = []
             jobs.reserveCapacity(specs.count)
+            var scheduled = 0
             for (index, spec) in specs.enumerated() {
+                let runAt = spec.eligibleAt(now: now)
+                // Work that is not due waits outside the claim's index (see JobState).
+                let state: JobState = runAt > now ? .scheduled : .pending
+                if state == .scheduled { scheduled += 1 }
                 let job = Job(
-                    id: spec.id ?? JobID.generate(at: now), command: spec.command, maxRetries: spec.maxRetries ?? config.maxRetries,
-                    priority: spec.priority, runAt: spec.eligibleAt(now: now), timeout: spec.timeout,
+                    id: spec.id ?? JobID.generate(at: now), command: spec.command, state: state,
+                    maxRetries: spec.maxRetries ?? config.maxRetries,
+                    priority: spec.priority, runAt: runAt, timeout: spec.timeout,
                     createdAt: now, updatedAt: now)
                 do {
                     try Self.insert(job, with: insert, in: db)
@@ -33,7 +40,10 @@ extension SQLiteJobStore {
                 }
                 jobs.append(job)
             }
-            try db.execute(sql: "UPDATE job_counts SET n = n + ? WHERE state = 'pending'", arguments: [jobs.count])
+            try db.execute(sql: "UPDATE job_counts SET n = n + ? WHERE state = 'pending'", arguments: [jobs.count - scheduled])
+            if scheduled > 0 {
+                try db.execute(sql: "UPDATE job_counts SET n = n + ? WHERE state = 'scheduled'", arguments: [scheduled])
+            }
             return jobs
         }
     }
@@ -50,12 +60,14 @@ extension SQLiteJobStore {
             job.command.withCString { command in
                 sqlite3_bind_text(handle, 1, id, -1, nil)
                 sqlite3_bind_text(handle, 2, command, -1, nil)
-                sqlite3_bind_int64(handle, 3, Int64(job.maxRetries))
-                sqlite3_bind_int64(handle, 4, Int64(job.priority))
-                sqlite3_bind_int64(handle, 5, job.runAt.milliseconds)
-                if let timeout = job.timeout { sqlite3_bind_double(handle, 6, timeout) } else { sqlite3_bind_null(handle, 6) }
-                sqlite3_bind_int64(handle, 7, job.createdAt.milliseconds)
-                sqlite3_bind_int64(handle, 8, job.updatedAt.milliseconds)
+                // A static string: no copy needed.
+                sqlite3_bind_text(handle, 3, job.state == .scheduled ? Self.scheduledText : Self.pendingText, -1, nil)
+                sqlite3_bind_int64(handle, 4, Int64(job.maxRetries))
+                sqlite3_bind_int64(handle, 5, Int64(job.priority))
+                sqlite3_bind_int64(handle, 6, job.runAt.milliseconds)
+                if let timeout = job.timeout { sqlite3_bind_double(handle, 7, timeout) } else { sqlite3_bind_null(handle, 7) }
+                sqlite3_bind_int64(handle, 8, job.createdAt.milliseconds)
+                sqlite3_bind_int64(handle, 9, job.updatedAt.milliseconds)
                 var failure: DatabaseError?
                 if sqlite3_step(handle) != SQLITE_DONE {
                     failure = DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)),
@@ -68,6 +80,10 @@ extension SQLiteJobStore {
         }
         if let failure { throw failure }
     }
+
+    /// The two states a job is enqueued in, as C strings that live for the process.
+    nonisolated(unsafe) private static let pendingText = UnsafePointer<CChar>(strdup(JobState.pending.rawValue)!)
+    nonisolated(unsafe) private static let scheduledText = UnsafePointer<CChar>(strdup(JobState.scheduled.rawValue)!)
 
     public func job(id: String) throws -> Job {
         try read { db in try Self.fetchJob(db, id: id) }
@@ -147,22 +163,6 @@ extension SQLiteJobStore {
                 jobs.append(try Self.fetchJob(db, id: id))
             }
             return jobs
-        }
-    }
-
-    /// Looks at most this many waiting jobs for the next `run_at`; past that, an idle
-    /// worker's fallback poll (1 s) covers the rest.
-    static let nextRunAtScanLimit = 1000
-
-    /// Earliest `run_at` among (at most ``nextRunAtScanLimit``) waiting jobs. Called
-    /// only when nothing is eligible, so these are all scheduled for later; a
-    /// dedicated run_at index would cost a page write on every job instead.
-    public func nextRunAt() throws -> Timestamp? {
-        try read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT min(run_at) FROM (SELECT run_at FROM jobs INDEXED BY jobs_ready
-                WHERE \(Self.readyCondition) LIMIT \(Self.nextRunAtScanLimit))
-                """)).map(Timestamp.init(milliseconds:))
         }
     }
 }

@@ -7,7 +7,7 @@ public struct JobListQuery: Equatable, Sendable {
         /// Newest first (insertion order, reversed).
         case newest
         /// The order workers will claim them in (priority, then `run_at`, then FIFO).
-        /// Only meaningful for `pending` and `failed`; other states fall back to newest.
+        /// Only meaningful for `pending`; other states fall back to newest.
         case claim
     }
 
@@ -27,7 +27,7 @@ public struct JobListQuery: Equatable, Sendable {
     }
 
     /// Claim order, when it applies to the state.
-    var usesClaimOrder: Bool { order == .claim && (state == .pending || state == .failed) }
+    var usesClaimOrder: Bool { order == .claim && state == .pending }
 
     /// FROM/WHERE clause and its arguments. `ordered` picks the index that walks
     /// the list in claim order (for paging; a lookup by id is better off without).

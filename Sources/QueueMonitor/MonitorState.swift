@@ -243,7 +243,7 @@ public struct MonitorState: Equatable, Sendable {
 
     /// What the panes need fetched now.
     public var query: MonitorQuery {
-        let claimOrder = stateTab == .pending || stateTab == .failed
+        let claimOrder = stateTab == .pending
         var detailID: String?
         if case let .detail(id) = overlay { detailID = id }
         return MonitorQuery(

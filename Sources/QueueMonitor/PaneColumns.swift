@@ -76,7 +76,7 @@ struct JobColumns {
     func row(_ job: Job, now: Timestamp) -> Line {
         let when: String
         switch job.state {
-        case .pending, .failed:
+        case .pending, .failed, .scheduled:
             when = job.runAt > now ? "in " + MonitorViewModel.duration(job.runAt.seconds(since: now))
                                    : MonitorViewModel.duration(now.seconds(since: job.createdAt))
         default:

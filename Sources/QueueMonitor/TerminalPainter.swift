@@ -51,7 +51,7 @@ final class TerminalPainter {
 
     var size: (width: Int, height: Int) { (Int(qc_cols()), Int(qc_lines())) }
 
-    private static let palette: [StateColor] = [.yellow, .blue, .green, .magenta, .red]
+    private static let palette: [StateColor] = [.yellow, .blue, .green, .magenta, .red, .cyan]
 
     private func attributes(_ style: TextStyle) -> attr_t {
         var a = qc_a_normal()
@@ -121,6 +121,7 @@ extension StateColor {
         case .green: return Int16(COLOR_GREEN)
         case .magenta: return Int16(COLOR_MAGENTA)
         case .red: return Int16(COLOR_RED)
+        case .cyan: return Int16(COLOR_CYAN)
         }
     }
 }

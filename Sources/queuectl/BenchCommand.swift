@@ -10,7 +10,9 @@ struct BenchCommand: ParsableCommand {
             drain rate of W real workers and its ratio to the floor, the queue's own overhead \
             per job, enqueue throughput (batch and single calls), pickup latency to idle \
             workers with their CPU and memory use, and with --scale the cost of status, list, \
-            claim and enqueue with a million jobs in the table. Targets are shown beside \
+            claim and enqueue with a million jobs in the table, and a backlog phase: pickup \
+            latency, idle worker CPU and single enqueues with a million jobs scheduled for \
+            later (and a million completed) in the table. Targets are shown beside \
             each figure.
 
             Examples:
@@ -35,7 +37,7 @@ struct BenchCommand: ParsableCommand {
     var batchJobs = 100_000
     @Option(help: ArgumentHelp("Single enqueue calls to time.", visibility: .hidden))
     var enqueueCalls = 30
-    @Option(help: ArgumentHelp("Comma-separated phases to run: drain, overhead, enqueue, scale.", visibility: .hidden))
+    @Option(help: ArgumentHelp("Comma-separated phases to run: drain, overhead, enqueue, scale, backlog.", visibility: .hidden))
     var only: String?
     @Flag(help: "Print JSON.")
     var json = false

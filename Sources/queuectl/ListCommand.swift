@@ -56,7 +56,7 @@ enum JobTable {
         let rows = jobs.map { job -> [String] in
             let when: String
             switch job.state {
-            case .pending, .failed: when = job.runAt > now ? "runs " + Terminal.relative(job.runAt, now: now) : "ready"
+            case .pending, .failed, .scheduled: when = job.runAt > now ? "runs " + Terminal.relative(job.runAt, now: now) : "ready"
             default: when = "updated " + Terminal.relative(job.updatedAt, now: now)
             }
             return [job.id, job.state.rawValue, "\(job.attempts)/\(job.maxRetries + 1)", String(job.priority), when,

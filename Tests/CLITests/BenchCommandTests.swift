@@ -21,7 +21,8 @@ import TestSupport
         }
         let expected = ["spawn_floor", "drain", "drain_vs_floor", "pickup_p50", "pickup_p99", "idle_cpu", "idle_rss",
                         "queue_overhead", "enqueue_batch", "enqueue_single", "scale_status", "scale_list",
-                        "claim_empty", "claim_scale", "enqueue_empty", "enqueue_scale"]
+                        "claim_empty", "claim_scale", "enqueue_empty", "enqueue_scale",
+                        "backlog_pickup_p50", "backlog_pickup_p99", "backlog_idle_cpu", "backlog_enqueue_empty", "backlog_enqueue"]
         let results = try #require(report["results"])
         for key in expected {
             guard case let .number(value, _)? = results[key]?["value"] else {

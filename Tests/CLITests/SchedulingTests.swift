@@ -43,8 +43,8 @@ import TestSupport
         let started = try #require(now["history"]?.arrayValue?.first?.time("started_at"))
         #expect(started.seconds(since: created) < 1, "an idle worker took \(started.seconds(since: created)) s to start a job")
         try sandbox.waitForState("past", "completed", timeout: 5)
-        #expect(try sandbox.state("scheduled") == "pending")
-        #expect(try sandbox.state("delayed") == "pending")
+        #expect(try sandbox.state("scheduled") == "scheduled")
+        #expect(try sandbox.state("delayed") == "scheduled")
 
         for id in ["delayed", "scheduled"] {
             let job = try sandbox.waitForState(id, "completed", timeout: 10)

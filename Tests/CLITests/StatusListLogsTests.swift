@@ -3,10 +3,10 @@ import QueueCore
 import Testing
 import TestSupport
 
-/// Read commands: `status --json` with all five states and the workers, `list`
+/// Read commands: `status --json` with every state and the workers, `list`
 /// (filters, limits, table), `show`, and `logs` (latest, `--attempt`, `--follow`).
 @Suite struct StatusListLogsTests {
-    @Test func statusCountsAllFiveStatesAndListsWorkers() throws {
+    @Test func statusCountsEveryStateAndListsWorkers() throws {
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
         let release = sandbox.path("release")
@@ -21,10 +21,12 @@ import TestSupport
         for (id, state) in [("c", "completed"), ("f", "failed"), ("d", "dead")] { try sandbox.waitForState(id, state) }
 
         let status = try sandbox.json(["status"])
-        #expect(status["jobs"]?.keys == ["pending", "processing", "completed", "failed", "dead"])
-        for state in ["pending", "processing", "completed", "failed", "dead"] {
+        #expect(status["jobs"]?.keys == ["pending", "processing", "completed", "failed", "dead", "scheduled"])
+        // The delayed job waits as `scheduled`, outside the claim's index.
+        for state in ["scheduled", "processing", "completed", "failed", "dead"] {
             #expect(status["jobs"]?[state]?.intValue == 1, "\(state): \(status.serialized())")
         }
+        #expect(status["jobs"]?["pending"]?.intValue == 0)
         let workers = try #require(status["workers"]?.arrayValue)
         #expect(Set(workers.compactMap { $0["id"]?.stringValue }) == Set(started.map(\.id)))
         for w in workers {
@@ -34,7 +36,7 @@ import TestSupport
         #expect(busy.count == 1 && busy.first?["job_id"]?.stringValue == "r")
 
         let text = try sandbox.ok(["status"])
-        for state in ["pending", "processing", "completed", "failed", "dead"] { #expect(text.stdout.contains(state)) }
+        for state in ["pending", "processing", "completed", "failed", "dead", "scheduled"] { #expect(text.stdout.contains(state)) }
 
         // list by state and in full.
         #expect(try sandbox.json(["list", "--state", "failed"]).arrayValue?.map { $0["id"]?.stringValue } == ["f"])

@@ -39,7 +39,7 @@ import Testing
                 try db.execute(sql: "PRAGMA writable_schema = OFF")
             }
         }
-        let condition = "WHERE state IN ('pending', 'failed')"
+        let condition = "WHERE state = 'pending'"
         try schemaEdit(condition, "WHERE 0")
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in try db.execute(sql: "UPDATE jobs SET state = 'completed' WHERE id = ?", arguments: [jobID]) }

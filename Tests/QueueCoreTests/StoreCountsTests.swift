@@ -15,38 +15,38 @@ import Testing
         #expect(Set(c.counts.keys) == Set(JobState.allCases))
         #expect(c.total == 0)
         guard case let .object(members) = c.json else { Issue.record("not an object"); return }
-        #expect(members.map(\.0) == ["pending", "processing", "completed", "failed", "dead"])
+        #expect(members.map(\.0) == ["pending", "processing", "completed", "failed", "dead", "scheduled"])
     }
 
     @Test func countsFollowEveryTransition() throws {
         try f.store.setConfig(.backoffBase, 1)
         let w1 = try f.worker("w1")
-        // [pending, processing, completed, failed, dead]
+        // [pending, processing, completed, failed, dead, scheduled]
         _ = try f.store.enqueue((0..<6).map { try JobSpec(id: "j\($0)", command: "true", maxRetries: 1, priority: $0 < 2 ? 1 : 0) }, now: f.now)
-        #expect(try counts() == [6, 0, 0, 0, 0])
+        #expect(try counts() == [6, 0, 0, 0, 0, 0])
         let a = try f.claim("w1")
-        #expect(try counts() == [5, 1, 0, 0, 0])
+        #expect(try counts() == [5, 1, 0, 0, 0, 0])
         _ = try f.store.finish(a, workerID: "w1", result: StoreFixture.success, now: f.now)
-        #expect(try counts() == [5, 0, 1, 0, 0])
+        #expect(try counts() == [5, 0, 1, 0, 0, 0])
         _ = try f.store.finish(try f.claim("w1"), workerID: "w1", result: StoreFixture.failure, now: f.now)
-        #expect(try counts() == [4, 0, 1, 1, 0])
+        #expect(try counts() == [4, 0, 1, 1, 0, 0])
         // A refused (stale) finish changes nothing.
         _ = try f.store.finish(a, workerID: "w1", result: StoreFixture.failure, now: f.now)
-        #expect(try counts() == [4, 0, 1, 1, 0])
+        #expect(try counts() == [4, 0, 1, 1, 0, 0])
         f.advance(seconds: 1)
         // j1's second run fails too: max_retries 1 → dead.
         let retry = try f.claim("w1")
         #expect(retry.job.id == "j1")
-        #expect(try counts() == [4, 1, 1, 0, 0])
+        #expect(try counts() == [4, 1, 1, 0, 0, 0])
         _ = try f.store.finish(retry, workerID: "w1", result: StoreFixture.failure, now: f.now)
-        #expect(try counts() == [4, 0, 1, 0, 1])
+        #expect(try counts() == [4, 0, 1, 0, 1, 0])
         _ = try f.claim("w1")
         _ = try f.store.releaseWorker(w1, loss: .processExited, now: f.now)
-        #expect(try counts() == [3, 0, 1, 1, 1])
+        #expect(try counts() == [3, 0, 1, 1, 1, 0])
         _ = try f.store.retryDead(ids: ["j1"], now: f.now)
-        #expect(try counts() == [4, 0, 1, 1, 0])
+        #expect(try counts() == [4, 0, 1, 1, 0, 0])
         #expect(throws: QueueError.self) { try f.store.enqueue([JobSpec(id: "j0", command: "true")], now: f.now) }
-        #expect(try counts() == [4, 0, 1, 1, 0])
+        #expect(try counts() == [4, 0, 1, 1, 0, 0])
         #expect(try f.assertCountsConsistent())
     }
 }
