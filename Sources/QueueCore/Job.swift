@@ -20,11 +20,13 @@ public struct Job: Sendable, Equatable {
     public var exitCode: Int?
     /// The worker holding the job while it is `processing`.
     public var workerID: String?
+    /// The named queue it waits in (see `QueueTurns` for how workers share queues).
+    public var queue: String
 
     public init(
         id: String, command: String, state: JobState = .pending, attempts: Int = 0, maxRetries: Int,
         priority: Int = 0, runAt: Timestamp, timeout: Double? = nil, createdAt: Timestamp, updatedAt: Timestamp,
-        lastError: String? = nil, exitCode: Int? = nil, workerID: String? = nil
+        lastError: String? = nil, exitCode: Int? = nil, workerID: String? = nil, queue: String = QueueName.defaultName
     ) {
         self.id = id
         self.command = command
@@ -39,6 +41,7 @@ public struct Job: Sendable, Equatable {
         self.lastError = lastError
         self.exitCode = exitCode
         self.workerID = workerID
+        self.queue = queue
     }
 
     /// The job as printed by `--json` commands, fields in a fixed order.
@@ -57,6 +60,7 @@ public struct Job: Sendable, Equatable {
             ("last_error", .optional(lastError)),
             ("exit_code", .optional(exitCode)),
             ("worker_id", .optional(workerID)),
+            ("queue", .string(queue)),
         ])
     }
 }

@@ -60,14 +60,15 @@ public enum JobID {
 
     /// Ids users may choose: 1–128 printable characters without spaces or slashes,
     /// so an id is always safe as a file name and as one shell word.
-    public static func validate(_ id: String) throws {
-        guard !id.isEmpty else { throw QueueError.invalidInput("\"id\" must not be empty") }
-        guard id.utf8.count <= 128 else { throw QueueError.invalidInput("\"id\" is longer than 128 bytes") }
+    /// `field` names the value in the message (queue names follow the same rule).
+    public static func validate(_ id: String, field: String = "id") throws {
+        guard !id.isEmpty else { throw QueueError.invalidInput("\"\(field)\" must not be empty") }
+        guard id.utf8.count <= 128 else { throw QueueError.invalidInput("\"\(field)\" is longer than 128 bytes") }
         let allowed = id.unicodeScalars.allSatisfy { s in
             (s.value >= 0x21 && s.value <= 0x7E) && s != "/" && s != "\\" && s != "'" && s != "\"" && s != "`"
         }
         guard allowed, id != ".", id != ".." else {
-            throw QueueError.invalidInput("\"id\" may only hold printable ASCII without spaces, quotes or slashes: \(id.debugDescription)")
+            throw QueueError.invalidInput("\"\(field)\" may only hold printable ASCII without spaces, quotes or slashes: \(id.debugDescription)")
         }
     }
 }

@@ -7,13 +7,16 @@ public struct JobSpec: Sendable, Equatable {
     public var runAt: Timestamp?
     public var delaySeconds: Double?
     public var timeout: Double?
+    /// The named queue (default `default`).
+    public var queue: String
 
     /// Linux refuses a single exec argument longer than this (MAX_ARG_STRLEN).
     public static let maximumCommandBytes = 131_071
-    public static let fields = ["id", "command", "max_retries", "priority", "run_at", "delay", "timeout"]
+    public static let fields = ["id", "command", "max_retries", "priority", "run_at", "delay", "timeout", "queue"]
 
     public init(id: String? = nil, command: String, maxRetries: Int? = nil, priority: Int = 0,
-                runAt: Timestamp? = nil, delaySeconds: Double? = nil, timeout: Double? = nil) throws {
+                runAt: Timestamp? = nil, delaySeconds: Double? = nil, timeout: Double? = nil,
+                queue: String = QueueName.defaultName) throws {
         self.id = id
         self.command = command
         self.maxRetries = maxRetries
@@ -21,6 +24,7 @@ public struct JobSpec: Sendable, Equatable {
         self.runAt = runAt
         self.delaySeconds = delaySeconds
         self.timeout = timeout
+        self.queue = queue
         try validate()
     }
 
@@ -36,6 +40,7 @@ public struct JobSpec: Sendable, Equatable {
         var runAt: Timestamp?
         var delay: Double?
         var timeout: Double?
+        var queue = QueueName.defaultName
         for (key, value) in members {
             switch key {
             case "id": id = try Self.string(value, key)
@@ -51,17 +56,19 @@ public struct JobSpec: Sendable, Equatable {
                 }
             case "delay": delay = try Self.number(value, key, in: 0...1e9)
             case "timeout": timeout = try Self.number(value, key, in: 0...1e9)
+            case "queue": queue = try Self.string(value, key) ?? QueueName.defaultName
             default:
                 throw QueueError.invalidInput("unknown field \"\(key)\"; a job accepts: \(Self.fields.joined(separator: ", "))")
             }
         }
         guard let command else { throw QueueError.invalidInput("missing required field \"command\"") }
         try self.init(id: id, command: command, maxRetries: maxRetries, priority: priority, runAt: runAt,
-                      delaySeconds: delay, timeout: timeout)
+                      delaySeconds: delay, timeout: timeout, queue: queue)
     }
 
     private func validate() throws {
         if let id { try JobID.validate(id) }
+        try QueueName.validate(queue)
         guard !command.allSatisfy({ $0.isWhitespace }) else {
             throw QueueError.invalidInput("\"command\" must not be empty")
         }

@@ -12,10 +12,8 @@ extension SQLiteJobStore {
                 SELECT printf('seed-%08d', x), 'true', CASE WHEN x % ? = 0 THEN 'pending' ELSE 'completed' END,
                        CASE WHEN x % ? = 0 THEN 0 ELSE 1 END, 3, 0, ? - 1000, ? - 1000, ? - 1000 FROM n
                 """, arguments: [count, pendingEvery, pendingEvery, now.milliseconds, now.milliseconds, now.milliseconds])
-            try db.execute(sql: """
-                UPDATE job_counts SET n = n + CASE state WHEN 'pending' THEN ?1 / ?2 ELSE ?1 - ?1 / ?2 END
-                WHERE state IN ('pending', 'completed')
-                """, arguments: [count, pendingEvery])
+            try Self.addToCount(db, queue: QueueName.defaultName, state: .pending, count / pendingEvery)
+            try Self.addToCount(db, queue: QueueName.defaultName, state: .completed, count - count / pendingEvery)
         }
     }
 
@@ -36,10 +34,9 @@ extension SQLiteJobStore {
                 SELECT printf('later-%08d', x), 'true', CASE WHEN x % 10 = 0 THEN 'failed' ELSE 'scheduled' END,
                        CASE WHEN x % 10 = 0 THEN 1 ELSE 0 END, 3, x % 5, ?2 + x, ?3, ?3 FROM n
                 """, arguments: [future, later, now.milliseconds])
-            try db.execute(sql: """
-                UPDATE job_counts SET n = n + CASE state WHEN 'completed' THEN ?1 WHEN 'failed' THEN ?2 / 10 ELSE ?2 - ?2 / 10 END
-                WHERE state IN ('scheduled', 'failed', 'completed')
-                """, arguments: [completed, future])
+            try Self.addToCount(db, queue: QueueName.defaultName, state: .completed, completed)
+            try Self.addToCount(db, queue: QueueName.defaultName, state: .failed, future / 10)
+            try Self.addToCount(db, queue: QueueName.defaultName, state: .scheduled, future - future / 10)
         }
     }
 

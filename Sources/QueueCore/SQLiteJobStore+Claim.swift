@@ -4,7 +4,17 @@ extension SQLiteJobStore {
     /// Atomically takes the best eligible job (see `JobState` for the rule) for
     /// `workerID`, counts the attempt and opens its run.
     public func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome {
-        try write { db in try Self.claim(db, workerID: workerID, config: try Self.loadConfig(db), now: now) }
+        try claim(workerID: workerID, queues: nil, now: now)
+    }
+
+    /// A claim from the queues in `queues` only (nil: every queue).
+    public func claim(workerID: String, queues: [String]?, now: Timestamp) throws -> ClaimOutcome {
+        try write { db in
+            switch try Self.beginClaims(db, workerID: workerID, serving: queues, now: now) {
+            case let .refused(outcome): return outcome
+            case var .open(turns): return try Self.claimNext(db, workerID: workerID, turns: &turns, config: try Self.loadConfig(db), now: now)
+            }
+        }
     }
 
     /// A worker's one transaction between runs: records the results of the runs it
@@ -17,10 +27,14 @@ extension SQLiteJobStore {
     /// doing is read from the jobs it holds (see `workers()`), and its count of jobs
     /// done, `jobsDone`, is stored here only when it runs out of work (and by its
     /// heartbeats meanwhile).
+    ///
+    /// `queues` are the queues the worker serves (nil: every queue).
     public func settle(_ results: [FinishedRun], givingBack unstarted: [ClaimedJob] = [], workerID: String,
-                       claimLimit: Int, jobsDone: Int? = nil, now: Timestamp) throws -> Settlement {
-        // Jobs given back are waiting again: idle workers may take them at once.
-        defer { if !unstarted.isEmpty { Doorbell.ring(location) } }
+                       queues: [String]? = nil, claimLimit: Int, jobsDone: Int? = nil, now: Timestamp) throws -> Settlement {
+        // Jobs given back are waiting again, and a finished job of a queue with a
+        // limit frees a place: idle workers may take them at once.
+        var wake = !unstarted.isEmpty
+        defer { if wake { Doorbell.ring(location) } }
         return try write { db in
             let config = try Self.loadConfig(db)
             var settlement = Settlement()
@@ -30,11 +44,17 @@ extension SQLiteJobStore {
             for claimed in unstarted {
                 try Self.giveBack(db, job: claimed.job, runID: claimed.runID, workerID: workerID, now: now)
             }
+            if !results.isEmpty, !wake { wake = try Self.anyQueueHasALimit(db) }
             if claimLimit > 0 {
-                settlement.next = try Self.claim(db, workerID: workerID, config: config, now: now)
-                while settlement.ahead.count + 1 < claimLimit, settlement.next.isClaimed,
-                      case let .claimed(more) = try Self.claim(db, workerID: workerID, config: config, now: now, checkWorker: false) {
-                    settlement.ahead.append(more)
+                switch try Self.beginClaims(db, workerID: workerID, serving: queues, now: now) {
+                case let .refused(outcome):
+                    settlement.next = outcome
+                case var .open(turns):
+                    settlement.next = try Self.claimNext(db, workerID: workerID, turns: &turns, config: config, now: now)
+                    while settlement.ahead.count + 1 < claimLimit, settlement.next.isClaimed,
+                          case let .claimed(more) = try Self.claimNext(db, workerID: workerID, turns: &turns, config: config, now: now) {
+                        settlement.ahead.append(more)
+                    }
                 }
             }
             if let jobsDone, !settlement.next.isClaimed {
@@ -60,33 +80,59 @@ extension SQLiteJobStore {
         return previous
     }
 
-    static func claim(_ db: Database, workerID: String, config: QueueConfig, now: Timestamp,
-                      checkWorker: Bool = true) throws -> ClaimOutcome {
-        // A worker's row is read, and jobs that came due are promoted, once per
-        // transaction (the first claim of a batch).
-        if checkWorker {
-            guard let stop = try Bool.fetchOne(db.cachedStatement(sql: "SELECT stop_requested FROM workers WHERE id = ?"),
-                                               arguments: [workerID]) else {
-                return .workerReleased
-            }
-            if stop { return .stopRequested }
-            try Self.promoteDueJobs(db, now: now)
+    /// How a claim transaction starts: refused, or open with the queues to take turns on.
+    enum ClaimStart {
+        case refused(ClaimOutcome)
+        case open(QueueTurns)
+    }
+
+    /// The once-per-transaction part of claiming (the first claim of a batch): the
+    /// worker's row says it may claim, jobs that came due are promoted, and the
+    /// open queues it serves are read.
+    static func beginClaims(_ db: Database, workerID: String, serving: [String]?, now: Timestamp) throws -> ClaimStart {
+        guard let stop = try Bool.fetchOne(db.cachedStatement(sql: "SELECT stop_requested FROM workers WHERE id = ?"),
+                                           arguments: [workerID]) else {
+            return .refused(.workerReleased)
         }
+        if stop { return .refused(.stopRequested) }
+        try Self.promoteDueJobs(db, now: now)
+        return .open(try QueueTurns(db, serving: serving))
+    }
+
+    /// Claims the best due job of the first queue in `turns` that has one and is
+    /// under its limit (see `QueueTurns` and `JobState` for the rules).
+    static func claimNext(_ db: Database, workerID: String, turns: inout QueueTurns, config: QueueConfig,
+                          now: Timestamp) throws -> ClaimOutcome {
+        for queue in turns.order {
+            if let limit = queue.concurrency, try Self.processingCount(db, queue: queue.name) >= limit { continue }
+            if let job = try Self.claimJob(db, workerID: workerID, queue: queue.name, now: now) {
+                try turns.served(queue.name, db)
+                return .claimed(try Self.openRun(db, job: job, workerID: workerID, config: config, now: now))
+            }
+        }
+        return .noJob
+    }
+
+    private static func claimJob(_ db: Database, workerID: String, queue: String, now: Timestamp) throws -> Job? {
         let claim = try BoundStatement(db, sql: """
             UPDATE jobs SET state = 'processing', attempts = attempts + 1, worker_id = ?, updated_at = ?
             WHERE seq = (
-                SELECT seq FROM jobs INDEXED BY jobs_ready WHERE \(Self.readyCondition) AND run_at <= ?
+                SELECT seq FROM jobs INDEXED BY jobs_ready WHERE \(Self.readyCondition) AND queue = ? AND run_at <= ?
                 ORDER BY priority DESC, run_at, seq LIMIT 1)
             RETURNING \(Job.columns)
             """)
         var claimed: Job?
-        try claim.run([.text(workerID), .int(now.milliseconds), .int(now.milliseconds)]) { claimed = try Job(columns: $0) }
-        guard let job = claimed else { return .noJob }
+        try claim.run([.text(workerID), .int(now.milliseconds), .text(queue), .int(now.milliseconds)]) { claimed = try Job(columns: $0) }
+        return claimed
+    }
+
+    /// Inserts the history row of a job just claimed.
+    private static func openRun(_ db: Database, job: Job, workerID: String, config: QueueConfig, now: Timestamp) throws -> ClaimedJob {
         try BoundStatement(db, sql: """
             INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES (?, ?, ?, ?, ?)
             """).run([.text(job.id), .int(job.attempts), .text(workerID), .int(job.runAt.milliseconds), .int(now.milliseconds)])
         let runID = db.lastInsertedRowID
-        return .claimed(ClaimedJob(job: job, runID: runID, config: config))
+        return ClaimedJob(job: job, runID: runID, config: config)
     }
 
     /// Records the end of a run, fenced on the lease: only the worker that holds the

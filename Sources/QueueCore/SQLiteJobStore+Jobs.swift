@@ -16,22 +16,23 @@ extension SQLiteJobStore {
         return try write { db in
             let config = try Self.loadConfig(db)
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at)
-                VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?)
+                INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, queue)
+                VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
                 """)
             var jobs: [Job] = []
             jobs.reserveCapacity(specs.count)
-            var scheduled = 0
+            // Jobs added per queue and state, stored once per batch.
+            var added: [String: (pending: Int, scheduled: Int)] = [:]
             for (index, spec) in specs.enumerated() {
                 let runAt = spec.eligibleAt(now: now)
                 // Work that is not due waits outside the claim's index (see JobState).
                 let state: JobState = runAt > now ? .scheduled : .pending
-                if state == .scheduled { scheduled += 1 }
+                if state == .scheduled { added[spec.queue, default: (0, 0)].scheduled += 1 } else { added[spec.queue, default: (0, 0)].pending += 1 }
                 let job = Job(
                     id: spec.id ?? JobID.generate(at: now), command: spec.command, state: state,
                     maxRetries: spec.maxRetries ?? config.maxRetries,
                     priority: spec.priority, runAt: runAt, timeout: spec.timeout,
-                    createdAt: now, updatedAt: now)
+                    createdAt: now, updatedAt: now, queue: spec.queue)
                 do {
                     try Self.insert(job, with: insert, in: db)
                 } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
@@ -40,9 +41,10 @@ extension SQLiteJobStore {
                 }
                 jobs.append(job)
             }
-            try db.execute(sql: "UPDATE job_counts SET n = n + ? WHERE state = 'pending'", arguments: [jobs.count - scheduled])
-            if scheduled > 0 {
-                try db.execute(sql: "UPDATE job_counts SET n = n + ? WHERE state = 'scheduled'", arguments: [scheduled])
+            for (queue, n) in added {
+                try Self.registerQueue(db, queue)
+                try Self.addToCount(db, queue: queue, state: .pending, n.pending)
+                try Self.addToCount(db, queue: queue, state: .scheduled, n.scheduled)
             }
             return jobs
         }
@@ -57,7 +59,7 @@ extension SQLiteJobStore {
         let handle = statement.sqliteStatement
         let connection = db.sqliteConnection
         let failure: DatabaseError? = job.id.withCString { id in
-            job.command.withCString { command in
+            job.command.withCString { command in job.queue.withCString { queue in
                 sqlite3_bind_text(handle, 1, id, -1, nil)
                 sqlite3_bind_text(handle, 2, command, -1, nil)
                 // A static string: no copy needed.
@@ -68,6 +70,7 @@ extension SQLiteJobStore {
                 if let timeout = job.timeout { sqlite3_bind_double(handle, 7, timeout) } else { sqlite3_bind_null(handle, 7) }
                 sqlite3_bind_int64(handle, 8, job.createdAt.milliseconds)
                 sqlite3_bind_int64(handle, 9, job.updatedAt.milliseconds)
+                sqlite3_bind_text(handle, 10, queue, -1, nil)
                 var failure: DatabaseError?
                 if sqlite3_step(handle) != SQLITE_DONE {
                     failure = DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(connection)),
@@ -76,7 +79,7 @@ extension SQLiteJobStore {
                 sqlite3_reset(handle)
                 sqlite3_clear_bindings(handle)
                 return failure
-            }
+            } }
         }
         if let failure { throw failure }
     }

@@ -115,6 +115,7 @@ extension SQLiteJobStore {
                 """)
         }
         migrator.registerMigration("v4-scheduled-state", migrate: migrateToScheduledState)
+        migrator.registerMigration("v5-named-queues", migrate: migrateToNamedQueues)
         return migrator
     }
 }
@@ -153,7 +154,7 @@ extension JobState {
 
 extension Job {
     /// Columns in the order `init(columns:)` reads them.
-    static let columns = "id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, last_error, exit_code, worker_id"
+    static let columns = "id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, last_error, exit_code, worker_id, queue"
 
     init(row: Row) throws { try self.init(columns: row) }
 
@@ -168,7 +169,8 @@ extension Job {
             id: row.text(0), command: row.text(1), state: state, attempts: row.int(3), maxRetries: row.int(4),
             priority: row.int(5), runAt: Timestamp(milliseconds: row.int64(6)), timeout: row.optionalDouble(7),
             createdAt: Timestamp(milliseconds: row.int64(8)), updatedAt: Timestamp(milliseconds: row.int64(9)),
-            lastError: row.optionalText(10), exitCode: row.optionalInt(11), workerID: row.optionalText(12))
+            lastError: row.optionalText(10), exitCode: row.optionalInt(11), workerID: row.optionalText(12),
+            queue: row.text(13))
     }
 }
 

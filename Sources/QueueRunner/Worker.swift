@@ -19,6 +19,8 @@ public final class Worker {
     private let heartbeatStore: SQLiteJobStore
     private let runningFile: RunningJobFile
     private let environment = JobEnvironment()
+    /// The queues this worker takes jobs from (nil: every queue).
+    private let queues: [String]?
     private var logger: Logger
     /// What ``run()`` returns when recovery released this worker (it missed its
     /// lease, e.g. stopped or starved, or the database was locked for longer than
@@ -35,8 +37,9 @@ public final class Worker {
     /// `JobStore.registerWorker(_:unlessStoppedSince:)`); nil registers regardless.
     private let stopGeneration: Int64?
 
-    public init(location: DatabaseLocation, logger: Logger, stopGeneration: Int64? = nil) throws {
+    public init(location: DatabaseLocation, queues: [String]? = nil, logger: Logger, stopGeneration: Int64? = nil) throws {
         self.location = location
+        self.queues = queues
         self.stopGeneration = stopGeneration
         self.logger = logger
         id = "w-" + JobID.generate().suffix(10).lowercased()
@@ -101,7 +104,7 @@ public final class Worker {
         // Registered: from now on a stopping worker waits for the database (to
         // record its last result) however long another process holds it.
         StopSignals.interruptDatabaseWaits(false)
-        logger.info("worker \(id) started (pid \(record.pid)) on \(location.databasePath)")
+        logger.info("worker \(id) started (pid \(record.pid)) on \(location.databasePath)\(queues.map { ", queues " + $0.joined(separator: ",") } ?? "")")
         // The heartbeat thread gets its own connection so its writes never queue
         // behind the main thread's.
         let heartbeat = Heartbeat(store: heartbeatStore, workerID: id, cancelWriteFD: cancelPipe[1], logger: logger)
@@ -123,7 +126,7 @@ public final class Worker {
         /// wake-up writes nothing.
         func settle(claimLimit: Int, givingBackBecause reason: String? = nil) throws -> Settlement {
             let doneAfter = unrecorded.isEmpty ? nil : jobsDone + unrecorded.count
-            let settled = try store.settle(unrecorded, givingBack: ahead, workerID: id, claimLimit: claimLimit,
+            let settled = try store.settle(unrecorded, givingBack: ahead, workerID: id, queues: queues, claimLimit: claimLimit,
                                            jobsDone: doneAfter, now: .now())
             for (run, job) in zip(unrecorded, settled.finished) { logResult(run.claimed, run.result, job) }
             if let doneAfter {

@@ -11,6 +11,8 @@ import QueueCore
 public struct WorkerSupervisor: Sendable {
     public let location: DatabaseLocation
     public let executable: String
+    /// Queues the started workers serve (nil: every queue).
+    public var queues: [String]?
 
     /// What `stop` observed.
     public struct StopReport: Sendable, Equatable {
@@ -27,6 +29,9 @@ public struct WorkerSupervisor: Sendable {
         self.executable = executable
     }
 
+    /// `--queue a,b` for the processes this starts, when they serve some queues only.
+    private var queueArguments: [String] { queues.map { ["--queue", $0.joined(separator: ",")] } ?? [] }
+
     /// Starts a background pool of `count` workers: a detached supervisor process
     /// (own session, output to `<db>-logs/workers.log`) that starts them and restarts
     /// those that crash. Returns once each has registered.
@@ -38,7 +43,7 @@ public struct WorkerSupervisor: Sendable {
         let logFD = try PrivateFolder.openFile(location.workerLogPath, .append)
         defer { close(logFD) }
         let supervisor = try spawn([executable, "worker", "supervise", "--db", location.databasePath,
-                                    "--count", String(count), "--stop-generation", String(generation)],
+                                    "--count", String(count), "--stop-generation", String(generation)] + queueArguments,
                                    stdout: logFD, deathSignal: 0, newSession: true)
         return try awaitPool(of: supervisor, count: count, generation: generation, store: store, timeout: timeout)
     }
@@ -162,7 +167,7 @@ public struct WorkerSupervisor: Sendable {
         JobProcessTree.adoptOrphans()
         let store = try SQLiteJobStore(location: location)
         var pool = SupervisedPool(count: count, stopGeneration: stopGeneration)
-        let argv = [executable, "worker", "run", "--db", location.databasePath, "--stop-generation", String(stopGeneration)]
+        let argv = [executable, "worker", "run", "--db", location.databasePath, "--stop-generation", String(stopGeneration)] + queueArguments
         // Attached workers get SIGTERM (a graceful stop) if this supervisor dies;
         // detached ones keep running (`worker stop` still reaches them).
         let deathSignal = detached ? 0 : SIGTERM

@@ -34,9 +34,16 @@ struct WorkerCommand: ParsableCommand {
                 log to stderr; SIGINT or SIGTERM stops them gracefully, also while still waiting \
                 for the database (a second signal cancels running jobs, which are retried).
 
+                --queue a,b makes the workers serve only those queues (by default they serve \
+                every queue, including ones created later). A worker serving several queues \
+                takes them in turns shared by all workers: each claim goes to the open queue \
+                with a due job that was served least recently; priorities order jobs within a \
+                queue only. See `queuectl queue --help`.
+
                 Examples:
                   queuectl worker start --count 4
                   queuectl worker start --count 2 --foreground
+                  queuectl worker start --count 2 --queue mail,reports
                 """
         )
         @OptionGroup var global: GlobalOptions
@@ -44,11 +51,14 @@ struct WorkerCommand: ParsableCommand {
         var count = 1
         @Flag(help: "Keep the workers attached to this process.")
         var foreground = false
+        @Option(help: "Serve only these queues, comma-separated (default: every queue).")
+        var queue: String?
         @Flag(help: "Print the started workers as JSON.")
         var json = false
 
         func validate() throws {
             guard (1...256).contains(count) else { throw ValidationError("--count must be from 1 to 256") }
+            if let queue { _ = try QueueNameArgument.parse(queue) }
         }
 
         func run() throws {
@@ -69,7 +79,8 @@ struct WorkerCommand: ParsableCommand {
                     return
                 }
                 StopSignals.interruptDatabaseWaits(false)
-                let supervisor = WorkerSupervisor(location: store.location)
+                var supervisor = WorkerSupervisor(location: store.location)
+                supervisor.queues = try queue.map(QueueNameArgument.parse)
                 if foreground {
                     let generation = try store.stopGeneration()
                     let status = try supervisor.supervise(count: count, stopGeneration: generation, detached: false) {
@@ -168,15 +179,22 @@ struct WorkerCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Register only if no `worker stop` of every worker came since this stop generation.")
         var stopGeneration: Int64?
+        @Option(help: "Serve only these queues, comma-separated (default: every queue).")
+        var queue: String?
+
+        func validate() throws {
+            if let queue { _ = try QueueNameArgument.parse(queue) }
+        }
 
         func run() throws {
             StopSignals.install()
             StopSignals.interruptDatabaseWaits(true)
             try reportingErrors {
                 let location = try global.location()
+                let queues = try queue.map(QueueNameArgument.parse)
                 let logger = WorkerLog.bootstrap(label: "queuectl.worker")
                 while true {
-                    let status = try Worker(location: location, logger: logger, stopGeneration: stopGeneration).run()
+                    let status = try Worker(location: location, queues: queues, logger: logger, stopGeneration: stopGeneration).run()
                     // Released by recovery while alive: come back as a new worker,
                     // unless a stop was asked for meanwhile.
                     if status == Worker.releasedStatus && !Worker.stopSignalReceived {
@@ -203,13 +221,20 @@ struct WorkerCommand: ParsableCommand {
         var count = 1
         @Option(help: "The stop generation the pool was started at.")
         var stopGeneration: Int64 = 0
+        @Option(help: "Queues the workers serve, comma-separated (default: every queue).")
+        var queue: String?
+
+        func validate() throws {
+            if let queue { _ = try QueueNameArgument.parse(queue) }
+        }
 
         func run() throws {
             StopSignals.install()
             try reportingErrors {
                 let logger = WorkerLog.bootstrap(label: "queuectl.supervisor")
-                let status = try WorkerSupervisor(location: try global.location())
-                    .supervise(count: count, stopGeneration: stopGeneration, detached: true) { logger.info("\($0)") }
+                var supervisor = WorkerSupervisor(location: try global.location())
+                supervisor.queues = try queue.map(QueueNameArgument.parse)
+                let status = try supervisor.supervise(count: count, stopGeneration: stopGeneration, detached: true) { logger.info("\($0)") }
                 if status != 0 { throw ExitCode(status) }
             }
         }
