@@ -44,12 +44,14 @@ extension SQLiteJobStore {
             for claimed in unstarted {
                 try Self.giveBack(db, job: claimed.job, runID: claimed.runID, workerID: workerID, now: now)
             }
-            if !results.isEmpty, !wake { wake = try Self.anyQueueHasALimit(db) }
+            var limitsKnown = false
             if claimLimit > 0 {
                 switch try Self.beginClaims(db, workerID: workerID, serving: queues, now: now) {
                 case let .refused(outcome):
                     settlement.next = outcome
                 case var .open(turns):
+                    if !results.isEmpty, turns.anyLimit { wake = true }
+                    limitsKnown = true
                     settlement.next = try Self.claimNext(db, workerID: workerID, turns: &turns, config: config, now: now)
                     while settlement.ahead.count + 1 < claimLimit, settlement.next.isClaimed,
                           case let .claimed(more) = try Self.claimNext(db, workerID: workerID, turns: &turns, config: config, now: now) {
@@ -57,6 +59,7 @@ extension SQLiteJobStore {
                     }
                 }
             }
+            if !results.isEmpty, !wake, !limitsKnown { wake = try Self.anyQueueHasALimit(db) }
             if let jobsDone, !settlement.next.isClaimed {
                 try Self.recordJobsDone(db, workerID: workerID, jobsDone: jobsDone)
             }

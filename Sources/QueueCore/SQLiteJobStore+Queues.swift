@@ -80,18 +80,21 @@ struct QueueTurns {
     }
     /// Open queues, least recently served first.
     private(set) var order: [Entry]
-    /// Whether a queue with a limit is among them (results then wake idle workers:
-    /// a finished job frees a place).
-    var hasLimits: Bool { order.contains { $0.concurrency != nil } }
+    /// Whether any queue (served or not, open or not) has a limit: results then
+    /// wake idle workers, since a finished job frees a place.
+    private(set) var anyLimit = false
 
     /// Reads the open queues among `serving` (nil: every queue).
     init(_ db: Database, serving: [String]?) throws {
         var entries: [Entry] = []
-        try BoundStatement(db, sql: "SELECT name, concurrency FROM queues WHERE paused = 0 ORDER BY served, name").run([]) { row in
-            let name = row.text(0)
-            if serving == nil || serving!.contains(name) { entries.append(Entry(name: name, concurrency: row.optionalInt(1))) }
+        var anyLimit = false
+        try BoundStatement(db, sql: "SELECT name, concurrency, paused FROM queues ORDER BY served, name").run([]) { row in
+            let name = row.text(0), concurrency = row.optionalInt(1)
+            if concurrency != nil { anyLimit = true }
+            if row.int(2) == 0, serving == nil || serving!.contains(name) { entries.append(Entry(name: name, concurrency: concurrency)) }
         }
         order = entries
+        self.anyLimit = anyLimit
     }
 
     /// Records that `name` was served: it goes to the back of the turns, here and
