@@ -98,6 +98,7 @@ extension SQLiteJobStore {
             return .refused(.workerReleased)
         }
         if stop { return .refused(.stopRequested) }
+        try Self.fireDueSchedules(db, now: now)
         try Self.promoteDueJobs(db, now: now)
         return .open(try QueueTurns(db, serving: serving))
     }

@@ -13,41 +13,43 @@ extension SQLiteJobStore {
             // the WAL again and again; let it grow (it is freed with the connection).
             try? dbQueue.inDatabase { try $0.execute(sql: "PRAGMA cache_size = -262144") }
         }
-        return try write { db in
-            let config = try Self.loadConfig(db)
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, queue)
-                VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            var jobs: [Job] = []
-            jobs.reserveCapacity(specs.count)
-            // Jobs added per queue and state, stored once per batch.
-            var added: [String: (pending: Int, scheduled: Int)] = [:]
-            for (index, spec) in specs.enumerated() {
-                let runAt = spec.eligibleAt(now: now)
-                // Work that is not due waits outside the claim's index (see JobState).
-                let state: JobState = runAt > now ? .scheduled : .pending
-                if state == .scheduled { added[spec.queue, default: (0, 0)].scheduled += 1 } else { added[spec.queue, default: (0, 0)].pending += 1 }
-                let job = Job(
-                    id: spec.id ?? JobID.generate(at: now), command: spec.command, state: state,
-                    maxRetries: spec.maxRetries ?? config.maxRetries,
-                    priority: spec.priority, runAt: runAt, timeout: spec.timeout,
-                    createdAt: now, updatedAt: now, queue: spec.queue)
-                do {
-                    try Self.insert(job, with: insert, in: db)
-                } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                    let position = specs.count > 1 ? " (job \(index + 1) of \(specs.count))" : ""
-                    throw QueueError.invalidInput("a job with id '\(job.id)' already exists\(position); nothing was enqueued")
-                }
-                jobs.append(job)
+        return try write { db in try Self.insertJobs(db, specs, config: try Self.loadConfig(db), now: now) }
+    }
+
+    /// Enqueue's work inside a transaction (schedules fire through it too).
+    static func insertJobs(_ db: Database, _ specs: [JobSpec], config: QueueConfig, now: Timestamp) throws -> [Job] {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, queue)
+            VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var jobs: [Job] = []
+        jobs.reserveCapacity(specs.count)
+        // Jobs added per queue and state, stored once per batch.
+        var added: [String: (pending: Int, scheduled: Int)] = [:]
+        for (index, spec) in specs.enumerated() {
+            let runAt = spec.eligibleAt(now: now)
+            // Work that is not due waits outside the claim's index (see JobState).
+            let state: JobState = runAt > now ? .scheduled : .pending
+            if state == .scheduled { added[spec.queue, default: (0, 0)].scheduled += 1 } else { added[spec.queue, default: (0, 0)].pending += 1 }
+            let job = Job(
+                id: spec.id ?? JobID.generate(at: now), command: spec.command, state: state,
+                maxRetries: spec.maxRetries ?? config.maxRetries,
+                priority: spec.priority, runAt: runAt, timeout: spec.timeout,
+                createdAt: now, updatedAt: now, queue: spec.queue)
+            do {
+                try Self.insert(job, with: insert, in: db)
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                let position = specs.count > 1 ? " (job \(index + 1) of \(specs.count))" : ""
+                throw QueueError.invalidInput("a job with id '\(job.id)' already exists\(position); nothing was enqueued")
             }
-            for (queue, n) in added {
-                try Self.registerQueue(db, queue)
-                try Self.addToCount(db, queue: queue, state: .pending, n.pending)
-                try Self.addToCount(db, queue: queue, state: .scheduled, n.scheduled)
-            }
-            return jobs
+            jobs.append(job)
         }
+        for (queue, n) in added {
+            try Self.registerQueue(db, queue)
+            try Self.addToCount(db, queue: queue, state: .pending, n.pending)
+            try Self.addToCount(db, queue: queue, state: .scheduled, n.scheduled)
+        }
+        return jobs
     }
 
     /// Runs the prepared INSERT for one job through SQLite's C API. GRDB's

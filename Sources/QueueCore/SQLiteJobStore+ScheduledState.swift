@@ -41,12 +41,15 @@ extension SQLiteJobStore {
     }
 
     /// The earliest `run_at` among jobs waiting for a time (the first entry of
-    /// `jobs_due`), so an idle worker knows when to look again. nil: none waits.
+    /// `jobs_due`) or the next tick of a schedule, so an idle worker knows when to
+    /// look again. nil: nothing waits for a time.
     public func nextRunAt() throws -> Timestamp? {
         try read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: """
+            let job = try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT run_at FROM jobs INDEXED BY jobs_due WHERE \(Self.dueCondition) ORDER BY run_at LIMIT 1
                 """)).map(Timestamp.init(milliseconds:))
+            let tick = try Self.nextScheduleTick(db)
+            return [job, tick].compactMap { $0 }.min()
         }
     }
 }

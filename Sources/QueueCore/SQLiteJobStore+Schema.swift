@@ -116,6 +116,7 @@ extension SQLiteJobStore {
         }
         migrator.registerMigration("v4-scheduled-state", migrate: migrateToScheduledState)
         migrator.registerMigration("v5-named-queues", migrate: migrateToNamedQueues)
+        migrator.registerMigration("v6-schedules", migrate: migrateToSchedules)
         return migrator
     }
 }

@@ -28,7 +28,7 @@ struct Queuectl: ParsableCommand {
         version: "1.0.0",
         subcommands: [
             EnqueueCommand.self, WorkerCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
-            LogsCommand.self, DLQCommand.self, QueueCommand.self, ConfigCommand.self, StatsCommand.self, MonitorCommand.self, DemoCommand.self, BenchCommand.self,
+            LogsCommand.self, DLQCommand.self, QueueCommand.self, ScheduleCommand.self, ConfigCommand.self, StatsCommand.self, MonitorCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )
 }
