@@ -117,6 +117,10 @@ extension SQLiteJobStore {
         migrator.registerMigration("v4-scheduled-state", migrate: migrateToScheduledState)
         migrator.registerMigration("v5-named-queues", migrate: migrateToNamedQueues)
         migrator.registerMigration("v6-schedules", migrate: migrateToSchedules)
+        // The queues a worker serves (NULL: every queue), for `worker list` and the console.
+        migrator.registerMigration("v7-worker-queues") { db in
+            try db.execute(sql: "ALTER TABLE workers ADD COLUMN queues TEXT")
+        }
         return migrator
     }
 }
@@ -198,7 +202,7 @@ extension WorkerRecord {
     static let columns = """
         w.id, w.pid, w.pid_start, w.host,
         CASE WHEN j.id IS NOT NULL THEN 'busy' WHEN w.stop_requested THEN 'stopping' ELSE 'idle' END,
-        j.id, j.updated_at, w.started_at, w.heartbeat_at, w.jobs_done, w.stop_requested
+        j.id, j.updated_at, w.started_at, w.heartbeat_at, w.jobs_done, w.stop_requested, w.queues
         """
 
     init(row: Row) {
@@ -208,6 +212,6 @@ extension WorkerRecord {
             id: row[0], pid: row[1], pidStartTicks: row[2], hostname: row[3], state: WorkerState(rawValue: state) ?? .idle,
             jobID: row[5], jobStartedAt: jobStarted.map(Timestamp.init(milliseconds:)),
             startedAt: Timestamp(milliseconds: row[7]), heartbeatAt: Timestamp(milliseconds: row[8]),
-            jobsDone: row[9], stopRequested: row[10])
+            jobsDone: row[9], stopRequested: row[10], queues: (row[11] as String?).map { $0.split(separator: ",").map(String.init) })
     }
 }

@@ -2,12 +2,15 @@ import GRDB
 
 extension SQLiteJobStore {
     public func registerWorker(_ w: WorkerRecord) throws {
-        try write { db in
-            try db.execute(sql: """
-                INSERT INTO workers (id, pid, pid_start, host, state, started_at, heartbeat_at, jobs_done, stop_requested)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)
-                """, arguments: [w.id, w.pid, w.pidStartTicks, w.hostname, w.state.rawValue, w.startedAt.milliseconds, w.heartbeatAt.milliseconds])
-        }
+        try write { db in try Self.insertWorker(db, w) }
+    }
+
+    private static func insertWorker(_ db: Database, _ w: WorkerRecord) throws {
+        try db.execute(sql: """
+            INSERT INTO workers (id, pid, pid_start, host, state, started_at, heartbeat_at, jobs_done, stop_requested, queues)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?)
+            """, arguments: [w.id, w.pid, w.pidStartTicks, w.hostname, w.state.rawValue, w.startedAt.milliseconds, w.heartbeatAt.milliseconds,
+                             w.queues?.joined(separator: ",")])
     }
 
     /// Every registered worker. What it is doing comes from the job it holds (its
@@ -54,10 +57,7 @@ extension SQLiteJobStore {
     public func registerWorker(_ w: WorkerRecord, unlessStoppedSince generation: Int64) throws -> Bool {
         try write { db in
             guard try Self.stopGeneration(db) <= generation else { return false }
-            try db.execute(sql: """
-                INSERT INTO workers (id, pid, pid_start, host, state, started_at, heartbeat_at, jobs_done, stop_requested)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)
-                """, arguments: [w.id, w.pid, w.pidStartTicks, w.hostname, w.state.rawValue, w.startedAt.milliseconds, w.heartbeatAt.milliseconds])
+            try Self.insertWorker(db, w)
             return true
         }
     }

@@ -20,10 +20,12 @@ public struct WorkerRecord: Sendable, Equatable {
     public var heartbeatAt: Timestamp
     public var jobsDone: Int
     public var stopRequested: Bool
+    /// The queues it serves (nil: every queue).
+    public var queues: [String]?
 
     public init(id: String, pid: Int, pidStartTicks: Int64, hostname: String, state: WorkerState = .idle,
                 jobID: String? = nil, jobStartedAt: Timestamp? = nil, startedAt: Timestamp, heartbeatAt: Timestamp,
-                jobsDone: Int = 0, stopRequested: Bool = false) {
+                jobsDone: Int = 0, stopRequested: Bool = false, queues: [String]? = nil) {
         self.id = id
         self.pid = pid
         self.pidStartTicks = pidStartTicks
@@ -35,7 +37,11 @@ public struct WorkerRecord: Sendable, Equatable {
         self.heartbeatAt = heartbeatAt
         self.jobsDone = jobsDone
         self.stopRequested = stopRequested
+        self.queues = queues
     }
+
+    /// The queues it serves as shown: `a,b`, or `all`.
+    public var queuesText: String { queues?.joined(separator: ",") ?? "all" }
 
     public var json: JSONValue {
         .object([
@@ -48,6 +54,7 @@ public struct WorkerRecord: Sendable, Equatable {
             ("heartbeat_at", .string(heartbeatAt.iso8601)),
             ("jobs_done", .int(jobsDone)),
             ("host", .string(hostname)),
+            ("queues", queues.map { .array($0.map(JSONValue.string)) } ?? .null),
         ])
     }
 }

@@ -135,6 +135,7 @@ struct WorkerColumns {
             .init(title: "ON JOB", width: 6, rightAligned: true, dropOrder: 1),
             .init(title: "DONE", width: 5, rightAligned: true, dropOrder: 3),
             .init(title: "BEAT", width: 5, rightAligned: true, dropOrder: 2),
+            .init(title: "QUEUES", width: 8, dropOrder: 5),
         ], width: width)
     }
 
@@ -150,6 +151,7 @@ struct WorkerColumns {
             (w.jobStartedAt.map { MonitorViewModel.duration(now.seconds(since: $0)) } ?? "-", .plain),
             (String(w.jobsDone), .plain),
             (MonitorViewModel.duration(now.seconds(since: w.heartbeatAt)), .plain),
+            (w.queuesText, .plain),
         ])
     }
 }

@@ -76,7 +76,7 @@ public final class Worker {
 
         let now = Timestamp.now()
         let record = WorkerRecord(id: id, pid: ProcessIdentity.currentPID, pidStartTicks: ProcessIdentity.currentStartTicks,
-                                  hostname: ProcessIdentity.hostname, startedAt: now, heartbeatAt: now)
+                                  hostname: ProcessIdentity.hostname, startedAt: now, heartbeatAt: now, queues: queues)
         if StopSignals.received {
             logger.info("stop signal received before this worker registered; exiting")
             runningFile.remove()

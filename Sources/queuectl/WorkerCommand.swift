@@ -256,11 +256,12 @@ enum WorkerLog {
 enum WorkerTable {
     static func render(_ workers: [WorkerRecord], now: Timestamp = .now()) -> String {
         Terminal.table(
-            ["ID", "PID", "STATE", "JOB", "ON JOB", "STARTED", "HEARTBEAT", "DONE"],
+            ["ID", "PID", "STATE", "JOB", "ON JOB", "STARTED", "HEARTBEAT", "DONE", "QUEUES"],
             workers.map { w in
                 [w.id, String(w.pid), w.state.rawValue, w.jobID ?? "-",
                  w.jobStartedAt.map { Terminal.duration(now.seconds(since: $0)) } ?? "-",
-                 Terminal.relative(w.startedAt, now: now), Terminal.relative(w.heartbeatAt, now: now), String(w.jobsDone)]
+                 Terminal.relative(w.startedAt, now: now), Terminal.relative(w.heartbeatAt, now: now), String(w.jobsDone),
+                 w.queuesText]
             })
     }
 }

@@ -74,6 +74,10 @@ import TestSupport
         #expect(try sandbox.state("c1") == "pending", "a worker serving a,b ran a job of queue c")
         try sandbox.ok(["worker", "start", "--queue", "c"])
         try sandbox.waitForState("c1", "completed")
+        // `worker list` says which queues each worker serves.
+        let served = try sandbox.json(["worker", "list"]).arrayValue?.map { $0["queues"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        #expect(served?.sorted { $0.count > $1.count } == [["a", "b"], ["c"]])
+        #expect(try sandbox.ok(["worker", "list"]).stdout.contains("a,b"))
     }
 
     @Test func pauseStopsNewStartsAtOnceAndResumeWakesWorkers() throws {
@@ -110,6 +114,7 @@ import TestSupport
     @Test func badQueueNamesAndLimitsAreRefusedWithoutChanges() throws {
         let sandbox = try QueueSandbox(name: "queue-input")
         defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"id":"kept","command":"true"}"#)
         for (arguments, stdin) in [
             (["enqueue", #"{"command":"true","queue":"has space"}"#], nil),
             (["enqueue", #"{"command":"true","queue":""}"#], nil),
@@ -124,7 +129,7 @@ import TestSupport
             #expect(result.status == 64, "\(arguments): \(result)")
             #expect(result.stderr.hasPrefix("error:") && !result.stderr.dropFirst().contains("\nerror"), "\(arguments): \(result.stderr)")
         }
-        #expect(try sandbox.counts().values.reduce(0, +) == 0)
+        #expect(try sandbox.counts().values.reduce(0, +) == 1)
         #expect(try sandbox.json(["queue", "list"]).arrayValue?.compactMap { $0["name"]?.stringValue } == ["default"])
     }
 }

@@ -51,6 +51,7 @@ import TestSupport
     @Test func badSchedulesAreRefusedWithoutChanges() throws {
         let sandbox = try QueueSandbox(name: "schedule-input")
         defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"id":"kept","command":"true"}"#)   // creates the database
         let job = #"{"command":"true"}"#
         for (arguments, code) in [
             (["schedule", "add", "a", "--cron", "61 * * * *", job], 64),
