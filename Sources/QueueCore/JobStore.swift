@@ -145,4 +145,21 @@ public protocol JobStore: Sendable {
     func nextRunAt() throws -> Timestamp?
 
     func stats(now: Timestamp) throws -> QueueStats
+
+    // Queues (see `QueueTurns` for how claims share them)
+    /// A claim from these queues only (nil: every queue).
+    func claim(workerID: String, queues: [String]?, now: Timestamp) throws -> ClaimOutcome
+    func queues() throws -> [QueueSummary]
+    /// Caps the jobs of `queue` held by workers at once (nil or 0: no cap); checked in the claim.
+    func setConcurrency(queue: String, _ limit: Int?) throws
+    /// Pauses or resumes queues (nil: every known one); returns the queues changed.
+    func setPaused(_ paused: Bool, queues: [String]?) throws -> [String]
+    /// Jobs of these queues held by workers now.
+    func processingCount(queues: [String]) throws -> Int
+
+    // Schedules (see `Schedule`); workers fire them in their claims.
+    func addSchedule(name: String, rule: Schedule.Rule, job: String, now: Timestamp) throws -> Schedule
+    func schedules() throws -> [Schedule]
+    func removeSchedule(name: String) throws
+    func setSchedulePaused(name: String, _ paused: Bool, now: Timestamp) throws -> Schedule
 }
