@@ -26,6 +26,9 @@ public struct JobListQuery: Equatable, Sendable {
         self.matchErrors = matchErrors
     }
 
+    /// A filter starting with this names a queue (`/queue:mail` in the console).
+    public static let queuePrefix = "queue:"
+
     /// Claim order, when it applies to the state.
     var usesClaimOrder: Bool { order == .claim && state == .pending }
 
@@ -44,7 +47,11 @@ public struct JobListQuery: Equatable, Sendable {
         if let state {
             conditions.append(state.selectionCondition())
         }
-        if !filter.isEmpty {
+        if filter.hasPrefix(Self.queuePrefix) {
+            // `queue:NAME` picks one queue's jobs instead of matching text.
+            conditions.append("queue = ?")
+            _ = arguments.append(contentsOf: [String(filter.dropFirst(Self.queuePrefix.count))])
+        } else if !filter.isEmpty {
             let needle = filter.lowercased()
             var fields = ["id", "command"]
             if matchErrors { fields.append("last_error") }

@@ -9,7 +9,7 @@ public enum Key: Hashable, Sendable {
 
 /// The panes of the console.
 public enum Pane: Int, CaseIterable, Sendable {
-    case jobs, workers, dlq, log
+    case jobs, workers, dlq, log, queues
 
     public var title: String {
         switch self {
@@ -17,6 +17,7 @@ public enum Pane: Int, CaseIterable, Sendable {
         case .workers: return "Workers"
         case .dlq: return "DLQ"
         case .log: return "Log tail"
+        case .queues: return "Queues"
         }
     }
 }
@@ -30,6 +31,7 @@ public enum KeyAction: Equatable, Sendable {
     case retrySelected, toggleMark, retryMarked
     case addWorker, removeWorker, stopAllWorkers
     case pause
+    case toggleQueuePause, setQueueLimit
 }
 
 /// One entry of the key table: the keys, what they do, where.
@@ -62,13 +64,14 @@ public enum KeyTable {
         b([.char("2")], "2", "Workers pane", .focus(.workers)),
         b([.char("3")], "3", "DLQ pane", .focus(.dlq)),
         b([.char("4")], "4", "Log tail pane", .focus(.log)),
+        b([.char("5")], "5", "Queues pane", .focus(.queues)),
         b([.char("j"), .down], "j/↓", "move down (log, overlay: scroll down)", .down),
         b([.char("k"), .up], "k/↑", "move up (log: scroll back, pauses following)", .up, footer: "scroll", footerPanes: [.log]),
         b([.pageDown], "PgDn", "page down", .pageDown),
         b([.pageUp], "PgUp", "page up", .pageUp),
         b([.char("g"), .home], "g", "first row (log: oldest line)", .top),
         b([.char("G"), .end], "G", "last row (log: follow the output again)", .bottom, footer: "follow", footerPanes: [.log]),
-        b([.char("/")], "/", "filter the list: id, command (DLQ: error too), Esc clears", .filter, panes: [.jobs, .workers, .dlq],
+        b([.char("/")], "/", "filter the list: id, command (DLQ: error too; Jobs: queue:NAME for one queue), Esc clears", .filter, panes: [.jobs, .workers, .dlq],
           footer: "filter"),
         b([.escape], "Esc", "close the overlay / clear the filter / clear marks", .escape),
         b([.enter], "Enter", "job detail: fields, run history, output", .detail, panes: [.jobs, .dlq, .workers], footer: "detail"),
@@ -82,7 +85,13 @@ public enum KeyTable {
         b([.char("-")], "-", "stop a worker (an idle one first; it finishes its job)", .removeWorker, mutates: true, footer: "stop worker"),
         b([.char("S")], "S", "stop all workers gracefully, after y/N", .stopAllWorkers, mutates: true, footer: "stop all",
           footerPanes: [.workers]),
-        b([.char("p")], "p", "pause / resume refresh", .pause, footer: "pause"),
+        // Before the global `p`: in the Queues pane it acts on the queue.
+        b([.char("p")], "p", "pause / resume the selected queue", .toggleQueuePause, panes: [.queues], mutates: true,
+          footer: "pause queue"),
+        b([.char("L")], "L", "set the selected queue's concurrency limit (0: none)", .setQueueLimit, panes: [.queues], mutates: true,
+          footer: "limit"),
+        b([.char("p")], "p", "pause / resume refresh (Queues pane: the queue)", .pause, footer: "pause",
+          footerPanes: [.jobs, .workers, .dlq, .log]),
     ]
 
     /// `footer`: the binding's short words in the footer (nil: help only), on

@@ -38,9 +38,12 @@ public struct Layout: Equatable, Sendable {
         let rightWidth = width - leftWidth - 1
         let jobsHeight = b.height * 60 / 100
         let workersHeight = b.height * 40 / 100
+        // Queues share the DLQ's column: few rows, read at a glance.
+        let dlqHeight = (b.height - jobsHeight) / 2
         return [
             .jobs: Rect(x: 0, y: b.y, width: leftWidth, height: jobsHeight),
-            .dlq: Rect(x: 0, y: b.y + jobsHeight, width: leftWidth, height: b.height - jobsHeight),
+            .dlq: Rect(x: 0, y: b.y + jobsHeight, width: leftWidth, height: dlqHeight),
+            .queues: Rect(x: 0, y: b.y + jobsHeight + dlqHeight, width: leftWidth, height: b.height - jobsHeight - dlqHeight),
             .workers: Rect(x: leftWidth + 1, y: b.y, width: rightWidth, height: workersHeight),
             .log: Rect(x: leftWidth + 1, y: b.y + workersHeight, width: rightWidth, height: b.height - workersHeight),
         ]

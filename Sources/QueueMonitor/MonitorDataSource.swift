@@ -48,7 +48,12 @@ public final class MonitorDataSource {
             if let id = workersCursor.selectedID, let i = visibleWorkers.firstIndex(where: { $0.id == id }) { workersCursor.index = i }
             workersCursor.scrollIntoView(rows: query.rows(.workers), total: visibleWorkers.count)
             workersCursor.selectedID = visibleWorkers.indices.contains(workersCursor.index) ? visibleWorkers[workersCursor.index].id : nil
-            snapshot.cursors = [.jobs: jobsCursor, .dlq: deadCursor, .workers: workersCursor]
+            snapshot.queues = try store.queues()
+            var queuesCursor = query.cursor(.queues)
+            if let name = queuesCursor.selectedID, let i = snapshot.queues.firstIndex(where: { $0.name == name }) { queuesCursor.index = i }
+            queuesCursor.scrollIntoView(rows: query.rows(.queues), total: snapshot.queues.count)
+            queuesCursor.selectedID = snapshot.queues.indices.contains(queuesCursor.index) ? snapshot.queues[queuesCursor.index].name : nil
+            snapshot.cursors = [.jobs: jobsCursor, .dlq: deadCursor, .workers: workersCursor, .queues: queuesCursor]
 
             let throughput = try store.throughput(now: now)
             snapshot.succeededPerMinute = throughput.succeededPerMinute
@@ -61,7 +66,7 @@ public final class MonitorDataSource {
             case .jobs: logJob = Self.selected(jobs, jobsCursor)
             case .dlq: logJob = Self.selected(dead, deadCursor)
             case .workers: logJob = visibleWorkers.indices.contains(workersCursor.index) ? visibleWorkers[workersCursor.index].jobID : nil
-            case .log: logJob = nil
+            case .log, .queues: logJob = nil
             }
             if let logJob {
                 if query.logFrozen, let kept = previous?.log, kept.jobID == logJob {
@@ -226,6 +231,15 @@ public final class MonitorDataSource {
                 let report = try supervisor.stop(workerIDs: nil, wait: false)
                 let n = report.requested.count
                 return "stopping \(n) worker\(n == 1 ? "" : "s") (each finishes its current job first)"
+            case let .pauseQueue(name):
+                try store.setPaused(true, queues: [name])
+                return "paused queue \(name): no new job starts (one claimed ahead may still start within a second)"
+            case let .resumeQueue(name):
+                try store.setPaused(false, queues: [name])
+                return "resumed queue \(name)"
+            case let .setQueueLimit(name, limit):
+                try store.setConcurrency(queue: name, limit)
+                return limit.map { "queue \(name): at most \($0) running" } ?? "queue \(name): no limit"
             }
         } catch {
             return "failed: " + Self.message(error)

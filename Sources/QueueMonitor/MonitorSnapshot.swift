@@ -6,6 +6,8 @@ public struct MonitorSnapshot: Sendable {
     public var databasePath: String
     public var counts = JobCounts(counts: [:])
     public var workers: [WorkerRecord] = []
+    /// Every queue, by name (few: shown whole, like the workers).
+    public var queues: [QueueSummary] = []
     /// The Jobs pane's page.
     public var jobs: [Job] = []
     public var jobsTotal = 0

@@ -8,6 +8,10 @@ public enum MonitorEffect: Equatable, Sendable {
     case startWorker
     case stopWorker(String)
     case stopAllWorkers
+    case pauseQueue(String)
+    case resumeQueue(String)
+    /// nil: no limit.
+    case setQueueLimit(String, Int?)
 }
 
 /// A question the console waits for y/N on (No by default).
@@ -47,6 +51,9 @@ public struct MonitorState: Equatable, Sendable {
     public var filters: [Pane: String] = [:]
     /// Text being typed after `/`, for the focused pane.
     public var editingFilter: String?
+    /// The queue whose limit is being typed after `L`, and the digits so far.
+    public var limitQueue: String?
+    public var editingLimit: String?
     public var cursors: [Pane: ListCursor] = [:]
     public var marked: Set<String> = []
     public var overlay: Overlay = .none
@@ -85,6 +92,7 @@ public struct MonitorState: Equatable, Sendable {
             }
         }
         if editingFilter != nil { return editFilter(key) }
+        if editingLimit != nil { return editLimit(key) }
         guard let action = KeyTable.action(for: key, in: focus, readonly: readonly) else { return [] }
         if overlay != .none { return overlayKey(action, snapshot: snapshot) }
         return perform(action, snapshot: snapshot)
@@ -108,6 +116,25 @@ public struct MonitorState: Equatable, Sendable {
         default: break
         }
         overlayScroll = max(0, min(overlayScroll, last))
+        return []
+    }
+
+    private mutating func editLimit(_ key: Key) -> [MonitorEffect] {
+        switch key {
+        case .escape:
+            editingLimit = nil
+            flash = "limit unchanged"
+        case .enter:
+            let limit = Int(editingLimit ?? "") ?? 0
+            editingLimit = nil
+            if let queue = limitQueue { return [.setQueueLimit(queue, limit > 0 ? limit : nil)] }
+        case .backspace:
+            if editingLimit?.isEmpty == false { editingLimit?.removeLast() }
+        case let .char(c) where c.isASCII && c.isNumber && (editingLimit?.count ?? 0) < 7:
+            editingLimit?.append(c)
+        default:
+            break
+        }
         return []
     }
 
@@ -196,6 +223,13 @@ public struct MonitorState: Equatable, Sendable {
         case .stopAllWorkers:
             let n = snapshot.workers.filter { $0.state != .stopping }.count
             if n == 0 { flash = "no workers running" } else { confirmation = .stopAllWorkers(n) }
+        case .toggleQueuePause:
+            guard let queue = selectedQueue(snapshot) else { flash = "no queue selected"; return [] }
+            return [queue.paused ? .resumeQueue(queue.name) : .pauseQueue(queue.name)]
+        case .setQueueLimit:
+            guard let queue = selectedQueue(snapshot) else { flash = "no queue selected"; return [] }
+            limitQueue = queue.name
+            editingLimit = queue.concurrency.map(String.init) ?? ""
         case .pause:
             paused.toggle()
             flash = paused ? "refresh paused" : "refresh resumed"
@@ -214,6 +248,7 @@ public struct MonitorState: Equatable, Sendable {
         case .dlq: return snapshot.deadTotal
         case .workers: return visibleWorkers(snapshot).count
         case .log: return snapshot.log?.lines.count ?? 0
+        case .queues: return snapshot.queues.count
         }
     }
 
@@ -230,7 +265,7 @@ public struct MonitorState: Equatable, Sendable {
         if c.index < c.offset { c.offset = c.index }
         if c.index >= c.offset + visible { c.offset = c.index - visible + 1 }
         cursors[focus] = c
-        if focus == .workers { return }
+        if focus == .workers || focus == .queues { return }
         // Within the fetched page the id is known at once.
         let page = focus == .jobs ? snapshot.jobs : snapshot.dead
         let pageStart = focus == .jobs ? snapshot.jobsOffset : snapshot.deadOffset
@@ -250,8 +285,8 @@ public struct MonitorState: Equatable, Sendable {
             jobs: JobListQuery(state: stateTab, filter: filter(.jobs), order: claimOrder ? .claim : .newest),
             dead: JobListQuery(state: .dead, filter: filter(.dlq), order: .newest, matchErrors: true),
             workersFilter: filter(.workers),
-            cursors: [.jobs: cursor(.jobs), .dlq: cursor(.dlq), .workers: cursor(.workers)],
-            rows: [.jobs: rows(for: .jobs), .dlq: rows(for: .dlq), .workers: rows(for: .workers)],
+            cursors: [.jobs: cursor(.jobs), .dlq: cursor(.dlq), .workers: cursor(.workers), .queues: cursor(.queues)],
+            rows: [.jobs: rows(for: .jobs), .dlq: rows(for: .dlq), .workers: rows(for: .workers), .queues: rows(for: .queues)],
             logSource: logSource, logFrozen: logScroll > 0, detailJobID: detailID)
     }
 
@@ -271,6 +306,12 @@ public struct MonitorState: Equatable, Sendable {
         MonitorQuery.workers(snapshot.workers, matching: filter(.workers))
     }
 
+    /// The queue under the Queues pane's cursor.
+    public func selectedQueue(_ snapshot: MonitorSnapshot) -> QueueSummary? {
+        let i = cursor(.queues).index
+        return snapshot.queues.indices.contains(i) ? snapshot.queues[i] : nil
+    }
+
     private func selectedDead(_ snapshot: MonitorSnapshot) -> Job? {
         let c = cursor(.dlq)
         let i = c.index - snapshot.deadOffset
@@ -287,6 +328,8 @@ public struct MonitorState: Equatable, Sendable {
             let workers = visibleWorkers(snapshot)
             let i = cursor(.workers).index
             return workers.indices.contains(i) ? workers[i].jobID : nil
+        case .queues:
+            return nil
         case .log:
             var source = self
             source.focus = logSource

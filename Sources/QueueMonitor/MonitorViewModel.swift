@@ -167,6 +167,14 @@ public struct MonitorViewModel {
             for (i, worker) in visible.enumerated() {
                 rows.append((table.row(worker, now: now), cursor.offset + i == cursor.index))
             }
+        case .queues:
+            rightInfo = "\(snapshot.queues.count)"
+            let table = QueueColumns(width: width)
+            columns = table.header
+            let visible = snapshot.queues.dropFirst(cursor.offset).prefix(layout.rows(for: .queues))
+            for (i, queue) in visible.enumerated() {
+                rows.append((table.row(queue, now: now), cursor.offset + i == cursor.index))
+            }
         case .log:
             if let log = snapshot.log {
                 title += "  \(log.jobID) run #\(log.attempt) " + (log.running ? "running" : "finished")
@@ -218,6 +226,7 @@ public struct MonitorViewModel {
             if filtered { return "no worker matches /\(state.filter(.workers))" }
             return state.readonly ? "no workers" : "no workers: + starts one"
         case .log: return ""
+        case .queues: return "no queues yet"
         }
     }
 
@@ -227,6 +236,9 @@ public struct MonitorViewModel {
         let y = state.height - 2
         if let confirmation = state.confirmation {
             c.put(Line(" " + confirmation.question, TextStyle(bold: true, reverse: true)), at: y, x: 0)
+        } else if let editing = state.editingLimit {
+            c.put(Line(" limit for queue \(state.limitQueue ?? ""): \(editing)▏  (Enter sets, 0 or empty removes, Esc cancels)",
+                       TextStyle(bold: true)), at: y, x: 0)
         } else if let editing = state.editingFilter {
             c.put(Line(" filter \(state.focus.title): /\(editing)▏  (Enter applies, Esc clears)", TextStyle(bold: true)), at: y, x: 0)
         } else if let error = snapshot.error {

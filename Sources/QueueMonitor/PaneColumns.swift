@@ -155,3 +155,32 @@ struct WorkerColumns {
         ])
     }
 }
+
+/// The Queues pane: name, open or paused, due jobs waiting, running/limit, latency.
+struct QueueColumns {
+    let table: Table
+
+    init(width: Int) {
+        table = Table([
+            .init(title: "QUEUE", width: 12, flexible: true),
+            .init(title: "STATUS", width: 6),
+            .init(title: "PENDING", width: 7, rightAligned: true),
+            .init(title: "RUN/LIM", width: 7, rightAligned: true),
+            .init(title: "LATENCY", width: 7, rightAligned: true, dropOrder: 1),
+            .init(title: "SCHED", width: 5, rightAligned: true, dropOrder: 2),
+        ], width: width)
+    }
+
+    var header: Line { table.header }
+
+    func row(_ q: QueueSummary, now: Timestamp) -> Line {
+        table.row([
+            (q.name, .plain),
+            (q.paused ? "paused" : "open", q.paused ? TextStyle(color: .yellow, bold: true) : .plain),
+            (String(q.counts[.pending]), .plain),
+            ("\(q.running)/\(q.concurrency.map(String.init) ?? "-")", .plain),
+            (MonitorViewModel.duration(q.latency(now: now)), .plain),
+            (String(q.counts[.scheduled]), .plain),
+        ])
+    }
+}

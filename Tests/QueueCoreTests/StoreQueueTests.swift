@@ -24,6 +24,19 @@ import Testing
         #expect(try f.assertCountsConsistent())
     }
 
+    @Test func latencyIsTheOldestDueJobAcrossPriorities() throws {
+        let first = f.now
+        _ = try f.store.enqueue([try JobSpec(id: "low-old", command: "true", priority: -3, queue: "q")], now: first)
+        f.advance(seconds: 5)
+        _ = try f.store.enqueue([try JobSpec(id: "high", command: "true", priority: 7, queue: "q"),
+                                 try JobSpec(id: "mid", command: "true", priority: 2, queue: "q"),
+                                 try JobSpec(id: "later", command: "true", delaySeconds: 60, queue: "q")], now: f.now)
+        let q = try #require(try f.store.queues().first { $0.name == "q" })
+        #expect(q.oldestWaitingSince == first)
+        #expect(q.latency(now: f.now) == 5)
+        #expect(try f.store.queues().first { $0.name == "default" }?.oldestWaitingSince == nil)
+    }
+
     @Test func aVersion4DatabaseKeepsItsCountsAndStillTakesNewStateRows() throws {
         let path = f.directory + "/v4.db"
         do {

@@ -206,3 +206,25 @@ import Testing
         #expect(s.source.hasChanges(since: snapshot))
     }
 }
+
+extension DataSourceTests {
+    @Test func queuesAreFetchedAndPausedAndCappedFromTheConsole() throws {
+        let s = try Scratch()
+        _ = try s.store.enqueue([try JobSpec(id: "m1", command: "true", queue: "mail")], now: s.clock)
+        var state = MonitorState(width: 120, height: 40)
+        state.focus = .queues
+        let snapshot = s.source.fetch(state.query, previous: nil, now: s.clock)
+        #expect(snapshot.queues.map(\.name) == ["default", "mail"])
+        #expect(snapshot.queues.last?.counts[.pending] == 1)
+        #expect(s.source.perform(.pauseQueue("mail")).contains("paused queue mail"))
+        #expect(s.source.perform(.setQueueLimit("mail", 3)).contains("at most 3"))
+        let after = try s.store.queues().first { $0.name == "mail" }
+        #expect(after?.paused == true && after?.concurrency == 3)
+        // Jobs pane: /queue:mail lists that queue's jobs only.
+        state.focus = .jobs
+        state.filters[.jobs] = "queue:mail"
+        #expect(s.source.fetch(state.query, previous: nil, now: s.clock).jobs.map(\.id) == ["m1"])
+        state.filters[.jobs] = "queue:default"
+        #expect(s.source.fetch(state.query, previous: nil, now: s.clock).jobs.isEmpty)
+    }
+}

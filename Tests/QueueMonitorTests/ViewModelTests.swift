@@ -57,6 +57,39 @@ import Testing
         }
     }
 
+    static func queue(_ name: String, pending: Int = 0, running: Int = 0, limit: Int? = nil, paused: Bool = false) -> QueueSummary {
+        QueueSummary(name: name, counts: JobCounts(counts: [.pending: pending, .processing: running]), concurrency: limit,
+                     paused: paused, oldestWaitingSince: pending > 0 ? now.adding(seconds: -42) : nil)
+    }
+
+    @Test func queuesPaneShowsEachQueueAndActsOnTheSelectedOne() {
+        var snapshot = Self.snapshot()
+        snapshot.queues = [Self.queue("default"), Self.queue("mail", pending: 3, running: 2, limit: 2, paused: true)]
+        var state = MonitorState(width: 120, height: 40)
+        let screen = render(snapshot, state)
+        for text in ["5 Queues", "mail", "paused", "2/2", "42s", "default", "0/-"] { #expect(screen.contains(text), "missing \(text)") }
+
+        _ = state.handle(.char("5"), snapshot: snapshot)
+        #expect(state.handle(.char("p"), snapshot: snapshot) == [.pauseQueue("default")])
+        _ = state.handle(.down, snapshot: snapshot)
+        #expect(state.handle(.char("p"), snapshot: snapshot) == [.resumeQueue("mail")])
+        // L: type a limit, Enter sets it; 0 removes it; Esc leaves it.
+        _ = state.handle(.char("L"), snapshot: snapshot)
+        #expect(render(snapshot, state).contains("limit for queue mail: 2"))
+        _ = state.handle(.backspace, snapshot: snapshot)
+        _ = state.handle(.char("5"), snapshot: snapshot)
+        #expect(state.handle(.enter, snapshot: snapshot) == [.setQueueLimit("mail", 5)])
+        _ = state.handle(.char("L"), snapshot: snapshot)
+        _ = state.handle(.backspace, snapshot: snapshot)
+        #expect(state.handle(.enter, snapshot: snapshot) == [.setQueueLimit("mail", nil)])
+        _ = state.handle(.char("L"), snapshot: snapshot)
+        #expect(state.handle(.escape, snapshot: snapshot).isEmpty && state.editingLimit == nil)
+        // Elsewhere p still pauses the refresh; read-only consoles do not act on queues.
+        var readonly = MonitorState(width: 120, height: 40, readonly: true)
+        readonly.focus = .queues
+        #expect(readonly.handle(.char("p"), snapshot: snapshot).isEmpty)
+    }
+
     @Test func narrowTerminalShowsOnePaneUnderTabs() {
         var state = MonitorState(width: 80, height: 24)
         state.focus = .dlq
@@ -105,9 +138,13 @@ import Testing
         #expect(state.focus == .workers)
         _ = state.handle(.backTab, snapshot: s)
         _ = state.handle(.backTab, snapshot: s)
+        #expect(state.focus == .queues)
+        _ = state.handle(.backTab, snapshot: s)
         #expect(state.focus == .log)
         _ = state.handle(.char("3"), snapshot: s)
         #expect(state.focus == .dlq)
+        _ = state.handle(.char("5"), snapshot: s)
+        #expect(state.focus == .queues)
     }
 
     @Test func rRetriesTheSelectedDeadJob() {
