@@ -114,3 +114,29 @@ extension SQLiteJobStore {
             """)).map(Timestamp.init(milliseconds:))
     }
 }
+
+extension SQLiteJobStore {
+    /// Jobs of one state (or all) in one queue and/or fired by one schedule, oldest
+    /// first. A schedule's jobs are found by their `NAME@TICK` ids through the id
+    /// index, in tick order.
+    public func jobs(state: JobState?, queue: String?, schedule: String?, limit: Int, offset: Int = 0) throws -> [Job] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let state { conditions.append(state.selectionCondition()) }
+        if let queue {
+            conditions.append("queue = ?")
+            _ = arguments.append(contentsOf: [queue])
+        }
+        if let schedule {
+            // Ids are printable ASCII, all below DEL.
+            conditions.append("id >= ? AND id < ?")
+            _ = arguments.append(contentsOf: [schedule + "@", schedule + "@\u{7F}"])
+        }
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        _ = arguments.append(contentsOf: [limit, offset])
+        return try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Job.columns) FROM jobs \(whereClause) ORDER BY \(schedule == nil ? "seq" : "id") LIMIT ? OFFSET ?",
+                             arguments: arguments).map(Job.init(row:))
+        }
+    }
+}

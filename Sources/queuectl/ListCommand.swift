@@ -8,11 +8,14 @@ struct ListCommand: ParsableCommand {
         commandName: "list",
         abstract: "List jobs, oldest first.",
         discussion: """
-            States: pending, processing, completed, failed (retry scheduled), dead (the DLQ).
+            States: pending, processing, completed, failed (retry scheduled), dead (the DLQ), \
+            scheduled (waiting for its run_at).
 
             Examples:
               queuectl list
               queuectl list --state pending --limit 20
+              queuectl list --queue mail --state pending
+              queuectl list --schedule nightly
               queuectl list --state failed --json | jq -r '.[].id'
             """
     )
@@ -25,6 +28,10 @@ struct ListCommand: ParsableCommand {
     var limit = ListCommand.defaultLimit
     @Option(help: "Jobs to skip first, for paging.")
     var offset = 0
+    @Option(help: "Only jobs of this queue.")
+    var queue: String?
+    @Option(help: "Only jobs fired by this schedule (their ids are NAME@TICK).")
+    var schedule: String?
     @Flag(help: "Print a JSON array of job objects.")
     var json = false
 
@@ -36,7 +43,9 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let store = try global.openStoreForReading()
-            let jobs = try store.jobs(state: state, limit: limit, offset: offset)
+            let filtered = queue != nil || schedule != nil
+            let jobs = filtered ? try store.jobs(state: state, queue: queue, schedule: schedule, limit: limit, offset: offset)
+                                : try store.jobs(state: state, limit: limit, offset: offset)
             if json {
                 Terminal.printJSON(.array(jobs.map(\.json)))
                 return
@@ -44,7 +53,7 @@ struct ListCommand: ParsableCommand {
             print(JobTable.render(jobs))
             let counts = try store.counts()
             let total = state.map { counts[$0] } ?? counts.total
-            if offset + jobs.count < total {
+            if !filtered, offset + jobs.count < total {
                 Terminal.note("showing \(offset + 1)–\(offset + jobs.count) of \(total); use --limit/--offset for more")
             }
         }

@@ -72,6 +72,8 @@ import TestSupport
         #expect(sandbox.lines(of: "order") == ["a1", "b1", "a2", "b2", "a3", "b3"])
         Thread.sleep(forTimeInterval: 0.3)
         #expect(try sandbox.state("c1") == "pending", "a worker serving a,b ran a job of queue c")
+        #expect(try sandbox.json(["list", "--queue", "c"]).arrayValue?.compactMap { $0["id"]?.stringValue } == ["c1"])
+        #expect(try sandbox.json(["list", "--queue", "b", "--state", "completed"]).arrayValue?.count == 3)
         try sandbox.ok(["worker", "start", "--queue", "c"])
         try sandbox.waitForState("c1", "completed")
         // `worker list` says which queues each worker serves.

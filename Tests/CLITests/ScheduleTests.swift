@@ -26,6 +26,8 @@ import TestSupport
         // Consecutive ticks of the grid, none skipped, none doubled.
         for (a, b) in zip(times, times.dropFirst()) { #expect(b.milliseconds - a.milliseconds == 1000, "\(times)") }
         #expect(try sandbox.counts()["completed"] == lines.count)
+        let listed = try sandbox.json(["list", "--schedule", "tick"]).arrayValue?.compactMap { $0["id"]?.stringValue }
+        #expect(listed == lines.sorted())
         // Paused: no more ticks.
         Thread.sleep(forTimeInterval: 1.5)
         #expect(sandbox.lines(of: "ticks").count == lines.count)
