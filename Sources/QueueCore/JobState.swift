@@ -8,7 +8,9 @@
 /// ```
 ///
 /// Which job a worker claims next, in one paragraph: only `pending` jobs are
-/// claimed, and `pending` means due (its `run_at` has passed); among them the
+/// claimed, and `pending` means due (its `run_at` has passed); only from the
+/// queues the worker serves that are open (not paused, under their concurrency
+/// limit), taken in turns across queues (see `QueueTurns`); within a queue the
 /// highest priority first, then the earliest `run_at`, then the oldest. Work that
 /// is not due yet is never `pending`: a job enqueued for later is `scheduled`, a
 /// job waiting for a retry is `failed`, and each claim transaction first promotes
