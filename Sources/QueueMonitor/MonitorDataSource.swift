@@ -49,6 +49,7 @@ public final class MonitorDataSource {
             workersCursor.scrollIntoView(rows: query.rows(.workers), total: visibleWorkers.count)
             workersCursor.selectedID = visibleWorkers.indices.contains(workersCursor.index) ? visibleWorkers[workersCursor.index].id : nil
             snapshot.queues = try store.queues()
+            snapshot.schedules = try store.schedules()
             var queuesCursor = query.cursor(.queues)
             if let name = queuesCursor.selectedID, let i = snapshot.queues.firstIndex(where: { $0.name == name }) { queuesCursor.index = i }
             queuesCursor.scrollIntoView(rows: query.rows(.queues), total: snapshot.queues.count)

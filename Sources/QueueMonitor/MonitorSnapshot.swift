@@ -8,6 +8,8 @@ public struct MonitorSnapshot: Sendable {
     public var workers: [WorkerRecord] = []
     /// Every queue, by name (few: shown whole, like the workers).
     public var queues: [QueueSummary] = []
+    /// Every schedule, listed under the queues with its next run.
+    public var schedules: [Schedule] = []
     /// The Jobs pane's page.
     public var jobs: [Job] = []
     public var jobsTotal = 0

@@ -175,6 +175,13 @@ public struct MonitorViewModel {
             for (i, queue) in visible.enumerated() {
                 rows.append((table.row(queue, now: now), cursor.offset + i == cursor.index))
             }
+            // Schedules follow the queues, with their next run (not selectable).
+            if !snapshot.schedules.isEmpty { rightInfo += " · \(snapshot.schedules.count) schedule\(snapshot.schedules.count == 1 ? "" : "s")" }
+            for schedule in snapshot.schedules {
+                let next = schedule.paused ? "paused" : "next in " + Self.duration(schedule.nextAt.seconds(since: now))
+                rows.append((Line(DisplayWidth.fit(" ⏱ \(schedule.name)  \(next)  \(Self.ruleText(schedule.rule))", width),
+                                  TextStyle(dim: true)), false))
+            }
         case .log:
             if let log = snapshot.log {
                 title += "  \(log.jobID) run #\(log.attempt) " + (log.running ? "running" : "finished")
@@ -212,6 +219,13 @@ public struct MonitorViewModel {
             }
             c.put(shown, at: y, x: rect.x, width: width)
             y += 1
+        }
+    }
+
+    static func ruleText(_ rule: Schedule.Rule) -> String {
+        switch rule {
+        case let .cron(expression, zone): return "\(expression) (\(zone))"
+        case let .every(seconds): return "every \(duration(seconds))"
         }
     }
 

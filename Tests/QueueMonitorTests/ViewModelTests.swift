@@ -65,9 +65,13 @@ import Testing
     @Test func queuesPaneShowsEachQueueAndActsOnTheSelectedOne() {
         var snapshot = Self.snapshot()
         snapshot.queues = [Self.queue("default"), Self.queue("mail", pending: 3, running: 2, limit: 2, paused: true)]
+        snapshot.schedules = [Schedule(name: "nightly", rule: .cron("0 2 * * *", timeZone: "Europe/Berlin"), job: "{}",
+                                       nextAt: Self.now.adding(seconds: 3 * 3600))]
         var state = MonitorState(width: 120, height: 40)
         let screen = render(snapshot, state)
-        for text in ["5 Queues", "mail", "paused", "2/2", "42s", "default", "0/-"] { #expect(screen.contains(text), "missing \(text)") }
+        for text in ["5 Queues", "mail", "paused", "2/2", "42s", "default", "0/-", "nightly  next in 3h  0 2 * * * (Europe/Berlin)"] {
+            #expect(screen.contains(text), "missing \(text)")
+        }
 
         _ = state.handle(.char("5"), snapshot: snapshot)
         #expect(state.handle(.char("p"), snapshot: snapshot) == [.pauseQueue("default")])
