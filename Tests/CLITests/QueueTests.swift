@@ -86,8 +86,9 @@ import TestSupport
         let sandbox = try QueueSandbox(name: "queue-pause")
         defer { sandbox.cleanup() }
         let starts = sandbox.path("starts")
-        // A stream of short jobs, so workers claim them ahead in batches.
-        let stream = (0..<400).map { _ in #"{"command":"date +%s%N >> \#(starts)","queue":"stream"}"# }
+        // A stream of short jobs (under the 10 ms that keeps batches growing), so
+        // workers always hold jobs claimed ahead when the pause comes.
+        let stream = (0..<400).map { _ in #"{"command":"date +%s%N >> \#(starts); sleep 0.004","queue":"stream"}"# }
         try sandbox.ok(["worker", "start", "--count", "2"])
         try sandbox.ok(["enqueue", "-"], stdin: stream.joined(separator: "\n"))
         #expect(QueueSandbox.waitUntil(timeout: 20) { sandbox.lines(of: "starts").count >= 20 })
