@@ -158,7 +158,7 @@ public protocol JobStore: Sendable {
     func processingCount(queues: [String]) throws -> Int
 
     // Schedules (see `Schedule`); workers fire them in their claims.
-    func addSchedule(name: String, rule: Schedule.Rule, job: String, now: Timestamp) throws -> Schedule
+    func addSchedule(name: String, rule: Schedule.Rule, job: String, catchUpAll: Bool, now: Timestamp) throws -> Schedule
     func schedules() throws -> [Schedule]
     func removeSchedule(name: String) throws
     func setSchedulePaused(name: String, _ paused: Bool, now: Timestamp) throws -> Schedule

@@ -12,26 +12,34 @@ extension SQLiteJobStore {
                 job            TEXT NOT NULL,       -- the job as JSON
                 paused         INTEGER NOT NULL DEFAULT 0,
                 next_at        INTEGER NOT NULL,    -- ms since epoch
-                last_fired_at  INTEGER
+                last_fired_at  INTEGER,
+                catch_up_all   INTEGER NOT NULL DEFAULT 0   -- fire every missed tick, not one
             ) WITHOUT ROWID;
             -- What each claim transaction reads: the open schedules by next tick.
             CREATE INDEX schedules_due ON schedules(next_at) WHERE paused = 0;
             """)
     }
 
-    private static let scheduleColumns = "name, cron, time_zone, every_seconds, job, paused, next_at, last_fired_at"
+    private static let scheduleColumns = "name, cron, time_zone, every_seconds, job, paused, next_at, last_fired_at, catch_up_all"
 
     private static func schedule(_ row: Row) -> Schedule {
         let cron: String? = row[1]
         let rule: Schedule.Rule = cron.map { .cron($0, timeZone: row[2] ?? "UTC") } ?? .every(seconds: row[3] ?? 60)
         let fired: Int64? = row[7]
         return Schedule(name: row[0], rule: rule, job: row[4], paused: row[5], nextAt: Timestamp(milliseconds: row[6]),
-                        lastFiredAt: fired.map(Timestamp.init(milliseconds:)))
+                        lastFiredAt: fired.map(Timestamp.init(milliseconds:)), catchUpAll: row[8])
     }
 
     /// Adds a schedule; its first tick is the first after `now`. A name in use is an error.
     @discardableResult
     public func addSchedule(name: String, rule: Schedule.Rule, job: String, now: Timestamp) throws -> Schedule {
+        try addSchedule(name: name, rule: rule, job: job, catchUpAll: false, now: now)
+    }
+
+    /// `catchUpAll`: after a time without workers, fire every missed tick (up to
+    /// `Schedule.catchUpLimit`) instead of one.
+    @discardableResult
+    public func addSchedule(name: String, rule: Schedule.Rule, job: String, catchUpAll: Bool, now: Timestamp) throws -> Schedule {
         let first = try Schedule.validate(name: name, rule: rule, job: job, now: now)
         var cron: String?, zone: String?, every: Double?
         switch rule {
@@ -43,9 +51,10 @@ extension SQLiteJobStore {
             if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM schedules WHERE name = ?)", arguments: [name]) == true {
                 throw QueueError.invalidInput("a schedule named '\(name)' exists; remove it first")
             }
-            try db.execute(sql: "INSERT INTO schedules (name, cron, time_zone, every_seconds, job, next_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [name, cron, zone, every, job, first.milliseconds])
-            return Schedule(name: name, rule: rule, job: job, nextAt: first)
+            try db.execute(sql: """
+                INSERT INTO schedules (name, cron, time_zone, every_seconds, job, next_at, catch_up_all) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [name, cron, zone, every, job, first.milliseconds, catchUpAll])
+            return Schedule(name: name, rule: rule, job: job, nextAt: first, catchUpAll: catchUpAll)
         }
     }
 
@@ -93,11 +102,21 @@ extension SQLiteJobStore {
             guard let row = try Row.fetchOne(db, sql: "SELECT \(scheduleColumns) FROM schedules WHERE name = ?", arguments: [name]) else { continue }
             let schedule = Self.schedule(row)
             let tick = schedule.nextAt
-            if var spec = try? Schedule.spec(schedule.job) {
-                spec.id = schedule.jobID(tick: tick)
-                // A job with this id exists only if someone enqueued it by hand: the tick is done.
-                if try Int.fetchOne(db, sql: "SELECT 1 FROM jobs WHERE id = ?", arguments: [spec.id]) == nil {
-                    _ = try insertJobs(db, [spec], config: config, now: now)
+            // The due tick, and with catch-up "all" every later one up to now.
+            var ticks = [tick]
+            while schedule.catchUpAll, ticks.count < Schedule.catchUpLimit,
+                  let later = (try? Schedule.tick(schedule.rule, after: ticks[ticks.count - 1], previous: ticks[ticks.count - 1])) ?? nil,
+                  later <= now {
+                ticks.append(later)
+            }
+            if let template = try? Schedule.spec(schedule.job) {
+                for tick in ticks {
+                    var spec = template
+                    spec.id = schedule.jobID(tick: tick)
+                    // A job with this id exists only if someone enqueued it by hand: the tick is done.
+                    if try Int.fetchOne(db, sql: "SELECT 1 FROM jobs WHERE id = ?", arguments: [spec.id]) == nil {
+                        _ = try insertJobs(db, [spec], config: config, now: now)
+                    }
                 }
             }
             // Missed ticks collapse into this one: the next tick is the first after now.

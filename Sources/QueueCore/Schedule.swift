@@ -8,7 +8,8 @@ import Foundation
 /// id `NAME@TICK` (the tick's ISO-8601 time), and moves the schedule to its next
 /// tick after now. One writer at a time and the unique id make each tick fire
 /// exactly once however many workers run; ticks missed while no worker ran fire
-/// once, as the tick that was due.
+/// once, as the tick that was due (or each of them, up to `catchUpLimit`, with
+/// `catchUpAll`).
 public struct Schedule: Sendable, Equatable {
     public enum Rule: Sendable, Equatable {
         /// A cron expression evaluated in a time zone (an IANA name).
@@ -25,14 +26,21 @@ public struct Schedule: Sendable, Equatable {
     /// The next tick (for a paused schedule, the one it had when paused).
     public var nextAt: Timestamp
     public var lastFiredAt: Timestamp?
+    /// Fire every missed tick on catch-up (at most ``catchUpLimit``), not just one.
+    public var catchUpAll: Bool
 
-    public init(name: String, rule: Rule, job: String, paused: Bool = false, nextAt: Timestamp, lastFiredAt: Timestamp? = nil) {
+    /// Most missed ticks one catch-up fires with `catchUpAll`.
+    public static let catchUpLimit = 1000
+
+    public init(name: String, rule: Rule, job: String, paused: Bool = false, nextAt: Timestamp, lastFiredAt: Timestamp? = nil,
+                catchUpAll: Bool = false) {
         self.name = name
         self.rule = rule
         self.job = job
         self.paused = paused
         self.nextAt = nextAt
         self.lastFiredAt = lastFiredAt
+        self.catchUpAll = catchUpAll
     }
 
     /// Checks a new schedule's parts; returns the first tick after `now`.
@@ -87,7 +95,7 @@ public struct Schedule: Sendable, Equatable {
         case let .every(seconds):
             members += [("cron", .null), ("tz", .null), ("every_seconds", .double(seconds))]
         }
-        members += [("paused", .bool(paused)), ("next_run_at", .string(nextAt.iso8601)),
+        members += [("paused", .bool(paused)), ("catch_up", .string(catchUpAll ? "all" : "one")), ("next_run_at", .string(nextAt.iso8601)),
                     ("last_fired_at", .optional(lastFiredAt)), ("job", (try? JSONValue.parse(job)) ?? .string(job))]
         return .object(members)
     }

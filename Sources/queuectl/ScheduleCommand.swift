@@ -2,6 +2,11 @@ import ArgumentParser
 import Foundation
 import QueueCore
 
+/// How many missed ticks a schedule fires when a worker starts after a time without workers.
+enum CatchUp: String, ExpressibleByArgument, CaseIterable {
+    case one, all
+}
+
 struct ScheduleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schedule",
@@ -10,7 +15,8 @@ struct ScheduleCommand: ParsableCommand {
             Running workers fire schedules; there is no separate daemon. Each tick enqueues \\
             the job once, however many workers run, with the id NAME@TICK (the tick's \\
             ISO-8601 time), so `queuectl show nightly@2026-12-03T02:00:00.000Z` finds it. \\
-            Ticks missed while no worker ran fire once when one starts, not once per tick.
+            Ticks missed while no worker ran fire once when one starts, not once per tick \
+            (--catch-up all fires each, at most 1000).
 
             Cron: 5 fields (minute hour day-of-month month day-of-week) with ranges, steps, \\
             lists and names (MON-FRI, JAN), or @hourly, @daily, @weekly, @monthly, @yearly; \\
@@ -52,6 +58,8 @@ struct ScheduleCommand: ParsableCommand {
         var tz: String?
         @Option(help: "Interval instead of --cron: 90s, 10m, 1h, 2d.")
         var every: String?
+        @Option(help: "After a time without workers, fire one missed tick (default) or all of them (at most 1000).")
+        var catchUp: CatchUp = .one
         @Flag(help: "Print the schedule as JSON.")
         var json = false
 
@@ -66,7 +74,7 @@ struct ScheduleCommand: ParsableCommand {
         func run() throws {
             try reportingErrors {
                 let rule: Schedule.Rule = cron.map { .cron($0, timeZone: tz ?? "UTC") } ?? .every(seconds: DurationText.seconds(every ?? "") ?? 0)
-                let schedule = try global.openStore().addSchedule(name: name, rule: rule, job: job, now: .now())
+                let schedule = try global.openStore().addSchedule(name: name, rule: rule, job: job, catchUpAll: catchUp == .all, now: .now())
                 if json { Terminal.printJSON(schedule.json); return }
                 print(schedule.name)
                 Terminal.note("next run \(schedule.nextAt.iso8601) (\(Terminal.relative(schedule.nextAt)))")

@@ -50,6 +50,22 @@ import TestSupport
         #expect(try sandbox.json(["schedule", "list"]).arrayValue?.isEmpty == true)
     }
 
+    @Test func catchUpAllFiresEachMissedTick() throws {
+        let sandbox = try QueueSandbox(name: "schedule-catch-up")
+        defer { sandbox.cleanup() }
+        let added = try sandbox.json(["schedule", "add", "tick", "--every", "1s", "--catch-up", "all",
+                                      #"{"command":"echo $QUEUECTL_JOB_ID >> \#(sandbox.path("ticks"))"}"#])
+        #expect(added["catch_up"]?.stringValue == "all")
+        let first = try #require(added.time("next_run_at"))
+        Thread.sleep(forTimeInterval: 3.3)   // ticks at +1, +2 and +3 s pass with no worker
+        let started = Timestamp.now()
+        try sandbox.ok(["worker", "start"])
+        #expect(QueueSandbox.waitUntil(timeout: 10) { sandbox.lines(of: "ticks").count >= 3 })
+        try sandbox.ok(["schedule", "pause", "tick"])
+        let missed = Self.ticks(sandbox.lines(of: "ticks")).sorted().filter { $0 < started }
+        #expect(missed == [first, first.adding(seconds: 1), first.adding(seconds: 2)], "\(sandbox.lines(of: "ticks"))")
+    }
+
     @Test func badSchedulesAreRefusedWithoutChanges() throws {
         let sandbox = try QueueSandbox(name: "schedule-input")
         defer { sandbox.cleanup() }
@@ -64,6 +80,7 @@ import TestSupport
             (["schedule", "add", "a@b", "--every", "5m", job], 64),
             (["schedule", "add", "a", "--every", "5m", #"{"command":"true","run_at":"2030-01-01T00:00:00Z"}"#], 64),
             (["schedule", "add", "a", "--every", "5m", #"{"command":""}"#], 64),
+            (["schedule", "add", "a", "--every", "5m", "--catch-up", "some", job], 64),
             (["schedule", "remove", "nope"], 3),
             (["schedule", "pause", "nope"], 3),
         ] as [([String], Int32)] {
