@@ -2,16 +2,11 @@ import GRDB
 
 extension SQLiteJobStore {
     /// Migration "v4-scheduled-state": keeps work that is not due out of the claim's
-    /// way (see `JobState` for the rule).
-    ///
-    /// Before it, `jobs_ready` held every waiting job, ordered by priority then
-    /// `run_at`, and a claim that found nothing due walked every job scheduled for
-    /// later (a million delayed jobs: 10% of a core per idle worker, 100 ms per claim
-    /// holding the write lock). Now `jobs_ready` holds only `pending` (due) jobs and
-    /// `jobs_due` holds the ones waiting for a time, ordered by it: a claim promotes
-    /// the due ones with one seek and an idle worker's next wake-up is the first
-    /// entry. Jobs of the hot path (enqueued due, claimed, finished) are in neither
-    /// while they wait for a time, so they cost no extra page write.
+    /// way (see `JobState` for the rule). `jobs_ready` holds only `pending` (due)
+    /// jobs and `jobs_due` the ones waiting for a time, ordered by it: a claim
+    /// promotes the due ones with one seek, never walks future work, and an idle
+    /// worker's next wake-up is the first entry. Jobs of the hot path (enqueued due,
+    /// claimed, finished) never enter `jobs_due`, so they cost no extra page write.
     static func migrateToScheduledState(_ db: Database) throws {
         try db.execute(sql: "INSERT OR IGNORE INTO job_counts(state, n) VALUES ('scheduled', 0)")
         // Pending jobs whose time has not come wait as `scheduled` (the count
