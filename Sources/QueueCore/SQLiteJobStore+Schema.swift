@@ -121,6 +121,7 @@ extension SQLiteJobStore {
         migrator.registerMigration("v7-worker-queues") { db in
             try db.execute(sql: "ALTER TABLE workers ADD COLUMN queues TEXT")
         }
+        registerRunTotals(&migrator)
         return migrator
     }
 }
