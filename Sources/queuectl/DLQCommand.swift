@@ -62,7 +62,7 @@ struct DLQCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Ids of dead jobs.")
+        @Argument(help: "Ids of dead jobs.", completion: JobIDCompletion.dead)
         var ids: [String]
         @Flag(help: "Print the retried jobs as JSON.")
         var json = false

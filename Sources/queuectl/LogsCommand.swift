@@ -19,7 +19,7 @@ struct LogsCommand: ParsableCommand {
             """
     )
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The job id.")
+    @Argument(help: "The job id.", completion: JobIDCompletion.any)
     var id: String
     @Option(help: "Which attempt (default: the latest run).")
     var attempt: Int?

@@ -69,6 +69,7 @@ extension Queuectl {
         } else if !moved.isEmpty {
             arguments = moved + arguments
         }
+        CompletionRequest.silenceErrors(for: arguments)
         if let simple = SimpleEnqueue(arguments) {
             Foundation.exit(simple.run())
         }

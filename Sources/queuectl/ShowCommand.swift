@@ -12,7 +12,7 @@ struct ShowCommand: ParsableCommand {
             """
     )
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The job id.")
+    @Argument(help: "The job id.", completion: JobIDCompletion.any)
     var id: String
     @Flag(help: "Print the job object plus \"history\" as JSON.")
     var json = false

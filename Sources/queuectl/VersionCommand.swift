@@ -14,6 +14,8 @@ struct VersionCommand: ParsableCommand {
               queuectl version --json | jq -r .sqlite
             """
     )
+    /// Accepted like by every command (`queuectl --db PATH version` works), unused.
+    @OptionGroup var global: GlobalOptions
     @Flag(help: "Print JSON.")
     var json = false
 
