@@ -9,6 +9,8 @@ extension SQLiteJobStore {
     /// database or its folders, and never waits: it opens a read-only connection
     /// to an existing file (no migration, no recovery sweep) with a short busy
     /// timeout, and throws on anything unexpected for the caller to swallow.
+    /// (Like any reader, it may leave empty `-wal`/`-shm` files beside a database
+    /// nobody else has open; the next writer uses them.)
     /// The prefix is matched as a range on the `id` index (`prefix ≤ id <
     /// prefix + U+10FFFF`), so the cost does not grow with the table.
     public static func jobIDs(at location: DatabaseLocation, startingWith prefix: String,
