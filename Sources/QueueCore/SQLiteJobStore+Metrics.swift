@@ -56,19 +56,20 @@ extension SQLiteJobStore {
     /// read every waiting job; instead this walks the distinct priorities (one
     /// seek each, a handful in practice) and takes the first entry of each.
     static func oldestWaitingRunAt(_ db: Database) throws -> Int64? {
-        let ready = readyCondition
-        return try Int64.fetchOne(db, sql: """
-            WITH RECURSIVE levels(priority) AS (
-                SELECT max(priority) FROM jobs WHERE \(ready)
-                UNION ALL
-                SELECT (SELECT max(priority) FROM jobs WHERE \(ready) AND priority < levels.priority)
-                FROM levels WHERE levels.priority IS NOT NULL
-            )
-            SELECT min((SELECT run_at FROM jobs WHERE \(ready) AND priority = levels.priority
-                        ORDER BY priority DESC, run_at, seq LIMIT 1))
-            FROM levels WHERE levels.priority IS NOT NULL
-            """)
+        try Int64.fetchOne(db, sql: oldestWaitingRunAtSQL)
     }
+
+    static let oldestWaitingRunAtSQL = """
+        WITH RECURSIVE levels(priority) AS (
+            SELECT max(priority) FROM jobs WHERE \(readyCondition)
+            UNION ALL
+            SELECT (SELECT max(priority) FROM jobs WHERE \(readyCondition) AND priority < levels.priority)
+            FROM levels WHERE levels.priority IS NOT NULL
+        )
+        SELECT min((SELECT run_at FROM jobs WHERE \(readyCondition) AND priority = levels.priority
+                    ORDER BY priority DESC, run_at, seq LIMIT 1))
+        FROM levels WHERE levels.priority IS NOT NULL
+        """
 
     /// The SQLite library queuectl runs on (`queuectl version --json`).
     public static var engineVersion: String { String(cString: sqlite3_libversion()) }
