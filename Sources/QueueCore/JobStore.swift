@@ -162,4 +162,7 @@ public protocol JobStore: Sendable {
     func schedules() throws -> [Schedule]
     func removeSchedule(name: String) throws
     func setSchedulePaused(name: String, _ paused: Bool, now: Timestamp) throws -> Schedule
+
+    /// Figures for monitoring (`queuectl metrics`); none may grow with the tables.
+    func metrics(now: Timestamp) throws -> QueueMetrics
 }
