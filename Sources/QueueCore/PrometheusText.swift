@@ -1,7 +1,7 @@
-/// Writes the Prometheus text exposition format (version 0.0.4): `# HELP` and
-/// `# TYPE` before each metric's samples, label values escaped, metrics and label
-/// sets in the order they are added, so the output is stable from one call to the
-/// next.
+/// Writes the Prometheus text exposition format (version 0.0.4), as JSONValue
+/// writes JSON: `# HELP` and `# TYPE` before each metric's samples, label values
+/// escaped, metrics and label sets in the order they are added, so the output is
+/// stable from one call to the next.
 ///
 /// Written by hand rather than with swift-prometheus (2.4.1): that library keeps
 /// in-process counters and histograms that a long-running server increments one
@@ -11,21 +11,23 @@
 /// individual observations, a million `record` calls for a million runs, or fake
 /// values that would falsify `_sum`). It would also add swift-atomics and
 /// swift-metrics to a binary kept small. The format needs only the few rules here.
-struct PrometheusText {
-    enum MetricType: String {
+public struct PrometheusText: Sendable {
+    public enum MetricType: String, Sendable {
         case counter, gauge, histogram
     }
 
-    private(set) var text = ""
+    public private(set) var text = ""
+
+    public init() {}
 
     /// Starts a metric: its help line and type. Samples for it follow.
-    mutating func metric(_ name: String, _ type: MetricType, help: String) {
+    public mutating func metric(_ name: String, _ type: MetricType, help: String) {
         text += "# HELP \(name) \(Self.escapeHelp(help))\n"
         text += "# TYPE \(name) \(type.rawValue)\n"
     }
 
     /// One sample line: `name{label="value",…} value`.
-    mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: String) {
+    public mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: String) {
         text += name
         if !labels.isEmpty {
             text += "{" + labels.map { "\($0.0)=\"\(Self.escapeLabelValue($0.1))\"" }.joined(separator: ",") + "}"
@@ -33,12 +35,12 @@ struct PrometheusText {
         text += " \(value)\n"
     }
 
-    mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Int) {
+    public mutating func sample(_ name: String, _ labels: [(String, String)] = [], _ value: Int) {
         sample(name, labels, String(value))
     }
 
     /// Label values escape backslash, double quote and line feed (the format's rule).
-    static func escapeLabelValue(_ value: String) -> String {
+    public static func escapeLabelValue(_ value: String) -> String {
         var escaped = ""
         for character in value {
             switch character {
@@ -52,7 +54,7 @@ struct PrometheusText {
     }
 
     /// Help text escapes backslash and line feed (quotes stay as they are).
-    static func escapeHelp(_ help: String) -> String {
+    public static func escapeHelp(_ help: String) -> String {
         var escaped = ""
         for character in help {
             switch character {
@@ -66,7 +68,7 @@ struct PrometheusText {
 
     /// Milliseconds as decimal seconds, exactly ("0.005", "1", "3600", "12.34"):
     /// no binary floating point, so bucket bounds read the same everywhere.
-    static func seconds(milliseconds: Int64) -> String {
+    public static func seconds(milliseconds: Int64) -> String {
         let sign = milliseconds < 0 ? "-" : ""
         let magnitude = milliseconds.magnitude
         let whole = magnitude / 1000
