@@ -13,8 +13,8 @@ struct MetricsCommand: ParsableCommand {
 
             Examples:
               queuectl metrics
-              queuectl metrics > /var/lib/node_exporter/queuectl.prom.$$ && \\
-                mv /var/lib/node_exporter/queuectl.prom.$$ /var/lib/node_exporter/queuectl.prom
+              f=/var/lib/node_exporter/queuectl.prom   # for the textfile collector:
+              queuectl metrics > $f.$$ && mv $f.$$ $f
 
             A database that does not exist is an error (exit 1); it is not created.
             """
