@@ -21,7 +21,7 @@ enum JobIDCompletion {
     static let dead: CompletionKind = .custom { words, _, prefix in candidates(words: words, prefix: prefix, state: .dead) }
 
     static func candidates(words: [String], prefix: String, state: JobState?) -> [String] {
-        let location = DatabaseLocation.resolve(explicit: databaseArgument(in: words))
+        guard let location = try? DatabaseLocation.resolve(explicit: databaseArgument(in: words)) else { return [] }
         return (try? SQLiteJobStore.jobIDs(at: location, startingWith: unquoted(prefix), state: state)) ?? []
     }
 

@@ -16,14 +16,13 @@ struct MetricsCommand: ParsableCommand {
               f=/var/lib/node_exporter/queuectl.prom   # for the textfile collector:
               queuectl metrics > $f.$$ && mv $f.$$ $f
 
-            A database that does not exist is an error (exit 1); it is not created.
+            A database that does not exist is "not found" (exit 3); it is not created.
             """
     )
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         try reportingErrors {
-            try global.requireExistingDatabase()
             let store = try global.openStoreForReading()
             let metrics = try store.metrics(now: .now())
             print(Self.exposition(metrics, version: Queuectl.configuration.version), terminator: "")
