@@ -22,7 +22,7 @@ struct ConfigCommand: ParsableCommand {
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a key.", discussion: "Example: queuectl config set max-retries 5")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The key (max-retries, backoff-base, backoff-max, job-timeout, lease-timeout, output-limit, kill-grace, claim-batch).")
+        @Argument(help: "The key (max-retries, backoff-base, backoff-max, job-timeout, lease-timeout, output-limit, kill-grace, claim-batch).", completion: .list(ConfigKey.allCases.map(\.rawValue)))
         var key: String
         @Argument(parsing: .allUnrecognized, help: "The value.")
         var rawValues: [String] = []
@@ -52,7 +52,7 @@ struct ConfigCommand: ParsableCommand {
             abstract: "Print a key's value (its default when unset; \"none\" for no value).",
             discussion: "Example: queuectl config get max-retries")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The key.")
+        @Argument(help: "The key.", completion: .list(ConfigKey.allCases.map(\.rawValue)))
         var key: String
 
         func run() throws {
@@ -89,7 +89,7 @@ struct ConfigCommand: ParsableCommand {
     struct Unset: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "unset", abstract: "Return a key to its default.", discussion: "Example: queuectl config unset backoff-max")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The key.")
+        @Argument(help: "The key.", completion: .list(ConfigKey.allCases.map(\.rawValue)))
         var key: String
 
         func run() throws {

@@ -17,6 +17,9 @@ import TestSupport
         for call in ["---completion show -- positional@0", "---completion logs -- positional@0", "---completion dlq retry -- positional@0"] {
             #expect(result.stdout.contains(call), "\(shell) script lacks \(call)")
         }
+        for key in ConfigKey.allCases {
+            #expect(result.stdout.contains(key.rawValue), "\(shell) script does not complete config key \(key.rawValue)")
+        }
         let script = sandbox.path("completion.\(shell)")
         try result.stdout.write(toFile: script, atomically: true, encoding: .utf8)
         let shellPath = try #require(["/usr/bin/\(shell)", "/bin/\(shell)"].first { FileManager.default.isExecutableFile(atPath: $0) },
