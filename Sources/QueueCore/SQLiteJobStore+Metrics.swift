@@ -14,7 +14,7 @@ extension SQLiteJobStore {
         for worker in try workers() { workersByState[worker.state, default: 0] += 1 }
         return try read { db in
             let (runs, histogram) = try Self.runFigures(db)
-            let oldest = try Self.oldestWaitingRunAt(db)
+            let oldest = try Self.oldestWaitingRunAt(db, now: now)
             let latency = oldest.map { max(0, now.milliseconds - $0) } ?? 0
             return QueueMetrics(jobs: jobs, runs: runs, runDuration: histogram,
                                 queueLatencyMilliseconds: latency, workers: workersByState)
@@ -47,29 +47,25 @@ extension SQLiteJobStore {
         return (runs, DurationHistogram(buckets: buckets, count: count, sumMilliseconds: sum))
     }
 
-    /// The earliest `run_at` among waiting jobs (pending, or failed and waiting for
-    /// a retry), in ms; nil when none waits. A job whose `run_at` is still ahead
-    /// counts only once it is due, so the caller reads a value in the future as
-    /// "nobody waits".
-    ///
-    /// `jobs_ready` is ordered by priority first, so a plain `min(run_at)` would
-    /// read every waiting job; instead this walks the distinct priorities (one
-    /// seek each, a handful in practice) and takes the first entry of each.
-    static func oldestWaitingRunAt(_ db: Database) throws -> Int64? {
-        try Int64.fetchOne(db, sql: oldestWaitingRunAtSQL)
+    /// The earliest `run_at` among jobs that are due and wait for a worker, in ms;
+    /// nil when none waits. Due jobs are `pending` ones (read per queue with the
+    /// same seeks as `queue list`'s latency) and jobs whose time came while no
+    /// claim has moved them to `pending` yet (the first entry of `jobs_due`, when
+    /// it is not in the future): with no worker running, those wait too.
+    static func oldestWaitingRunAt(_ db: Database, now: Timestamp) throws -> Int64? {
+        var oldest: Int64?
+        for queue in try String.fetchAll(db, sql: "SELECT name FROM queues") {
+            if let runAt = try Int64.fetchOne(db, sql: oldestDueSQL, arguments: [queue]) {
+                oldest = min(oldest ?? runAt, runAt)
+            }
+        }
+        if let runAt = try Int64.fetchOne(db, sql: firstDueSQL), runAt <= now.milliseconds {
+            oldest = min(oldest ?? runAt, runAt)
+        }
+        return oldest
     }
 
-    static let oldestWaitingRunAtSQL = """
-        WITH RECURSIVE levels(priority) AS (
-            SELECT max(priority) FROM jobs WHERE \(readyCondition)
-            UNION ALL
-            SELECT (SELECT max(priority) FROM jobs WHERE \(readyCondition) AND priority < levels.priority)
-            FROM levels WHERE levels.priority IS NOT NULL
-        )
-        SELECT min((SELECT run_at FROM jobs WHERE \(readyCondition) AND priority = levels.priority
-                    ORDER BY priority DESC, run_at, seq LIMIT 1))
-        FROM levels WHERE levels.priority IS NOT NULL
-        """
+    static let firstDueSQL = "SELECT run_at FROM jobs INDEXED BY jobs_due WHERE \(dueCondition) ORDER BY run_at LIMIT 1"
 
     /// The SQLite library queuectl runs on (`queuectl version --json`).
     public static var engineVersion: String { String(cString: sqlite3_libversion()) }

@@ -140,7 +140,7 @@ extension SQLiteJobStore {
     /// The earliest `run_at` among a queue's due jobs, one seek per priority in use
     /// (the first entry of each priority in `jobs_ready` has its earliest `run_at`),
     /// so `queue list` and the console stay quick with a million jobs waiting.
-    private static let oldestDueSQL = """
+    static let oldestDueSQL = """
         WITH RECURSIVE p(priority) AS (
             SELECT max(priority) FROM jobs INDEXED BY jobs_ready WHERE state = 'pending' AND queue = ?1
             UNION ALL

@@ -81,7 +81,7 @@ import TestSupport
         let parsed = try QueueSandbox.exec(python, ["-c", script], stdin: Data(text.utf8))
         #expect(parsed.status == 0, "parser rejected the output: \(parsed.stderr)\n\(text)")
         #expect(parsed.lines == [
-            "queuectl_jobs gauge 5",
+            "queuectl_jobs gauge \(JobState.allCases.count)",
             "queuectl_runs counter 4",
             "queuectl_run_duration_seconds histogram 19",
             "queuectl_queue_latency_seconds gauge 1",
