@@ -14,7 +14,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
     public init(name: String) throws {
         let normalized = name.lowercased().replacingOccurrences(of: "_", with: "-")
         guard let key = ConfigKey(rawValue: normalized) else {
-            throw QueueError.invalidInput("unknown config key '\(name)'; valid keys: \(ConfigKey.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw QueueError.invalidInput("unknown config key \(SafeText.quoted(name)); valid keys: \(ConfigKey.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         self = key
     }
@@ -66,7 +66,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
             number = Double(trimmed).flatMap { $0.isFinite ? $0 : nil }
         }
         guard let value = number, trimmed.allSatisfy({ !$0.isLetter || self == .outputLimit }) else {
-            throw QueueError.invalidInput("invalid value '\(text)' for \(rawValue): \(summary)")
+            throw QueueError.invalidInput("invalid value \(SafeText.quoted(text)) for \(rawValue): \(summary)")
         }
         let ok: Bool
         switch self {
@@ -79,7 +79,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .killGrace: ok = (0...3600).contains(value)
         case .claimBatch: ok = (1...64).contains(value)
         }
-        guard ok else { throw QueueError.invalidInput("value '\(text)' out of range for \(rawValue): \(summary)") }
+        guard ok else { throw QueueError.invalidInput("value \(SafeText.quoted(text)) out of range for \(rawValue): \(summary)") }
         return value
     }
 

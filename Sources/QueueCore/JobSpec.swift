@@ -50,7 +50,7 @@ public struct JobSpec: Sendable, Equatable {
             case "run_at":
                 if let text = try Self.string(value, key) {
                     guard let t = Timestamp(iso8601: text) else {
-                        throw QueueError.invalidInput("\"run_at\" must be an ISO-8601 time with a zone, like 2026-11-22T10:30:00Z, got \(text.debugDescription)")
+                        throw QueueError.invalidInput("\"run_at\" must be an ISO-8601 time with a zone, like 2026-11-22T10:30:00Z, got \(SafeText.quoted(text))")
                     }
                     runAt = t
                 }
@@ -58,7 +58,7 @@ public struct JobSpec: Sendable, Equatable {
             case "timeout": timeout = try Self.number(value, key, in: 0...1e9)
             case "queue": queue = try Self.string(value, key) ?? QueueName.defaultName
             default:
-                throw QueueError.invalidInput("unknown field \"\(key)\"; a job accepts: \(Self.fields.joined(separator: ", "))")
+                throw QueueError.invalidInput("unknown field \(SafeText.quoted(key)); a job accepts: \(Self.fields.joined(separator: ", "))")
             }
         }
         guard let command else { throw QueueError.invalidInput("missing required field \"command\"") }

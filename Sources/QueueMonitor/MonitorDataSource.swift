@@ -116,12 +116,12 @@ public final class MonitorDataSource {
     }
 
     func logTail(jobID: String) throws -> LogTail? {
-        guard let runID = try store.runID(jobID: jobID, attempt: nil) else { return nil }
+        guard let runID = try store.runID(jobID: jobID, number: nil) else { return nil }
         let runs = try store.runs(jobID: jobID)
         guard let run = runs.last(where: { $0.id == runID }) ?? runs.last else { return nil }
         let path = store.location.runLogPath(jobID: jobID, runID: run.id)
         let size = Self.fileSize(path) ?? 0
-        return LogTail(jobID: jobID, attempt: run.attempt, running: run.outcome == nil, lines: Self.tail(path), path: path, fileSize: size)
+        return LogTail(jobID: jobID, attempt: run.number, running: run.outcome == nil, lines: Self.tail(path), path: path, fileSize: size)
     }
 
     func detail(jobID: String) throws -> JobDetail? {

@@ -43,6 +43,7 @@ public struct MonitorSnapshot: Sendable {
 /// The output of one run, as the log pane shows it.
 public struct LogTail: Sendable, Equatable {
     public var jobID: String
+    /// The run's number over the job's life (`RunRecord.number`).
     public var attempt: Int
     public var running: Bool
     public var lines: [String]

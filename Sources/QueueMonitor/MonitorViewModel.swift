@@ -301,7 +301,7 @@ public struct MonitorViewModel {
             let duration = run.durationSeconds.map { String(format: "%.3fs", $0) } ?? Self.duration(now.seconds(since: run.startedAt))
             let color: StateColor = run.outcome == .succeeded ? .green : (run.outcome == nil ? .blue : .red)
             lines.append(Line([
-                Span("  #\(run.attempt)".padding(toLength: 7, withPad: " ", startingAt: 0)),
+                Span("  #\(run.number)".padding(toLength: 7, withPad: " ", startingAt: 0)),
                 Span(outcome.padding(toLength: 13, withPad: " ", startingAt: 0), TextStyle(color: color)),
                 Span(exit.padding(toLength: 7, withPad: " ", startingAt: 0) + duration.padding(toLength: 10, withPad: " ", startingAt: 0)
                      + run.startedAt.iso8601 + "  " + run.workerID),
@@ -314,7 +314,7 @@ public struct MonitorViewModel {
             lines.append(Line([Span("Last error  ", TextStyle(bold: true)), Span(error, TextStyle(color: .red))]))
         }
         lines.append(Line(""))
-        let run = detail.runs.last.map { "run #\($0.attempt)" } ?? "latest run"
+        let run = detail.runs.last.map { "run #\($0.number)" } ?? "latest run"
         lines.append(Line("Output (\(run), last \(detail.output.count) lines)", TextStyle(bold: true)))
         lines += detail.output.isEmpty ? [Line("  (no output)", TextStyle(dim: true))] : detail.output.map { Line("  " + $0) }
         return lines

@@ -54,51 +54,45 @@ struct EnqueueCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try Self.enqueue(try readSpecs(), db: global.db, jsonOutput: jsonOutput, fromStdin: json == "-")
+            if let json {
+                try Self.enqueue(json: json, db: global.db, jsonOutput: jsonOutput)
+            } else {
+                try Self.enqueue([try commandSpec()], db: global.db, jsonOutput: jsonOutput)
+            }
         }
     }
 
-    /// Stores `specs` and prints their ids (or the jobs, with `--json`).
-    static func enqueue(_ specs: [JobSpec], db: String?, jsonOutput: Bool, fromStdin: Bool) throws {
+    /// `enqueue JSON` or `enqueue -` (stdin): stores the jobs and prints their ids
+    /// (or the jobs, with `--json`).
+    static func enqueue(json: String, db: String?, jsonOutput: Bool) throws {
+        if json == "-" {
+            try StdinJobs.enqueue(db: db, jsonOutput: jsonOutput)
+        } else {
+            try enqueue([try JobSpec(json: try JSONValue.parse(json))], db: db, jsonOutput: jsonOutput)
+        }
+    }
+
+    /// Stores one job and prints its id (or the job, with `--json`).
+    static func enqueue(_ specs: [JobSpec], db: String?, jsonOutput: Bool) throws {
         let store = try GlobalOptions.openStore(db: db, creating: true)
         let jobs = try store.enqueue(specs, now: .now())
         if jsonOutput {
-            Terminal.printJSON(fromStdin ? .array(jobs.map(\.json)) : jobs[0].json)
+            Terminal.printJSON(jobs[0].json)
         } else {
             print(jobs.map(\.id).joined(separator: "\n"))
         }
     }
 
-    private func readSpecs() throws -> [JobSpec] {
-        if let command {
-            var runAtTime: Timestamp?
-            if let runAt {
-                guard let t = Timestamp(iso8601: runAt) else {
-                    throw QueueError.invalidInput("--run-at must be an ISO-8601 time with a zone, like 2026-11-22T10:30:00Z")
-                }
-                runAtTime = t
+    /// The job given by `--command` and its flags.
+    private func commandSpec() throws -> JobSpec {
+        var runAtTime: Timestamp?
+        if let runAt {
+            guard let t = Timestamp(iso8601: runAt) else {
+                throw QueueError.invalidInput("--run-at must be an ISO-8601 time with a zone, like 2026-11-22T10:30:00Z")
             }
-            return [try JobSpec(id: id, command: command, maxRetries: maxRetries, priority: priority ?? 0,
-                                runAt: runAtTime, delaySeconds: delay, timeout: timeout)]
+            runAtTime = t
         }
-        guard let json else { return [] }
-        return try Self.readSpecs(json: json)
-    }
-
-    /// The jobs of a JSON argument, or of stdin when it is `-`.
-    static func readSpecs(json: String) throws -> [JobSpec] {
-        if json == "-" {
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            let values = try JSONValue.parseSequence([UInt8](data))
-            guard !values.isEmpty else { throw QueueError.invalidInput("no jobs on stdin") }
-            return try values.enumerated().map { index, value in
-                do {
-                    return try JobSpec(json: value)
-                } catch let error as QueueError {
-                    throw QueueError.invalidInput("job \(index + 1): \(error.message); nothing was enqueued")
-                }
-            }
-        }
-        return [try JobSpec(json: try JSONValue.parse(json))]
+        return try JobSpec(id: id, command: command ?? "", maxRetries: maxRetries, priority: priority ?? 0,
+                           runAt: runAtTime, delaySeconds: delay, timeout: timeout)
     }
 }

@@ -82,7 +82,7 @@ extension Queuectl {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
             let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("error: \(message) (see --help)\n".utf8))
+            Terminal.printError("\(message) (see --help)")
             Foundation.exit(code.rawValue)
         }
     }

@@ -30,7 +30,7 @@ struct ShowCommand: ParsableCommand {
             }
             let now = Timestamp.now()
             var lines: [(String, String)] = [
-                ("id", job.id), ("command", job.command), ("state", Terminal.state(job.state)),
+                ("id", SafeText.visible(job.id)), ("command", SafeText.visible(job.command)), ("state", Terminal.state(job.state)),
                 ("attempts", "\(job.attempts) of \(job.maxRetries + 1) (max_retries \(job.maxRetries))"),
                 ("priority", String(job.priority)),
                 ("run_at", "\(job.runAt.iso8601) (\(Terminal.relative(job.runAt, now: now)))"),
@@ -38,13 +38,13 @@ struct ShowCommand: ParsableCommand {
                 ("created_at", job.createdAt.iso8601), ("updated_at", job.updatedAt.iso8601),
             ]
             if let e = job.exitCode { lines.append(("exit_code", String(e))) }
-            if let e = job.lastError { lines.append(("last_error", e)) }
-            if let w = job.workerID { lines.append(("worker", w)) }
+            if let e = job.lastError { lines.append(("last_error", SafeText.visible(e))) }
+            if let w = job.workerID { lines.append(("worker", SafeText.visible(w))) }
             for (k, v) in lines { print("\(k.padding(toLength: 11, withPad: " ", startingAt: 0)) \(v)") }
             guard !runs.isEmpty else { print("\nno runs yet"); return }
             print("\nHistory")
             let rows = runs.map { r in
-                ["#\(r.attempt)", r.outcome?.rawValue ?? "running", r.exitCode.map(String.init) ?? (r.signal.map { "sig \($0)" } ?? "-"),
+                ["#\(r.number)", r.outcome?.rawValue ?? "running", r.exitCode.map(String.init) ?? (r.signal.map { "sig \($0)" } ?? "-"),
                  r.durationSeconds.map { String(format: "%.3fs", $0) } ?? Terminal.duration(now.seconds(since: r.startedAt)),
                  r.startedAt.iso8601, r.workerID, Terminal.clip(r.error ?? "", 60)]
             }
