@@ -283,7 +283,7 @@ public struct MonitorState: Equatable, Sendable {
         if case let .detail(id) = overlay { detailID = id }
         return MonitorQuery(
             jobs: JobListQuery(state: stateTab, filter: filter(.jobs), order: claimOrder ? .claim : .newest),
-            dead: JobListQuery(state: .dead, filter: filter(.dlq), order: .newest, matchErrors: true),
+            dead: JobListQuery(state: .dead, filter: filter(.dlq), order: .recentlyChanged, matchErrors: true),
             workersFilter: filter(.workers),
             cursors: [.jobs: cursor(.jobs), .dlq: cursor(.dlq), .workers: cursor(.workers), .queues: cursor(.queues)],
             rows: [.jobs: rows(for: .jobs), .dlq: rows(for: .dlq), .workers: rows(for: .workers), .queues: rows(for: .queues)],

@@ -24,6 +24,21 @@ enum Terminal {
         print(value.serialized(pretty: true))
     }
 
+    /// Prints a JSON array one element at a time, exactly as ``printJSON(_:)`` would
+    /// print it whole: `list --json` of a million jobs never holds them all.
+    struct JSONArrayPrinter {
+        private var count = 0
+
+        mutating func add(_ value: JSONValue) {
+            print((count == 0 ? "[\n  " : ",\n  ") + value.serialized(pretty: true, indent: 1), terminator: "")
+            count += 1
+        }
+
+        func finish() {
+            print(count == 0 ? "[]" : "\n]")
+        }
+    }
+
     static func colored(_ text: String, _ color: StateColor) -> String {
         useColor ? "\u{1B}[\(color.ansiCode)m\(text)\u{1B}[0m" : text
     }
