@@ -9,13 +9,18 @@ struct EnqueueCommand: ParsableCommand {
         discussion: """
             A job is a JSON object. Fields: command (required), id (default: a generated, \
             time-sortable id), max_retries (default: config max-retries), priority (integer, \
-            higher runs first, default 0), run_at (ISO-8601 time) or delay (seconds), \
-            timeout (seconds; default: config job-timeout).
+            higher runs first, default 0), run_at (a time) or delay, timeout (default: \
+            config job-timeout).
+
+            Durations (delay, timeout) are seconds or 90s, 5m, 1h, 2d. Times (run_at, \
+            --at) are ISO-8601 with a zone (2026-11-22T10:30:00Z, the form --json \
+            prints), or local time: "2026-11-22 10:30", or "10:30" for the next 10:30.
 
             Examples:
               queuectl enqueue '{"id":"job1","command":"sleep 2"}'
               queuectl enqueue '{"command":"./backup.sh","max_retries":5,"priority":10,"timeout":600}'
-              queuectl enqueue --command 'make -C ~/site deploy' --delay 60
+              queuectl enqueue --command 'make -C ~/site deploy' --delay 5m
+              queuectl enqueue --command './nightly.sh' --at 02:30 --timeout 1h
               jq -c '.[]' jobs.json | queuectl enqueue -      # JSON lines: all or nothing
               queuectl enqueue - < jobs.json                  # or one JSON array
             """
@@ -36,12 +41,12 @@ struct EnqueueCommand: ParsableCommand {
     var maxRetries: Int?
     @Option(parsing: .unconditional, help: "Priority, higher first (with --command).")
     var priority: Int?
-    @Option(parsing: .unconditional, help: "Seconds to wait before the job is eligible (with --command).")
-    var delay: Double?
-    @Option(help: "ISO-8601 time the job becomes eligible (with --command).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait before the job is eligible: 30, 90s, 5m, 2h (with --command).", valueName: "duration"))
+    var delay: DurationArgument?
+    @Option(name: [.customLong("at"), .customLong("run-at")], help: ArgumentHelp("When the job becomes eligible: 10:30, \"2026-11-22 10:30\" or ISO-8601 (with --command).", valueName: "time"))
     var runAt: String?
-    @Option(parsing: .unconditional, help: "Run timeout in seconds (with --command).")
-    var timeout: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run timeout: 30, 90s, 5m, 1h (with --command).", valueName: "duration"))
+    var timeout: DurationArgument?
     @Flag(name: .customLong("json"), help: "Print the enqueued jobs as JSON instead of their ids.")
     var jsonOutput = false
 
@@ -49,7 +54,7 @@ struct EnqueueCommand: ParsableCommand {
         let flagsUsed = id != nil || maxRetries != nil || priority != nil || delay != nil || runAt != nil || timeout != nil
         if command != nil && json != nil { throw ValidationError("give a JSON job or --command, not both") }
         if command == nil && json == nil { throw ValidationError("give a job as JSON, - for stdin, or --command") }
-        if command == nil && flagsUsed { throw ValidationError("--id, --max-retries, --priority, --delay, --run-at and --timeout go with --command; put them in the JSON otherwise") }
+        if command == nil && flagsUsed { throw ValidationError("--id, --max-retries, --priority, --delay, --at and --timeout go with --command; put them in the JSON otherwise") }
     }
 
     func run() throws {
@@ -87,12 +92,12 @@ struct EnqueueCommand: ParsableCommand {
     private func commandSpec() throws -> JobSpec {
         var runAtTime: Timestamp?
         if let runAt {
-            guard let t = Timestamp(iso8601: runAt) else {
-                throw QueueError.invalidInput("--run-at must be an ISO-8601 time with a zone, like 2026-11-22T10:30:00Z")
+            guard let t = Timestamp(typed: runAt, now: .now()) else {
+                throw QueueError.invalidInput("--at must be a time: \(Timestamp.typedForms), got \(SafeText.quoted(runAt))")
             }
             runAtTime = t
         }
         return try JobSpec(id: id, command: command ?? "", maxRetries: maxRetries, priority: priority ?? 0,
-                           runAt: runAtTime, delaySeconds: delay, timeout: timeout)
+                           runAt: runAtTime, delaySeconds: delay?.seconds, timeout: timeout?.seconds)
     }
 }

@@ -34,7 +34,7 @@ struct ShowCommand: ParsableCommand {
                 ("attempts", "\(job.attempts) of \(job.maxRetries + 1) (max_retries \(job.maxRetries))"),
                 ("priority", String(job.priority)),
                 ("run_at", "\(job.runAt.iso8601) (\(Terminal.relative(job.runAt, now: now)))"),
-                ("timeout", job.timeout.map { "\(ConfigKey.jobTimeout.format($0)) s" } ?? "default (config job-timeout)"),
+                ("timeout", job.timeout.map(DurationText.exact) ?? "default (config job-timeout)"),
                 ("created_at", job.createdAt.iso8601), ("updated_at", job.updatedAt.iso8601),
             ]
             if let e = job.exitCode { lines.append(("exit_code", String(e))) }

@@ -29,7 +29,7 @@ import TestSupport
         Case(arguments: ["enqueue", #"{"command":"x","max_retries":-1}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","max_retries":2.5}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","priority":"high"}"#]),
-        Case(arguments: ["enqueue", #"{"command":"x","timeout":"10"}"#]),
+        Case(arguments: ["enqueue", #"{"command":"x","timeout":"10 minutes"}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","timeout":-1}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","delay":-1}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","run_at":"tomorrow"}"#]),
