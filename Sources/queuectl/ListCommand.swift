@@ -8,9 +8,6 @@ struct ListCommand: ParsableCommand {
         commandName: "list",
         abstract: "List jobs, oldest first (--newest for newest first).",
         discussion: """
-            States: pending, processing, completed, failed (retry scheduled), dead (the DLQ), \
-            scheduled (waiting for its run_at).
-
             Shows the first 100 jobs unless --limit says otherwise (a note on stderr \
             says when there are more). --json prints every job unless --limit or \
             --offset is given, so a script reading it sees the whole list.
@@ -27,7 +24,7 @@ struct ListCommand: ParsableCommand {
     static let defaultLimit = 100
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: ArgumentHelp("Only jobs in this state.", valueName: "state"))
+    @Option(help: ArgumentHelp("Only jobs in this state (failed: a retry is due later; dead: the DLQ; scheduled: waiting for its run_at).", valueName: "state"))
     var state: JobState?
     @Option(help: ArgumentHelp("Most jobs to show (default: \(ListCommand.defaultLimit); with --json, all).", valueName: "n"))
     var limit: Int?

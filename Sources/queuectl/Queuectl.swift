@@ -73,6 +73,10 @@ extension Queuectl {
         if let simple = SimpleEnqueue(arguments) {
             Foundation.exit(simple.run())
         }
+        if let unknown = CommandSuggestion.unknownCommand(in: arguments, root: Queuectl.self) {
+            Terminal.printError(unknown + " (see --help)")
+            Foundation.exit(64)
+        }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
@@ -81,7 +85,11 @@ extension Queuectl {
             // usage error becomes one line on stderr instead of a usage dump.
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
-            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            var message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            // ArgumentParser's messages are sentences ("Unknown option…"); ours start lower case.
+            if let first = message.first, first.isUppercase, message.dropFirst().first?.isLowercase == true {
+                message = first.lowercased() + message.dropFirst()
+            }
             Terminal.printError("\(message) (see --help)")
             Foundation.exit(code.rawValue)
         }

@@ -9,6 +9,10 @@ struct ShowCommand: ParsableCommand {
             Examples:
               queuectl show job1
               queuectl show job1 --json | jq '.history[-1].outcome'
+
+            --json adds "worker_pid" (the worker running the job, else null) and \
+            "history", each run with "run" (numbered over the job's life) and \
+            "attempt" (within the current retry budget).
             """
     )
     @OptionGroup var global: GlobalOptions
@@ -24,6 +28,9 @@ struct ShowCommand: ParsableCommand {
             let runs = try store.runs(jobID: id)
             if json {
                 guard case var .object(fields) = job.json else { return }
+                // The pid of the worker running the job, to signal or trace it.
+                let workerPID = try job.workerID.flatMap { id in try store.workers().first { $0.id == id }?.pid }
+                fields.append(("worker_pid", .optional(workerPID)))
                 fields.append(("history", .array(runs.map(\.json))))
                 Terminal.printJSON(.object(fields))
                 return
