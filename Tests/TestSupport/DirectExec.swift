@@ -36,7 +36,7 @@ extension QueueSandbox {
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
         let rc = posix_spawnp(&pid, path, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw TestFailure("cannot run \(path): \(String(cString: strerror(rc)))") }
+        guard rc == 0 else { throw missingProgram(path, rc) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
@@ -76,6 +76,17 @@ public enum SpawnInput: Sendable {
     case closed
 }
 
+/// The error for a program that could not be started, naming the package that
+/// provides it when it is not installed (see the README's Set-up).
+public func missingProgram(_ path: String, _ error: Int32) -> TestFailure {
+    let name = (path as NSString).lastPathComponent
+    let packages = ["tmux": "tmux", "mount": "mount", "umount": "mount", "setpriv": "util-linux", "script": "bsdutils",
+                    "dd": "coreutils"]
+    guard error == ENOENT else { return TestFailure("cannot run \(path): \(String(cString: strerror(error)))") }
+    let package = packages[name].map { " (Debian/Ubuntu: apt-get install -y \($0))" } ?? ""
+    return TestFailure("this test needs the program '\(name)', which is not installed\(package); see the README's Set-up")
+}
+
 extension QueueSandbox {
     /// Runs a program with `posix_spawn`, its stdin as given, and reaps it with
     /// `wait4`: returns its result and its own peak resident memory in KiB. It is
@@ -102,7 +113,7 @@ extension QueueSandbox {
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard rc == 0 else { throw TestFailure("cannot run \(path): \(String(cString: strerror(rc)))") }
+        guard rc == 0 else { throw missingProgram(path, rc) }
         var status: Int32 = 0
         var usage = rusage()
         let deadline = Date().addingTimeInterval(timeout)
