@@ -79,20 +79,33 @@ struct LogsCommand: ParsableCommand {
     /// Follows the job's runs, one after another, until it is final; returns its
     /// final state.
     private func followJob(store: SQLiteJobStore, output: inout Output) throws -> JobState {
-        var followed: Int64?
+        // Start with the latest run, then take every later run in turn (none is
+        // skipped, however quickly they come).
+        guard var current = try store.runID(jobID: id, number: nil) ?? waitForFirstRun(store: store) else {
+            return try store.job(id: id).state
+        }
         while true {
-            let latest = try store.runID(jobID: id, number: nil)
-            if let latest, latest != followed {
-                if followed != nil, let number = try store.runs(jobID: id).first(where: { $0.id == latest })?.number {
-                    Terminal.note("--- run #\(number) ---")
+            try follow(runID: current, store: store, output: &output)
+            while true {
+                if let next = try store.runs(jobID: id).first(where: { $0.id > current }) {
+                    Terminal.note("--- run #\(next.number) ---")
+                    current = next.id
+                    break
                 }
-                followed = latest
-                try follow(runID: latest, store: store, output: &output)
-                continue
+                // No later run: the job is final, or waits for its next run.
+                let state = try store.job(id: id).state
+                if Self.isFinal(state), try store.runID(jobID: id, number: nil) == current { return state }
+                usleep(100_000)
             }
-            // No newer run: the job is final, or waits for its next run.
-            let state = try store.job(id: id).state
-            if Self.isFinal(state), try store.runID(jobID: id, number: nil) == followed { return state }
+        }
+    }
+
+    /// Waits for a job that has not run yet to start its first run; nil if it
+    /// became final without one.
+    private func waitForFirstRun(store: SQLiteJobStore) throws -> Int64? {
+        while true {
+            if let first = try store.runID(jobID: id, number: nil) { return first }
+            if Self.isFinal(try store.job(id: id).state) { return nil }
             usleep(100_000)
         }
     }
