@@ -89,11 +89,12 @@ public final class MonitorDataSource {
     }
 
     /// The page of `list` around `cursor`, with the cursor moved to where its job
-    /// is now (found by id), kept in range and on screen.
+    /// is now (found by id), kept in range and on screen. A cursor on the first row
+    /// stays there: whoever watches the top of a list sees new jobs as they arrive.
     func resolve(_ list: JobListQuery, cursor: ListCursor, rows: Int) throws -> (JobPage, ListCursor) {
         var c = cursor
         var page = try store.jobPage(list, limit: rows, offset: c.offset)
-        if let id = c.selectedID {
+        if let id = c.selectedID, c.index != 0 {
             if let i = page.jobs.firstIndex(where: { $0.id == id }) {
                 c.index = page.offset + i
             } else if let position = try store.jobPosition(id: id, in: list) {

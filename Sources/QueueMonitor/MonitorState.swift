@@ -93,7 +93,13 @@ public struct MonitorState: Equatable, Sendable {
         }
         if editingFilter != nil { return editFilter(key) }
         if editingLimit != nil { return editLimit(key) }
-        guard let action = KeyTable.action(for: key, in: focus, readonly: readonly) else { return [] }
+        guard let action = KeyTable.action(for: key, in: focus, readonly: readonly) else {
+            // A key that would change something: say why it does nothing.
+            if readonly, KeyTable.action(for: key, in: focus, readonly: false) != nil {
+                flash = "read-only (--readonly): this key would change the queue or its workers"
+            }
+            return []
+        }
         if overlay != .none { return overlayKey(action, snapshot: snapshot) }
         return perform(action, snapshot: snapshot)
     }
@@ -150,8 +156,10 @@ public struct MonitorState: Equatable, Sendable {
             resetCursor(focus)
         case .backspace:
             if editingFilter?.isEmpty == false { editingFilter?.removeLast() }
+            applyFilterAsTyped()
         case let .char(c):
             editingFilter?.append(c)
+            applyFilterAsTyped()
         default:
             break
         }
@@ -238,6 +246,12 @@ public struct MonitorState: Equatable, Sendable {
     }
 
     private mutating func resetCursor(_ pane: Pane) { cursors[pane] = ListCursor() }
+
+    /// The list follows the filter as it is typed (Enter keeps it, Esc drops it).
+    private mutating func applyFilterAsTyped() {
+        filters[focus] = editingFilter?.isEmpty == false ? editingFilter : nil
+        resetCursor(focus)
+    }
 
     /// Rows a pane shows at the current size.
     public func rows(for pane: Pane) -> Int { Layout(width: width, height: height, focus: focus).rows(for: pane) }

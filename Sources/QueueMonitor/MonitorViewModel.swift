@@ -140,8 +140,9 @@ public struct MonitorViewModel {
         let width = rect.width
         switch pane {
         case .jobs:
+            // Each tab with its count, so the queue's shape shows without switching.
             title += "  " + MonitorState.stateTabs.map { tab in
-                let name = tab?.rawValue ?? "all"
+                let name = (tab?.rawValue ?? "all") + " " + String(tab.map { snapshot.counts[$0] } ?? snapshot.counts.total)
                 return tab == state.stateTab ? "[\(name)]" : name
             }.joined(separator: " ")
             rightInfo = Self.range(offset: snapshot.jobsOffset, count: snapshot.jobs.count, total: snapshot.jobsTotal)
@@ -269,7 +270,9 @@ public struct MonitorViewModel {
         var used = 0
         let tail = state.readonly ? " read-only" : ""
         for binding in KeyTable.footer(for: state.focus, readonly: state.readonly) {
-            let key = " \(binding.label) ", text = " \(binding.short) "
+            // While paused, the pause key's word says what it will do.
+            let short = binding.action == .pause && state.paused ? "resume" : binding.short
+            let key = " \(binding.label) ", text = " \(short) "
             let w = DisplayWidth.of(key) + DisplayWidth.of(text)
             if used + w + DisplayWidth.of(tail) > width { continue }
             spans += [Span(key, TextStyle(reverse: true)), Span(text)]
