@@ -57,7 +57,7 @@ struct ShowCommand: ParsableCommand {
             }
             print(Terminal.table(["RUN", "OUTCOME", "EXIT", "DURATION", "STARTED", "WORKER", "ERROR"], rows)
                 .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-            for run in runs { if let lost = run.outputLost { print("  #\(run.attempt): \(lost)") } }
+            for run in runs { if let lost = run.outputLost { print("  #\(run.number): \(lost)") } }
         }
     }
 }
