@@ -25,8 +25,7 @@ enum StdinJobs {
         let output = ByteSpool(memoryLimit: memoryLimit)
         var index = 0
         var printed = 0
-        let store = try GlobalOptions.openStore(db: db, creating: true)
-        let count = try store.enqueue(batches: {
+        func nextBatch() throws -> [JobSpec]? {
             var batch: [JobSpec] = []
             batch.reserveCapacity(batchSize)
             while batch.count < batchSize, let value = try reader.next() {
@@ -39,6 +38,17 @@ enum StdinJobs {
             }
             if index == 0 { throw QueueError.invalidInput("no jobs on stdin") }
             return batch.isEmpty ? nil : batch
+        }
+        // The first batch is read before the database is opened: bad input in it (the
+        // usual case: one or a few jobs) leaves no trace, not even a new database.
+        var first = try nextBatch()
+        let store = try GlobalOptions.openStore(db: db, creating: true)
+        let count = try store.enqueue(batches: {
+            if let batch = first {
+                first = nil
+                return batch
+            }
+            return try nextBatch()
         }, total: nil, now: .now()) { job in
             printed += 1
             if jsonOutput {
