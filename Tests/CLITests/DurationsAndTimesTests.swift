@@ -26,7 +26,8 @@ import TestSupport
         let list = try sandbox.ok(["config", "list"]).stdout
         #expect(list.contains("job-timeout    10m") && list.contains("backoff-max    1d"), "\(list)")
 
-        for bad in [["enqueue", "--command", "true", "--delay", "-5m"], ["enqueue", "--command", "true", "--timeout", "5x"],
+        #expect(try sandbox.run(["worker", "stop", "--timeout", "90s"]).status == 0, "worker stop takes a duration")
+        for bad in [["worker", "stop", "--timeout", "soon"], ["enqueue", "--command", "true", "--delay", "-5m"], ["enqueue", "--command", "true", "--timeout", "5x"],
                     ["enqueue", #"{"command":"true","delay":"soon"}"#], ["config", "set", "lease-timeout", "1.5s"]] {
             let result = try sandbox.run(bad)
             #expect(result.status == 64 && result.stderr.hasPrefix("error: "), "\(bad): \(result)")
