@@ -66,7 +66,14 @@ public final class MonitorDataSource {
             switch query.logSource {
             case .jobs: logJob = Self.selected(jobs, jobsCursor)
             case .dlq: logJob = Self.selected(dead, deadCursor)
-            case .workers: logJob = visibleWorkers.indices.contains(workersCursor.index) ? visibleWorkers[workersCursor.index].jobID : nil
+            case .workers:
+                // An idle worker's pane keeps the output of the job it ran last.
+                if visibleWorkers.indices.contains(workersCursor.index) {
+                    let worker = visibleWorkers[workersCursor.index]
+                    logJob = worker.jobID ?? previous?.log.flatMap { $0.workerID == worker.id ? $0.jobID : nil }
+                } else {
+                    logJob = nil
+                }
             case .log, .queues: logJob = nil
             }
             if let logJob {
@@ -122,7 +129,8 @@ public final class MonitorDataSource {
         guard let run = runs.last(where: { $0.id == runID }) ?? runs.last else { return nil }
         let path = store.location.runLogPath(jobID: jobID, runID: run.id)
         let size = Self.fileSize(path) ?? 0
-        return LogTail(jobID: jobID, attempt: run.number, running: run.outcome == nil, lines: Self.tail(path), path: path, fileSize: size)
+        return LogTail(jobID: jobID, attempt: run.number, running: run.outcome == nil, lines: Self.tail(path), path: path, fileSize: size,
+                       workerID: run.workerID)
     }
 
     func detail(jobID: String) throws -> JobDetail? {

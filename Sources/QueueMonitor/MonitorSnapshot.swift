@@ -50,8 +50,13 @@ public struct LogTail: Sendable, Equatable {
     /// The log file and its size when read, to notice growth without a database change.
     public var path: String
     public var fileSize: Int64
+    /// The worker that ran it, so the Workers pane keeps showing a worker's last
+    /// job's output once the worker is idle.
+    public var workerID: String
 
-    public init(jobID: String, attempt: Int, running: Bool, lines: [String], path: String = "", fileSize: Int64 = 0) {
+    public init(jobID: String, attempt: Int, running: Bool, lines: [String], path: String = "", fileSize: Int64 = 0,
+                workerID: String = "") {
+        self.workerID = workerID
         self.jobID = jobID
         self.attempt = attempt
         self.running = running

@@ -5,7 +5,8 @@ import Testing
 
 /// The console's small courtesies: the top of a list stays at the top, the footer
 /// says "resume" while paused, read-only keys say why they do nothing, the filter
-/// follows typing, state tabs show counts, the DLQ is most recently died first.
+/// follows typing, state tabs show counts, the DLQ is most recently died first, an
+/// idle worker's log tail keeps its last job's output.
 @Suite struct MonitorNicetiesTests {
     typealias Scratch = DataSourceTests.Scratch
 
@@ -80,5 +81,22 @@ import Testing
         _ = state.handle(.char("3"), snapshot: MonitorSnapshot(databasePath: ""))
         let snapshot = s.refresh(&state)
         #expect(snapshot.dead.map(\.id) == ["first", "second"])
+    }
+
+    @Test func anIdleWorkersPaneKeepsItsLastJobsOutput() throws {
+        let s = try Scratch()
+        try s.enqueue(["job-1"])
+        guard case let .claimed(claimed) = try s.store.claim(workerID: "w-test", now: s.clock) else {
+            Issue.record("nothing to claim")
+            return
+        }
+        var state = MonitorState(width: 120, height: 40)
+        _ = state.handle(.char("2"), snapshot: MonitorSnapshot(databasePath: ""))
+        var snapshot = s.refresh(&state)
+        #expect(snapshot.log?.jobID == "job-1" && snapshot.log?.running == true)
+        _ = try s.store.finish(claimed, workerID: "w-test", result: RunResult(outcome: .succeeded, exitCode: 0), now: s.clock)
+        snapshot = s.refresh(&state, previous: snapshot)
+        #expect(snapshot.workers.first?.jobID == nil, "the worker is idle")
+        #expect(snapshot.log?.jobID == "job-1" && snapshot.log?.running == false, "its last job's output stays: \(String(describing: snapshot.log))")
     }
 }
