@@ -49,6 +49,7 @@ final class LockHolder: @unchecked Sendable {
     init(database: String) throws {
         var configuration = Configuration()
         configuration.allowsUnsafeTransactions = true   // held open on purpose until release()
+        configuration.busyMode = .timeout(10)            // a worker may be mid-write
         queue = try DatabaseQueue(path: database, configuration: configuration)
         try queue.inDatabase { db in
             try db.execute(sql: "BEGIN IMMEDIATE; INSERT INTO config(key, value) VALUES ('kill-grace', 1);")
