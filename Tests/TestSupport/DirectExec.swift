@@ -81,7 +81,7 @@ public enum SpawnInput: Sendable {
 public func missingProgram(_ path: String, _ error: Int32) -> TestFailure {
     let name = (path as NSString).lastPathComponent
     let packages = ["tmux": "tmux", "mount": "mount", "umount": "mount", "setpriv": "util-linux", "script": "bsdutils",
-                    "dd": "coreutils"]
+                    "dd": "coreutils", "zsh": "zsh", "fish": "fish"]
     guard error == ENOENT else { return TestFailure("cannot run \(path): \(String(cString: strerror(error)))") }
     let package = packages[name].map { " (Debian/Ubuntu: apt-get install -y \($0))" } ?? ""
     return TestFailure("this test needs the program '\(name)', which is not installed\(package); see the README's Set-up")
