@@ -21,9 +21,9 @@ struct Queuectl: ParsableCommand {
             Database: --db PATH, else $QUEUECTL_DB, else $XDG_DATA_HOME/queuectl/queue.db \
             (~/.local/share/queuectl/queue.db).
 
-            Exit codes: 0 success, 1 runtime error (database, system), 3 not found (a job, \
-            or the database: only enqueue, config set, worker start and monitor create one), \
-            64 usage or invalid input.
+            Exit codes: 0 success, 1 runtime error (database, system), 3 not found (a job, a \
+            schedule, a queue, or the database: only enqueue, config set, worker start, monitor, \
+            queue set/pause and schedule add create one), 64 usage or invalid input.
             """,
         version: "1.0.0",
         subcommands: [
