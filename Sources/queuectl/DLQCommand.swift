@@ -28,9 +28,9 @@ struct DLQCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Option(help: ArgumentHelp("Most jobs to show (default: \(ListCommand.defaultLimit); with --json, all).", valueName: "n"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Most jobs to show (default: \(ListCommand.defaultLimit); with --json, all).", valueName: "n"))
         var limit: Int?
-        @Option(help: ArgumentHelp("Jobs to skip first, for paging.", valueName: "n"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("Jobs to skip first, for paging.", valueName: "n"))
         var offset = 0
         @Flag(help: "Print a JSON array of job objects.")
         var json = false

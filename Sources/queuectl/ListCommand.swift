@@ -26,9 +26,9 @@ struct ListCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: ArgumentHelp("Only jobs in this state (failed: a retry is due later; dead: the DLQ; scheduled: waiting for its run_at).", valueName: "state"))
     var state: JobState?
-    @Option(help: ArgumentHelp("Most jobs to show (default: \(ListCommand.defaultLimit); with --json, all).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Most jobs to show (default: \(ListCommand.defaultLimit); with --json, all).", valueName: "n"))
     var limit: Int?
-    @Option(help: ArgumentHelp("Jobs to skip first, for paging.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Jobs to skip first, for paging.", valueName: "n"))
     var offset = 0
     @Option(help: "Only jobs of this queue.")
     var queue: String?

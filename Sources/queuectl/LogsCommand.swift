@@ -36,7 +36,7 @@ struct LogsCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The job id.", completion: JobIDCompletion.any)
     var id: String
-    @Option(name: [.customLong("run"), .customLong("attempt")], help: ArgumentHelp("Which run, numbered as show lists them (default: the latest).", valueName: "n"))
+    @Option(name: [.customLong("run"), .customLong("attempt")], parsing: .unconditional, help: ArgumentHelp("Which run, numbered as show lists them (default: the latest).", valueName: "n"))
     var runNumber: Int?
     @Flag(name: .shortAndLong, help: "Keep printing new output until the job is final.")
     var follow = false

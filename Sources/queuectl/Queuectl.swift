@@ -85,7 +85,7 @@ extension Queuectl {
             // usage error becomes one line on stderr instead of a usage dump.
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
-            var message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            var message = Self.oneLine(Self.message(for: error)) ?? "\(error)"
             // ArgumentParser's messages are sentences ("Unknown option…"); ours start lower case.
             if let first = message.first, first.isUppercase, message.dropFirst().first?.isLowercase == true {
                 message = first.lowercased() + message.dropFirst()
@@ -93,5 +93,16 @@ extension Queuectl {
             Terminal.printError("\(message) (see --help)")
             Foundation.exit(code.rawValue)
         }
+    }
+
+    /// ArgumentParser's usage errors as one line. A message that goes on to list the
+    /// valid values (`Please provide one of the following:` then `- value` lines) keeps
+    /// them, joined on that line: the first line alone promises a list it does not give.
+    static func oneLine(_ message: String) -> String? {
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let first = lines.first else { return nil }
+        let values = lines.dropFirst().filter { $0.hasPrefix("- ") }.map { $0.dropFirst(2) }
+        guard first.hasSuffix(":"), !values.isEmpty else { return first }
+        return first + " " + values.joined(separator: ", ")
     }
 }

@@ -47,7 +47,7 @@ struct WorkerCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Option(name: .shortAndLong, help: "Number of worker processes (1–256).")
+        @Option(name: .shortAndLong, parsing: .unconditional, help: "Number of worker processes (1–256).")
         var count = 1
         @Flag(help: "Keep the workers attached to this process.")
         var foreground = false

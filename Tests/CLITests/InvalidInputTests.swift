@@ -114,6 +114,29 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath), "nothing written, not even a new database")
     }
 
+    @Test func anUnknownStateErrorListsTheValidStates() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"command":"true"}"#)
+        let result = try sandbox.run(["list", "--state", "bogus"])
+        #expect(result.status == 64)
+        #expect(result.stderr.hasSuffix("one of the following: pending, processing, completed, failed, dead, scheduled (see --help)\n"),
+                "\(result.stderr)")
+    }
+
+    @Test func aNegativeNumberIsRefusedForItsValueNotAsMissing() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"id":"a","command":"true"}"#)
+        for (arguments, message) in [
+            (["list", "--limit", "-1"], "--limit must be at least 1"), (["list", "--offset", "-1"], "--offset must not be negative"),
+            (["dlq", "list", "--limit", "-1"], "--limit must be at least 1"), (["worker", "start", "--count", "-1"], "--count must be from 1 to 256"),
+        ] {
+            let result = try sandbox.run(arguments)
+            #expect(result.status == 64 && result.stderr.hasPrefix("error: \(message)"), "\(arguments): \(result)")
+        }
+    }
+
     @Test func unknownConfigKeyErrorListsTheValidKeys() throws {
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
