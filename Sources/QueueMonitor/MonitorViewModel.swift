@@ -191,7 +191,7 @@ public struct MonitorViewModel {
                 let end = max(0, log.lines.count - state.logScroll)
                 let start = max(0, end - visible)
                 for line in log.lines[start..<end] { rows.append((Line(DisplayWidth.fit(line, width)), false)) }
-                if log.lines.isEmpty { rows.append((Line("(no output yet)", TextStyle(dim: true)), false)) }
+                if log.lines.isEmpty { rows.append((Line(log.running ? "(no output yet)" : "(no output)", TextStyle(dim: true)), false)) }
             } else if let id = state.selectedJobID(snapshot: snapshot) {
                 rows.append((Line(" \(id) has not run yet", TextStyle(dim: true)), false))
             } else if state.logSource == .workers {
