@@ -25,7 +25,7 @@ struct MonitorCommand: ParsableCommand {
             """
     )
     @OptionGroup var global: GlobalOptions
-    @Option(help: ArgumentHelp("Time between looks at the database (at least 0.1s).", valueName: "duration"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time between looks at the database (at least 0.1s).", valueName: "duration"))
     var refresh = DurationArgument(seconds: 1)
     @Flag(help: "Look, never touch: no retries, no worker control, no recovery sweep.")
     var readonly = false

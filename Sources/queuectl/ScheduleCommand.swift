@@ -56,7 +56,7 @@ struct ScheduleCommand: ParsableCommand {
         var cron: String?
         @Option(help: "Time zone for --cron (IANA name, default UTC).")
         var tz: String?
-        @Option(help: "Interval instead of --cron: 90s, 10m, 1h, 2d.")
+        @Option(parsing: .unconditional, help: "Interval instead of --cron: 90s, 10m, 1h, 2d.")
         var every: String?
         @Option(help: "After a time without workers, fire one missed tick (default) or all of them (at most 1000).")
         var catchUp: CatchUp = .one

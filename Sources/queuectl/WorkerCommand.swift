@@ -116,7 +116,7 @@ struct WorkerCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Option(help: ArgumentHelp("How long to wait for workers to exit: 60, 90s, 5m.", valueName: "duration"))
+        @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait for workers to exit: 60, 90s, 5m.", valueName: "duration"))
         var timeout = DurationArgument(seconds: 60)
         @Flag(help: "Ask the workers to stop and return at once.")
         var noWait = false

@@ -131,6 +131,8 @@ import TestSupport
         for (arguments, message) in [
             (["list", "--limit", "-1"], "--limit must be at least 1"), (["list", "--offset", "-1"], "--offset must not be negative"),
             (["dlq", "list", "--limit", "-1"], "--limit must be at least 1"), (["worker", "start", "--count", "-1"], "--count must be from 1 to 256"),
+            (["worker", "stop", "--timeout", "-1"], "the value '-1' is invalid for '--timeout"),
+            (["schedule", "add", "s", "--every", "-5s", #"{"command":"true"}"#], "--every must be a duration"),
         ] {
             let result = try sandbox.run(arguments)
             #expect(result.status == 64 && result.stderr.hasPrefix("error: \(message)"), "\(arguments): \(result)")
