@@ -250,7 +250,9 @@ import TestSupport
         let stop = try sandbox.run(["worker", "stop", "--timeout", "0.5"])
         #expect(stop.status == 1, "\(stop)")
         #expect(stop.stderr.contains(worker.id) && stop.stderr.contains("long"), "\(stop.stderr)")
-        #expect(try sandbox.json(["worker", "list"]).arrayValue?.first?["state"]?.stringValue == "busy")
+        // Still on its job, and shown as asked to stop.
+        let listed = try sandbox.json(["worker", "list"]).arrayValue?.first
+        #expect(listed?["state"]?.stringValue == "stopping" && listed?["job_id"]?.stringValue == "long", "\(String(describing: listed))")
 
         #expect(FileManager.default.createFile(atPath: release, contents: nil))
         #expect(QueueSandbox.waitUntil { !processIsRunning(worker.pid) }, "the worker asked to stop did not exit after its job")
