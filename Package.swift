@@ -11,6 +11,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         /// Async-signal-safe process plumbing Swift cannot express: vfork+exec with
@@ -32,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "queuectl",
             dependencies: [
-                "QueueCore", "QueueRunner", "QueueMonitor", "QueueBench",
+                "QueueCore", "QueueRunner", "QueueMonitor", "QueueBench", "QueueWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // A release binary is linked at a fixed address (not position-independent):
@@ -46,6 +48,15 @@ let package = Package(
         .target(
             name: "QueueBench",
             dependencies: ["QueueCore", "QueueRunner", "CQueueSys"]
+        ),
+        /// `queuectl web`: the browser dashboard and JSON API, served by Hummingbird.
+        .target(
+            name: "QueueWeb",
+            dependencies: [
+                "QueueCore", "QueueRunner",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         /// ncursesw as a system library, with a shim for the C macros Swift cannot import.
         .systemLibrary(name: "CNcursesw", providers: [.apt(["libncursesw5-dev"])]),

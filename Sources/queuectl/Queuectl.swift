@@ -29,7 +29,7 @@ struct Queuectl: ParsableCommand {
         subcommands: [
             EnqueueCommand.self, WorkerCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
             LogsCommand.self, DLQCommand.self, QueueCommand.self, ScheduleCommand.self, ConfigCommand.self, StatsCommand.self, MonitorCommand.self, DemoCommand.self, BenchCommand.self,
-            MetricsCommand.self, VersionCommand.self,
+            MetricsCommand.self, VersionCommand.self, WebCommand.self,
         ]
     )
 }

@@ -27,12 +27,8 @@ struct ShowCommand: ParsableCommand {
             let job = try store.job(id: id)
             let runs = try store.runs(jobID: id)
             if json {
-                guard case var .object(fields) = job.json else { return }
-                // The pid of the worker running the job, to signal or trace it.
-                let workerPID = try job.workerID.flatMap { id in try store.workers().first { $0.id == id }?.pid }
-                fields.append(("worker_pid", .optional(workerPID)))
-                fields.append(("history", .array(runs.map(\.json))))
-                Terminal.printJSON(.object(fields))
+                let workers = job.workerID == nil ? [] : try store.workers()
+                Terminal.printJSON(StatusReport.json(job: job, runs: runs, workers: workers))
                 return
             }
             let now = Timestamp.now()

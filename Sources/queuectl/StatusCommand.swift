@@ -21,12 +21,7 @@ struct StatusCommand: ParsableCommand {
             let counts = try store.counts()
             let workers = try store.workers()
             if json {
-                Terminal.printJSON(.object([
-                    ("jobs", counts.json),
-                    ("total", .int(counts.total)),
-                    ("workers", .array(workers.map(\.json))),
-                    ("database", .string(store.location.databasePath)),
-                ]))
+                Terminal.printJSON(StatusReport.json(counts: counts, workers: workers, database: store.location.databasePath))
                 return
             }
             print("Jobs (\(counts.total) total)")

@@ -1,0 +1,23 @@
+/// The objects `status --json` and `show --json` print, built in one place so
+/// the CLI and the web API return the same JSON.
+public enum StatusReport {
+    /// `{"jobs": {state: n…}, "total": n, "workers": […], "database": path}`.
+    public static func json(counts: JobCounts, workers: [WorkerRecord], database: String) -> JSONValue {
+        .object([
+            ("jobs", counts.json),
+            ("total", .int(counts.total)),
+            ("workers", .array(workers.map(\.json))),
+            ("database", .string(database)),
+        ])
+    }
+
+    /// The job object plus `"worker_pid"` (the pid of the worker running it, to
+    /// signal or trace it; found among `workers`) and `"history"`: its runs, oldest first.
+    public static func json(job: Job, runs: [RunRecord], workers: [WorkerRecord]) -> JSONValue {
+        guard case var .object(fields) = job.json else { return job.json }
+        let workerPID = job.workerID.flatMap { id in workers.first { $0.id == id }?.pid }
+        fields.append(("worker_pid", .optional(workerPID)))
+        fields.append(("history", .array(runs.map(\.json))))
+        return .object(fields)
+    }
+}

@@ -1,0 +1,243 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import QueueCore
+import QueueRunner
+import ServiceLifecycle
+
+/// `queuectl web`: the dashboard, the JSON API and `/metrics` on one port,
+/// reading the same store as the CLI and the console. Stops on SIGINT/SIGTERM
+/// (ServiceLifecycle), ending open event streams first.
+public struct WebServer: Sendable {
+    public struct Options: Sendable {
+        public var host: String
+        public var port: Int
+        public var readonly: Bool
+        /// Required for any address other than loopback (checked by the caller).
+        public var token: String?
+        /// Printed in `/metrics` as `queuectl_build_info{version}`.
+        public var version: String
+
+        public init(host: String, port: Int, readonly: Bool, token: String?, version: String) {
+            self.host = host
+            self.port = port
+            self.readonly = readonly
+            self.token = token
+            self.version = version
+        }
+    }
+
+    /// Jobs per page in lists, and the most the API returns at once.
+    static let pageSize = 50
+    static let maxAPILimit = 1000
+
+    let store: SQLiteJobStore
+    let options: Options
+    /// Checked on every POST; made new at each start.
+    let csrf: String
+    let feed: ChangeFeed
+
+    public init(store: SQLiteJobStore, options: Options) {
+        self.store = store
+        self.options = options
+        var generator = SystemRandomNumberGenerator()
+        self.csrf = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined()
+        self.feed = ChangeFeed(store: store)
+    }
+
+    var pages: WebPages { WebPages(csrf: options.readonly ? nil : csrf) }
+
+    /// Serves until SIGINT or SIGTERM. `onListening` gets the address bound
+    /// (with the real port when 0 was asked).
+    public func run(onListening: @escaping @Sendable (String) -> Void) async throws {
+        var logger = Logger(label: "queuectl-web")
+        logger.logLevel = .warning
+        let app = Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? options.port
+                onListening("http://\(options.host.contains(":") ? "[\(options.host)]" : options.host):\(port)/")
+            },
+            logger: logger
+        )
+        // Shut down in reverse order: the feed first (ending event streams), then the server.
+        let group = ServiceGroup(configuration: .init(services: [app, feed], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: SecurityMiddleware(token: options.token, readonly: options.readonly))
+
+        router.get("/assets/app.css") { _, _ in asset(WebAssets.css, type: "text/css; charset=utf-8") }
+        router.get("/assets/app.js") { _, _ in asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
+
+        router.get("/") { _, _ in
+            let now = Timestamp.now()
+            return WebResponse.html(pages.overview(counts: try store.counts(), workers: try store.workers(), queues: try store.queues(),
+                                                   throughput: try store.throughput(now: now), now: now))
+        }
+        router.get("/jobs") { request, _ in
+            let (query, offset, limit) = try listQuery(request, defaultLimit: Self.pageSize)
+            let page = try store.jobPage(query, limit: limit, offset: offset)
+            return WebResponse.html(pages.jobList(page: page, state: query.state, filter: query.filter, limit: limit, counts: try store.counts()))
+        }
+        router.get("/job") { request, _ in
+            guard let id = request.uri.queryParameters.get("id") else { throw HTTPError(.badRequest, message: "give ?id=JOB") }
+            let job = try found { try store.job(id: id) }
+            let runs = try store.runs(jobID: id)
+            let output = runs.last.map { OutputTail.lines(path: store.location.runLogPath(jobID: id, runID: $0.id)) } ?? []
+            return WebResponse.html(pages.job(job, runs: runs, output: output, now: .now()))
+        }
+        router.get("/dlq") { request, _ in
+            let offset = max(0, Int(request.uri.queryParameters.get("offset") ?? "") ?? 0)
+            let page = try store.jobPage(JobListQuery(state: .dead), limit: Self.pageSize, offset: offset)
+            return WebResponse.html(pages.dlq(page: page, limit: Self.pageSize))
+        }
+        router.get("/workers") { _, _ in WebResponse.html(pages.workers(try store.workers(), now: .now())) }
+        router.get("/events") { _, _ in events() }
+        router.get("/metrics") { _, _ in
+            WebResponse.make(try store.metrics(now: .now()).exposition(version: options.version),
+                             type: "text/plain; version=0.0.4; charset=utf-8", status: .ok)
+        }
+        addAPI(to: router)
+        if !options.readonly { addActions(to: router) }
+        return router
+    }
+
+    /// The same objects as the CLI's `--json`.
+    func addAPI(to router: Router<BasicRequestContext>) {
+        let api = router.group("api")
+        api.get("status") { _, _ in
+            WebResponse.json(StatusReport.json(counts: try store.counts(), workers: try store.workers(), database: store.location.databasePath))
+        }
+        api.get("jobs") { request, _ in
+            let (query, offset, limit) = try listQuery(request, defaultLimit: 100)
+            return WebResponse.json(.array(try store.jobPage(query, limit: limit, offset: offset).jobs.map(\.json)))
+        }
+        api.get("jobs/:id") { _, context in
+            let id = context.parameters.get("id").flatMap { $0.removingPercentEncoding } ?? ""
+            let job = try found { try store.job(id: id) }
+            let workers = job.workerID == nil ? [] : try store.workers()
+            return WebResponse.json(StatusReport.json(job: job, runs: try store.runs(jobID: id), workers: workers))
+        }
+        api.get("workers") { _, _ in WebResponse.json(.array(try store.workers().map(\.json))) }
+        api.get("queues") { _, _ in
+            let now = Timestamp.now()
+            return WebResponse.json(.array(try store.queues().map { $0.json(now: now) }))
+        }
+    }
+
+    /// POST forms, each checked against the CSRF token; not registered with `--readonly`.
+    func addActions(to router: Router<BasicRequestContext>) {
+        router.post("/dlq/retry") { request, _ in
+            let form = try await checkedForm(request)
+            let ids: [String]
+            if form["all"] == "1" {
+                // In pages, so a large DLQ is retried without one huge read.
+                var all: [String] = []
+                var offset = 0
+                while true {
+                    let page = try store.jobPage(JobListQuery(state: .dead), limit: Self.maxAPILimit, offset: offset)
+                    all += page.jobs.map(\.id)
+                    offset += page.jobs.count
+                    if page.jobs.isEmpty || offset >= page.total { break }
+                }
+                ids = all
+            } else if let id = form["id"] {
+                ids = [id]
+            } else {
+                throw HTTPError(.badRequest, message: "give id=JOB or all=1")
+            }
+            if !ids.isEmpty { _ = try acting { try store.retryDead(ids: ids, now: .now()) } }
+            return WebResponse.redirect(to: form["all"] == "1" ? "/dlq" : "/job?id=" + HTML.query(ids.first ?? ""))
+        }
+        for (path, paused) in [("/queues/pause", true), ("/queues/resume", false)] {
+            router.post(RouterPath(path)) { request, _ in
+                let form = try await checkedForm(request)
+                guard let queue = form["queue"] else { throw HTTPError(.badRequest, message: "give queue=NAME") }
+                _ = try acting { try store.setPaused(paused, queues: [queue]) }
+                return WebResponse.redirect(to: "/")
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    /// An `text/event-stream` of `change` events from the shared feed.
+    func events() -> Response {
+        let stream = feed.subscribe()
+        var response = Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+            for await generation in stream {
+                try await writer.write(ByteBuffer(string: "event: change\ndata: \(generation)\n\n"))
+            }
+            try await writer.finish(nil)
+        })
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    /// state, q, offset and limit of a list request; a bad value is a 400.
+    func listQuery(_ request: Request, defaultLimit: Int) throws -> (JobListQuery, Int, Int) {
+        let params = request.uri.queryParameters
+        var state: JobState?
+        if let raw = params.get("state"), !raw.isEmpty {
+            guard let s = JobState(rawValue: raw) else {
+                throw HTTPError(.badRequest, message: "unknown state \(raw) (one of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            state = s
+        }
+        guard let offset = Int(params.get("offset") ?? "0"), offset >= 0 else { throw HTTPError(.badRequest, message: "offset must be a number ≥ 0") }
+        guard let limit = Int(params.get("limit") ?? String(defaultLimit)), (1...Self.maxAPILimit).contains(limit) else {
+            throw HTTPError(.badRequest, message: "limit must be 1…\(Self.maxAPILimit)")
+        }
+        return (JobListQuery(state: state, filter: params.get("q") ?? ""), offset, limit)
+    }
+
+    /// The form fields of a POST, after checking its CSRF token (403 without it).
+    func checkedForm(_ request: Request) async throws -> [String: String] {
+        let body = try await request.body.collect(upTo: 64 * 1024)
+        let form = Self.parseForm(String(buffer: body))
+        guard let given = form["csrf"], SecurityMiddleware<BasicRequestContext>.same(given, csrf) else {
+            throw HTTPError(.forbidden, message: "missing or wrong CSRF token: reload the page and try again")
+        }
+        return form
+    }
+
+    static func parseForm(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            fields[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+
+    /// Runs a store lookup; "not found" becomes a 404.
+    func found<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as QueueError {
+            switch error.kind {
+            case .notFound: throw HTTPError(.notFound, message: error.message)
+            case .invalidInput: throw HTTPError(.badRequest, message: error.message)
+            case .runtime: throw error
+            }
+        }
+    }
+
+    /// Runs a change and tells open browsers about it.
+    func acting<T>(_ body: () throws -> T) throws -> T {
+        let result = try found(body)
+        feed.announce()
+        return result
+    }
+
+    func asset(_ text: String, type: String) -> Response {
+        var response = WebResponse.make(text, type: type, status: .ok)
+        response.headers[.cacheControl] = "max-age=300"
+        return response
+    }
+}
