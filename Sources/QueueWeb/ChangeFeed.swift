@@ -48,10 +48,12 @@ final class ChangeFeed: Service, Sendable {
 
     /// Tells every subscriber that the queue changed.
     func announce() {
-        state.withLock { s in
+        // Outside the lock: a continuation may call back (onTermination) into it.
+        let (generation, subscribers) = state.withLock { s in
             s.generation += 1
-            for continuation in s.subscribers.values { continuation.yield(s.generation) }
+            return (s.generation, Array(s.subscribers.values))
         }
+        for continuation in subscribers { continuation.yield(generation) }
     }
 
     func run() async throws {
@@ -68,10 +70,11 @@ final class ChangeFeed: Service, Sendable {
                 }
             }
         }
-        state.withLock { s in
+        let subscribers = state.withLock { s in
             s.finished = true
-            for continuation in s.subscribers.values { continuation.finish() }
-            s.subscribers = [:]
+            defer { s.subscribers = [:] }
+            return Array(s.subscribers.values)
         }
+        for continuation in subscribers { continuation.finish() }
     }
 }
