@@ -58,7 +58,10 @@ struct SecurityMiddleware<Context: RequestContext>: RouterMiddleware {
         if readonly, request.method != .get, request.method != .head {
             return WebResponse.text("read-only: this dashboard makes no changes", status: .forbidden)
         }
-        return try await next(request, context)
+        var response = try await next(request, context)
+        // HEAD routes share GET's handlers (`RouterMethods.read`): the body goes here.
+        if request.method == .head { response.body = ResponseBody() }
+        return response
     }
 
     private func authorized(_ request: Request, token: String) -> Bool {

@@ -71,34 +71,34 @@ public struct WebServer: Sendable {
         let router = Router()
         router.add(middleware: SecurityMiddleware(token: options.token, readonly: options.readonly))
 
-        router.get("/assets/app.css") { _, _ in asset(WebAssets.css, type: "text/css; charset=utf-8") }
-        router.get("/assets/app.js") { _, _ in asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
+        router.read("/assets/app.css") { _, _ in asset(WebAssets.css, type: "text/css; charset=utf-8") }
+        router.read("/assets/app.js") { _, _ in asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
 
-        router.get("/") { _, _ in
+        router.read("/") { _, _ in
             let now = Timestamp.now()
             return WebResponse.html(pages.overview(counts: try store.counts(), workers: try store.workers(), queues: try store.queues(),
                                                    throughput: try store.throughput(now: now), now: now))
         }
-        router.get("/jobs") { request, _ in
+        router.read("/jobs") { request, _ in
             let (query, offset, limit) = try listQuery(request, defaultLimit: Self.pageSize)
             let page = try store.jobPage(query, limit: limit, offset: offset)
             return WebResponse.html(pages.jobList(page: page, state: query.state, filter: query.filter, limit: limit, counts: try store.counts()))
         }
-        router.get("/job") { request, _ in
+        router.read("/job") { request, _ in
             guard let id = request.uri.queryParameters.get("id") else { throw HTTPError(.badRequest, message: "give ?id=JOB") }
             let job = try found { try store.job(id: id) }
             let runs = try store.runs(jobID: id)
             let output = runs.last.map { OutputTail.lines(path: store.location.runLogPath(jobID: id, runID: $0.id)) } ?? []
             return WebResponse.html(pages.job(job, runs: runs, output: output, now: .now()))
         }
-        router.get("/dlq") { request, _ in
+        router.read("/dlq") { request, _ in
             let offset = max(0, Int(request.uri.queryParameters.get("offset") ?? "") ?? 0)
             let page = try store.jobPage(JobListQuery(state: .dead), limit: Self.pageSize, offset: offset)
             return WebResponse.html(pages.dlq(page: page, limit: Self.pageSize))
         }
-        router.get("/workers") { _, _ in WebResponse.html(pages.workers(try store.workers(), now: .now())) }
-        router.get("/events") { _, _ in events() }
-        router.get("/metrics") { _, _ in
+        router.read("/workers") { _, _ in WebResponse.html(pages.workers(try store.workers(), now: .now())) }
+        router.read("/events") { _, _ in events() }
+        router.read("/metrics") { _, _ in
             WebResponse.make(try store.metrics(now: .now()).exposition(version: options.version),
                              type: "text/plain; version=0.0.4; charset=utf-8", status: .ok)
         }
@@ -110,21 +110,21 @@ public struct WebServer: Sendable {
     /// The same objects as the CLI's `--json`.
     func addAPI(to router: Router<BasicRequestContext>) {
         let api = router.group("api")
-        api.get("status") { _, _ in
+        api.read("status") { _, _ in
             WebResponse.json(StatusReport.json(counts: try store.counts(), workers: try store.workers(), database: store.location.databasePath))
         }
-        api.get("jobs") { request, _ in
+        api.read("jobs") { request, _ in
             let (query, offset, limit) = try listQuery(request, defaultLimit: 100)
             return WebResponse.json(.array(try store.jobPage(query, limit: limit, offset: offset).jobs.map(\.json)))
         }
-        api.get("jobs/:id") { _, context in
+        api.read("jobs/:id") { _, context in
             let id = context.parameters.get("id").flatMap { $0.removingPercentEncoding } ?? ""
             let job = try found { try store.job(id: id) }
             let workers = job.workerID == nil ? [] : try store.workers()
             return WebResponse.json(StatusReport.json(job: job, runs: try store.runs(jobID: id), workers: workers))
         }
-        api.get("workers") { _, _ in WebResponse.json(.array(try store.workers().map(\.json))) }
-        api.get("queues") { _, _ in
+        api.read("workers") { _, _ in WebResponse.json(.array(try store.workers().map(\.json))) }
+        api.read("queues") { _, _ in
             let now = Timestamp.now()
             return WebResponse.json(.array(try store.queues().map { $0.json(now: now) }))
         }
@@ -239,5 +239,14 @@ public struct WebServer: Sendable {
         var response = WebResponse.make(text, type: type, status: .ok)
         response.headers[.cacheControl] = "max-age=300"
         return response
+    }
+}
+
+extension RouterMethods {
+    /// A GET route, and HEAD on the same handler (the security middleware drops HEAD's body).
+    @discardableResult
+    func read(_ path: RouterPath, use handler: @Sendable @escaping (Request, Context) async throws -> Response) -> Self {
+        on(path, method: .get, use: handler)
+        return on(path, method: .head, use: handler)
     }
 }

@@ -20,6 +20,8 @@ import TestSupport
         #expect(overview.header("content-security-policy")?.contains("frame-ancestors 'none'") == true)
         #expect(overview.header("x-content-type-options") == "nosniff")
         #expect(!overview.body.contains("<script>"), "no inline script on the page")
+        let head = try web.get("/", ["-I"])
+        #expect(head.status == 200 && head.body.isEmpty && head.header("content-security-policy") != nil)
 
         let list = try web.get("/jobs")
         #expect(list.status == 200)
