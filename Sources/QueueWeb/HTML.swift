@@ -1,7 +1,9 @@
+import QueueCore
+
 /// Text made safe to put in an HTML page. Job fields (commands, ids, errors,
-/// output) are untrusted: every one goes through `escape`, which also shows
-/// control characters (terminal escape sequences, bells) as visible `\x1b`-style
-/// text instead of passing them to the browser.
+/// output) are untrusted: every one goes through `escape`, which also shows the
+/// characters `SafeText` deems unsafe (terminal escape sequences, bells,
+/// bidirectional overrides) the way the CLI does (ESC as `␛`), marked in red.
 public enum HTML {
     public static func escape(_ text: String) -> String {
         var out = ""
@@ -15,9 +17,8 @@ public enum HTML {
             case "'": out += "&#39;"
             case "\n", "\t": out.unicodeScalars.append(scalar)
             default:
-                let v = scalar.value
-                if v < 0x20 || v == 0x7F || (0x80..<0xA0).contains(v) {
-                    out += "<span class=\"ctl\">\\x" + hex2(v) + "</span>"
+                if SafeText.isUnsafe(scalar) {
+                    out += "<span class=\"ctl\">" + SafeText.visible(String(scalar)) + "</span>"
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

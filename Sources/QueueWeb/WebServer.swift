@@ -114,7 +114,8 @@ public struct WebServer: Sendable {
             WebResponse.json(StatusReport.json(counts: try store.counts(), workers: try store.workers(), database: store.location.databasePath))
         }
         api.read("jobs") { request, _ in
-            let (query, offset, limit) = try listQuery(request, defaultLimit: 100)
+            let order: JobListQuery.Order = request.uri.queryParameters.get("newest") == "1" ? .newest : .oldest
+            let (query, offset, limit) = try listQuery(request, defaultLimit: 100, order: order)
             return WebResponse.json(.array(try store.jobPage(query, limit: limit, offset: offset).jobs.map(\.json)))
         }
         api.read("jobs/:id") { _, context in
@@ -181,7 +182,8 @@ public struct WebServer: Sendable {
     }
 
     /// state, q, offset and limit of a list request; a bad value is a 400.
-    func listQuery(_ request: Request, defaultLimit: Int) throws -> (JobListQuery, Int, Int) {
+    /// Pages list newest first; the API oldest first like `queuectl list` (`newest=1` as `--newest`).
+    func listQuery(_ request: Request, defaultLimit: Int, order: JobListQuery.Order = .newest) throws -> (JobListQuery, Int, Int) {
         let params = request.uri.queryParameters
         var state: JobState?
         if let raw = params.get("state"), !raw.isEmpty {
@@ -194,7 +196,7 @@ public struct WebServer: Sendable {
         guard let limit = Int(params.get("limit") ?? String(defaultLimit)), (1...Self.maxAPILimit).contains(limit) else {
             throw HTTPError(.badRequest, message: "limit must be 1…\(Self.maxAPILimit)")
         }
-        return (JobListQuery(state: state, filter: params.get("q") ?? ""), offset, limit)
+        return (JobListQuery(state: state, filter: params.get("q") ?? "", order: order), offset, limit)
     }
 
     /// The form fields of a POST, after checking its CSRF token (403 without it).

@@ -28,7 +28,7 @@ import TestSupport
         #expect(!list.body.contains("<script>alert"))
         #expect(list.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         let page = try web.get("/job?id=x")
-        #expect(page.body.contains("&#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39; &quot;q&quot; <span class=\"ctl\">\\x1b</span>[31mred"))
+        #expect(page.body.contains("&#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39; &quot;q&quot; <span class=\"ctl\">␛</span>[31mred"))
         #expect(try web.get("/job?id=nope").status == 404)
         #expect(try web.get("/api/jobs?state=bogus").status == 400)
         #expect(try web.get("/assets/app.js").header("content-type")?.hasPrefix("text/javascript") == true)
@@ -40,6 +40,8 @@ import TestSupport
         #expect(status["total"]?.intValue == 2)
         #expect(try JSONValue.parse(try web.get("/api/jobs/x").body) == (try sandbox.json(["show", "x"])))
         #expect(try JSONValue.parse(try web.get("/api/jobs?state=scheduled").body) == (try sandbox.json(["list", "--state", "scheduled"])))
+        #expect(try JSONValue.parse(try web.get("/api/jobs").body) == (try sandbox.json(["list"])))
+        #expect(try JSONValue.parse(try web.get("/api/jobs?newest=1&limit=1").body) == (try sandbox.json(["list", "--newest", "--limit", "1"])))
         #expect(try web.get("/api/jobs/nope").status == 404)
         // The overview's cards show the same counts.
         for state in ["pending", "scheduled", "dead"] {
