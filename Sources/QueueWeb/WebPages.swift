@@ -155,7 +155,7 @@ struct WebPages {
     }
 
     func pager(base: String, page: JobPage, limit: Int) -> String {
-        let sep = base.hasSuffix("?") ? "" : (base.contains("?") && !base.hasSuffix("?") ? "&" : "")
+        let sep = base.hasSuffix("?") ? "" : "&"   // base always holds a "?"
         var h = "<p class=\"pager mute\">"
         if page.total > 0 { h += "\(page.offset + 1)–\(page.offset + page.jobs.count) of \(page.total) " }
         if page.offset > 0 { h += "<a href=\"\(base)\(sep)offset=\(max(0, page.offset - limit))\">← newer</a>" }
