@@ -9,6 +9,10 @@ public enum ConfigKey: String, CaseIterable, Sendable {
     case outputLimit = "output-limit"
     case killGrace = "kill-grace"
     case claimBatch = "claim-batch"
+    case backoffJitter = "backoff-jitter"
+    case retainCompleted = "retain-completed"
+    case retainDead = "retain-dead"
+    case retainCancelled = "retain-cancelled"
 
     /// Accepts `max-retries`, `max_retries` and `MAX_RETRIES` alike.
     public init(name: String) throws {
@@ -30,6 +34,10 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .outputLimit: return "bytes of output kept per run (integer ≥ 1024, suffix K/M/G allowed)"
         case .killGrace: return "seconds between SIGTERM and SIGKILL when a run times out (number 0–3600)"
         case .claimBatch: return "most jobs a worker claims at once while its runs are short (integer 1–64; 1 = one at a time)"
+        case .backoffJitter: return "fraction of each backoff wait that is randomised, to spread retries (number 0–1; 0 = exact)"
+        case .retainCompleted: return "workers delete completed jobs older than this (duration like 7d, 12h; unset = keep)"
+        case .retainDead: return "workers delete dead jobs older than this (duration like 30d; unset = keep)"
+        case .retainCancelled: return "workers delete cancelled jobs older than this (duration like 7d; unset = keep)"
         }
     }
 
@@ -44,8 +52,13 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .outputLimit: return 10 * 1024 * 1024
         case .killGrace: return 2
         case .claimBatch: return 8
+        case .backoffJitter: return 0
+        case .retainCompleted, .retainDead, .retainCancelled: return nil
         }
     }
+
+    /// Keys whose values are durations (`90s`, `12h`, `7d`, or seconds).
+    var isDuration: Bool { [.retainCompleted, .retainDead, .retainCancelled].contains(self) }
 
     var isInteger: Bool {
         switch self {
@@ -58,14 +71,16 @@ public enum ConfigKey: String, CaseIterable, Sendable {
     public func parse(_ text: String) throws -> Double {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         var number: Double?
-        if self == .outputLimit, let last = trimmed.last, let scale = ["K": 1024.0, "M": 1024.0 * 1024, "G": 1024.0 * 1024 * 1024][last.uppercased()] {
+        if isDuration {
+            number = DurationText.seconds(trimmed)
+        } else if self == .outputLimit, let last = trimmed.last, let scale = ["K": 1024.0, "M": 1024.0 * 1024, "G": 1024.0 * 1024 * 1024][last.uppercased()] {
             number = Int64(trimmed.dropLast()).map { Double($0) * scale }
         } else if isInteger {
             number = Int64(trimmed).map(Double.init)
         } else {
             number = Double(trimmed).flatMap { $0.isFinite ? $0 : nil }
         }
-        guard let value = number, trimmed.allSatisfy({ !$0.isLetter || self == .outputLimit }) else {
+        guard let value = number, trimmed.allSatisfy({ !$0.isLetter || self == .outputLimit || isDuration }) else {
             throw QueueError.invalidInput("invalid value '\(text)' for \(rawValue): \(summary)")
         }
         let ok: Bool
@@ -78,6 +93,8 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .outputLimit: ok = value >= 1024 && value <= 1024 * 1024 * 1024 * 1024
         case .killGrace: ok = (0...3600).contains(value)
         case .claimBatch: ok = (1...64).contains(value)
+        case .backoffJitter: ok = (0...1).contains(value)
+        case .retainCompleted, .retainDead, .retainCancelled: ok = value > 0 && value <= 1e10
         }
         guard ok else { throw QueueError.invalidInput("value '\(text)' out of range for \(rawValue): \(summary)") }
         return value
@@ -86,6 +103,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
     /// Renders a stored value the way `config get` prints it.
     public func format(_ value: Double?) -> String {
         guard let value else { return "none" }
+        if isDuration { return DurationText.format(value) }
         if value.rounded() == value, abs(value) < 9e15 { return String(Int64(value)) }
         return String(value)
     }

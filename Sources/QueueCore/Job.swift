@@ -22,6 +22,18 @@ public struct Job: Sendable, Equatable {
     public var workerID: String?
     /// The named queue it waits in (see `QueueTurns` for how workers share queues).
     public var queue: String
+    /// Where and how it runs, and its own retry settings.
+    public var options = JobOptions()
+    /// Labels for `list --tag`.
+    public var tags: [String] = []
+    /// While a job with this key is not final, enqueuing another with it returns this one.
+    public var uniqueKey: String?
+    /// Jobs that must complete before this one may run (fixed at enqueue).
+    public var dependsOn: [String] = []
+    /// The final job this one was copied from by `requeue`.
+    public var requeuedFrom: String?
+    /// A cancel was requested while the job was running; its worker is stopping the run.
+    public var cancelRequested = false
 
     public init(
         id: String, command: String, state: JobState = .pending, attempts: Int = 0, maxRetries: Int,
@@ -61,6 +73,17 @@ public struct Job: Sendable, Equatable {
             ("exit_code", .optional(exitCode)),
             ("worker_id", .optional(workerID)),
             ("queue", .string(queue)),
+            ("depends_on", .array(dependsOn.map(JSONValue.string))),
+            ("unique_key", .optional(uniqueKey)),
+            ("tags", .array(tags.map(JSONValue.string))),
+            ("cwd", .optional(options.cwd)),
+            ("env", .object(options.env.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+            ("backoff_base", .optional(options.backoffBase)),
+            ("backoff_max", .optional(options.backoffMax)),
+            ("retry_on_exit", options.retryOnExit.map { .array($0.map(JSONValue.int)) } ?? .null),
+            ("no_retry_exit", options.noRetryExit.map { .array($0.map(JSONValue.int)) } ?? .null),
+            ("requeued_from", .optional(requeuedFrom)),
+            ("cancel_requested", .bool(cancelRequested)),
         ])
     }
 }

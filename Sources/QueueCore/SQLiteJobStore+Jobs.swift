@@ -4,8 +4,16 @@ import GRDBSQLite
 
 extension SQLiteJobStore {
     /// Inserts every spec in one transaction: all of them or, on any error, none.
-    /// A duplicate id is an error and never overwrites the existing job.
+    /// A duplicate id is an error and never overwrites the existing job. A spec
+    /// whose `unique_key` is held by a job that is not final is not inserted: that
+    /// job is returned in its place (see ``enqueueReportingDuplicates(_:now:)``).
     public func enqueue(_ specs: [JobSpec], now: Timestamp) throws -> [Job] {
+        try enqueueReportingDuplicates(specs, now: now).map(\.job)
+    }
+
+    /// Like ``enqueue(_:now:)``, telling which specs were duplicates of a job
+    /// already queued under the same `unique_key`.
+    public func enqueueReportingDuplicates(_ specs: [JobSpec], now: Timestamp) throws -> [EnqueuedJob] {
         guard !specs.isEmpty else { return [] }
         defer { Doorbell.ring(location) }
         if specs.count > 1000 {
@@ -13,41 +21,52 @@ extension SQLiteJobStore {
             // the WAL again and again; let it grow (it is freed with the connection).
             try? dbQueue.inDatabase { try $0.execute(sql: "PRAGMA cache_size = -262144") }
         }
-        return try write { db in try Self.insertJobs(db, specs, config: try Self.loadConfig(db), now: now) }
+        return try write { db in try Self.insertJobsReportingDuplicates(db, specs, config: try Self.loadConfig(db), now: now) }
     }
 
     /// Enqueue's work inside a transaction (schedules fire through it too).
     static func insertJobs(_ db: Database, _ specs: [JobSpec], config: QueueConfig, now: Timestamp) throws -> [Job] {
+        try insertJobsReportingDuplicates(db, specs, config: config, now: now).map(\.job)
+    }
+
+    static func insertJobsReportingDuplicates(_ db: Database, _ specs: [JobSpec], config: QueueConfig,
+                                              now: Timestamp) throws -> [EnqueuedJob] {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, queue)
             VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
             """)
-        var jobs: [Job] = []
+        var jobs: [EnqueuedJob] = []
         jobs.reserveCapacity(specs.count)
         // Jobs added per queue and state, stored once per batch.
-        var added: [String: (pending: Int, scheduled: Int)] = [:]
+        var added: [String: [JobState: Int]] = [:]
         for (index, spec) in specs.enumerated() {
             let runAt = spec.eligibleAt(now: now)
             // Work that is not due waits outside the claim's index (see JobState).
             let state: JobState = runAt > now ? .scheduled : .pending
-            if state == .scheduled { added[spec.queue, default: (0, 0)].scheduled += 1 } else { added[spec.queue, default: (0, 0)].pending += 1 }
-            let job = Job(
+            var job = Job(
                 id: spec.id ?? JobID.generate(at: now), command: spec.command, state: state,
                 maxRetries: spec.maxRetries ?? config.maxRetries,
                 priority: spec.priority, runAt: runAt, timeout: spec.timeout,
                 createdAt: now, updatedAt: now, queue: spec.queue)
+            let position = specs.count > 1 ? " (job \(index + 1) of \(specs.count))" : ""
             do {
-                try Self.insert(job, with: insert, in: db)
+                if spec.usesJobControl {
+                    if let existing = try Self.insertControlled(&job, spec: spec, in: db, position: position) {
+                        jobs.append(EnqueuedJob(job: existing, duplicate: true))
+                        continue
+                    }
+                } else {
+                    try Self.insert(job, with: insert, in: db)
+                }
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
-                let position = specs.count > 1 ? " (job \(index + 1) of \(specs.count))" : ""
                 throw QueueError.invalidInput("a job with id '\(job.id)' already exists\(position); nothing was enqueued")
             }
-            jobs.append(job)
+            added[spec.queue, default: [:]][job.state, default: 0] += 1
+            jobs.append(EnqueuedJob(job: job, duplicate: false))
         }
-        for (queue, n) in added {
+        for (queue, states) in added {
             try Self.registerQueue(db, queue)
-            try Self.addToCount(db, queue: queue, state: .pending, n.pending)
-            try Self.addToCount(db, queue: queue, state: .scheduled, n.scheduled)
+            for (state, n) in states { try Self.addToCount(db, queue: queue, state: state, n) }
         }
         return jobs
     }
@@ -165,6 +184,7 @@ extension SQLiteJobStore {
                     UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?, updated_at = ?, worker_id = NULL
                     WHERE id = ? AND state = 'dead'
                     """, arguments: [now.milliseconds, now.milliseconds, id])
+                try Self.recordEvent(db, "retried", jobID: id, detail: "dlq retry", now: now)
                 jobs.append(try Self.fetchJob(db, id: id))
             }
             return jobs

@@ -8,8 +8,8 @@ struct ListCommand: ParsableCommand {
         commandName: "list",
         abstract: "List jobs, oldest first.",
         discussion: """
-            States: pending, processing, completed, failed (retry scheduled), dead (the DLQ), \
-            scheduled (waiting for its run_at).
+            States: pending, blocked (waiting for its dependencies), processing, completed, \
+            failed (retry scheduled), dead (the DLQ), scheduled (waiting for its run_at), cancelled.
 
             Examples:
               queuectl list
@@ -17,6 +17,7 @@ struct ListCommand: ParsableCommand {
               queuectl list --queue mail --state pending
               queuectl list --schedule nightly
               queuectl list --state failed --json | jq -r '.[].id'
+              queuectl list --tag nightly
             """
     )
     static let defaultLimit = 100
@@ -32,6 +33,8 @@ struct ListCommand: ParsableCommand {
     var queue: String?
     @Option(help: "Only jobs fired by this schedule (their ids are NAME@TICK).")
     var schedule: String?
+    @Option(help: ArgumentHelp("Only jobs with this tag.", valueName: "tag"))
+    var tag: String?
     @Flag(help: "Print a JSON array of job objects.")
     var json = false
 
@@ -43,9 +46,10 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let store = try global.openStoreForReading()
-            let filtered = queue != nil || schedule != nil
-            let jobs = filtered ? try store.jobs(state: state, queue: queue, schedule: schedule, limit: limit, offset: offset)
-                                : try store.jobs(state: state, limit: limit, offset: offset)
+            let filtered = queue != nil || schedule != nil || tag != nil
+            let jobs = try tag.map { try store.jobs(tagged: $0, state: state, limit: limit, offset: offset) }
+                ?? (filtered ? try store.jobs(state: state, queue: queue, schedule: schedule, limit: limit, offset: offset)
+                             : try store.jobs(state: state, limit: limit, offset: offset))
             if json {
                 Terminal.printJSON(.array(jobs.map(\.json)))
                 return

@@ -11,6 +11,9 @@ struct ShowCommand: ParsableCommand {
               queuectl show job1 --json | jq '.history[-1].outcome'
             """
     )
+    /// Most dependents listed (their count is always given).
+    static let dependentsShown = 1000
+
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The job id.")
     var id: String
@@ -22,8 +25,11 @@ struct ShowCommand: ParsableCommand {
             let store = try global.openStoreForReading()
             let job = try store.job(id: id)
             let runs = try store.runs(jobID: id)
+            let dependents = try store.dependents(of: id, limit: Self.dependentsShown)
+            let dependentTotal = dependents.count < Self.dependentsShown ? dependents.count : try store.dependentCount(of: id)
             if json {
                 guard case var .object(fields) = job.json else { return }
+                fields.append(("dependents", .array(dependents.map { .string($0.id) })))
                 fields.append(("history", .array(runs.map(\.json))))
                 Terminal.printJSON(.object(fields))
                 return
@@ -40,6 +46,8 @@ struct ShowCommand: ParsableCommand {
             if let e = job.exitCode { lines.append(("exit_code", String(e))) }
             if let e = job.lastError { lines.append(("last_error", e)) }
             if let w = job.workerID { lines.append(("worker", w)) }
+            if job.cancelRequested && job.state == .processing { lines.append(("cancel", "requested; the worker is stopping the run")) }
+            lines += try JobControlLines.lines(for: job, store: store, dependents: dependents, dependentTotal: dependentTotal)
             for (k, v) in lines { print("\(k.padding(toLength: 11, withPad: " ", startingAt: 0)) \(v)") }
             guard !runs.isEmpty else { print("\nno runs yet"); return }
             print("\nHistory")
