@@ -35,6 +35,8 @@ extension SQLiteJobStore {
                 detail  TEXT
             );
             CREATE INDEX events_job ON events(job_id);
+            -- Counts exist for every state, zeros included.
+            INSERT OR IGNORE INTO queue_counts(queue, state, n) VALUES ('default', 'blocked', 0), ('default', 'cancelled', 0);
             """)
     }
 }

@@ -23,7 +23,7 @@ import TestSupport
         defer { sandbox.cleanup() }
         try sandbox.enqueue(#"{"id":"orig","command":"true","delay":3600,"tags":["t"]}"#)
         let notFinal = try sandbox.run(["requeue", "orig"])
-        #expect(notFinal.status == 4 && notFinal.stderr.contains("pending"), "\(notFinal)")
+        #expect(notFinal.status == 4 && notFinal.stderr.contains("scheduled"), "\(notFinal)")
         try sandbox.ok(["run-now", "orig"])
         let job = try sandbox.job("orig")
         #expect(try #require(job.time("run_at")) <= Timestamp.now())

@@ -26,7 +26,7 @@ import TestSupport
         let result = try sandbox.run(["wait", "slow", "--timeout", "0.5"])
         #expect(result.status == 6 && result.stderr.contains("timed out"), "\(result)")
         #expect(Date().timeIntervalSince(started) < 3)
-        #expect(try sandbox.state("slow") == "pending")
+        #expect(try sandbox.state("slow") == "scheduled")
         #expect(try sandbox.run(["wait", "nope"]).status == 3)
     }
 
