@@ -46,8 +46,8 @@ extension SQLiteJobStore {
     }
 
     /// Most jobs one transaction of a bulk cancel touches, so the write lock is
-    /// never held for long (about 30 ms per batch here) and workers keep claiming.
-    static let cancelBatchSize = 2000
+    /// never held for long (a few milliseconds per batch) and workers keep claiming.
+    static let cancelBatchSize = 500
 
     /// Cancels every job in `state` (pending, blocked, failed or processing), a batch
     /// per transaction. `progress` is told each batch's report.

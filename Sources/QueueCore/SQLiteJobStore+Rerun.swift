@@ -73,7 +73,7 @@ extension SQLiteJobStore {
     /// Most jobs one transaction of a bulk operation (dlq retry --all, dlq delete
     /// --all, prune) touches: the write lock is held for a few milliseconds at a
     /// time, so workers keep claiming while 100,000 jobs are processed.
-    static let bulkBatchSize = 500
+    static let bulkBatchSize = 200
 
     /// Moves every dead job back to pending with attempts reset, a batch per
     /// transaction. Returns how many.

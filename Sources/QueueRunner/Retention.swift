@@ -3,7 +3,7 @@ import QueueCore
 
 /// Background pruning for the `retain-completed`, `retain-dead` and
 /// `retain-cancelled` config keys. Each worker's heartbeat thread deletes at most
-/// one batch (500 jobs) per state every ``intervalSeconds``: a little at a time,
+/// one batch (200 jobs) per state every ``intervalSeconds``: a little at a time,
 /// never holding the write lock for long, and nothing at all while the keys are
 /// unset (the default: keep forever).
 struct Retention {

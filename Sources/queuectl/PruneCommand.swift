@@ -8,7 +8,7 @@ struct PruneCommand: ParsableCommand {
         discussion: """
             Deletes completed, dead or cancelled jobs last changed longer ago than the \
             duration given for their state (90s, 5m, 12h, 7d), with their runs and log \
-            files, in batches of 500 jobs per transaction with a pause between them, so \
+            files, in batches of 200 jobs per transaction with a pause between them, so \
             workers keep claiming while a million jobs go. A job that a job not yet final \
             depends on is kept. --dry-run only counts.
 
