@@ -25,7 +25,9 @@ public struct JobOptions: Sendable, Equatable {
         self.noRetryExit = noRetryExit
     }
 
-    public var isEmpty: Bool { self == JobOptions() }
+    public var isEmpty: Bool {
+        cwd == nil && env.isEmpty && backoffBase == nil && backoffMax == nil && retryOnExit == nil && noRetryExit == nil
+    }
 
     /// The retry rule by exit code these options set.
     public var retryRule: RetryRule { RetryRule(retryOn: retryOnExit.map(Set.init), noRetry: Set(noRetryExit ?? [])) }
