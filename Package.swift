@@ -61,6 +61,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["QueueCore", "TestSupport"]),
         .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "TestSupport"]),
         /// Bounded versions of the fault, load and hostile-input suite (scripts/soak runs it longer).
-        .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "TestSupport"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

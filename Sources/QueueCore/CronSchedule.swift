@@ -36,7 +36,7 @@ public struct CronSchedule: Sendable, Equatable {
         let expanded = Self.aliases[trimmed.lowercased()] ?? trimmed
         let fields = expanded.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard fields.count == 5 else {
-            throw QueueError.invalidInput("a cron expression has 5 fields (minute hour day month weekday) or is @hourly, @daily, …; got \(text.debugDescription)")
+            throw QueueError.invalidInput("a cron expression has 5 fields (minute hour day month weekday) or is @hourly, @daily, …; got \(SafeText.quoted(text))")
         }
         expression = trimmed
         minutes = try Self.field(fields[0], "minute", 0...59)
@@ -51,7 +51,7 @@ public struct CronSchedule: Sendable, Equatable {
 
     private static func field(_ text: String, _ name: String, _ range: ClosedRange<Int>, names: [String] = [],
                               firstName: Int = 0) throws -> Set<Int> {
-        func bad(_ why: String) -> QueueError { QueueError.invalidInput("cron \(name) field \(text.debugDescription): \(why)") }
+        func bad(_ why: String) -> QueueError { QueueError.invalidInput("cron \(name) field \(SafeText.quoted(text)): \(why)") }
         func value(_ token: Substring) throws -> Int {
             if let index = names.firstIndex(of: token.uppercased()) { return index + firstName }
             guard let n = Int(token), range.contains(n) else { throw bad("\(token) is not from \(range.lowerBound) to \(range.upperBound)") }
@@ -60,7 +60,7 @@ public struct CronSchedule: Sendable, Equatable {
         var result = Set<Int>()
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let parts = item.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count <= 2, let base = parts.first, !base.isEmpty else { throw bad("\(item.debugDescription) is not a value, range or step") }
+            guard parts.count <= 2, let base = parts.first, !base.isEmpty else { throw bad("\(SafeText.quoted(String(item))) is not a value, range or step") }
             var step = 1
             if parts.count == 2 {
                 guard let s = Int(parts[1]), s > 0 else { throw bad("step \(parts[1]) must be a positive number") }

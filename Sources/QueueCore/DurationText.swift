@@ -32,6 +32,21 @@ public enum DurationText {
         return value * scale
     }
 
+    /// The exact value in the largest unit that divides it (`90s`, `5m`, `36h`,
+    /// `2d`, `1.5s`), for settings and job fields where rounding would misreport
+    /// what is stored. `seconds(_:)` reads it back to the same number.
+    public static func exact(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "0s" }
+        for (suffix, size) in [("d", 86_400.0), ("h", 3600), ("m", 60)] where seconds >= size {
+            let count = seconds / size
+            if count.rounded() == count { return "\(Int64(count))\(suffix)" }
+        }
+        if seconds.rounded() == seconds, seconds < 9e15 { return "\(Int64(seconds))s" }
+        var text = String(format: "%.3f", seconds)
+        while text.hasSuffix("0") { text.removeLast() }
+        return text + "s"
+    }
+
     /// A short human form: `0.4s`, `9.5s`, `42s`, `5m`, `3h`, `2d`. Below ten
     /// seconds one decimal is kept; above, the largest unit that gives at least
     /// two of it (so `90s`, not `1m`). Every result is accepted by `seconds(_:)`.

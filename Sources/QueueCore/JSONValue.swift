@@ -59,10 +59,11 @@ public enum JSONValue: Equatable, Sendable {
 // MARK: - Writing
 
 extension JSONValue {
-    /// Compact JSON (`pretty: false`) or two-space indented JSON.
-    public func serialized(pretty: Bool = false) -> String {
+    /// Compact JSON (`pretty: false`) or two-space indented JSON; `indent` levels
+    /// deep (for writing the elements of a long array one at a time).
+    public func serialized(pretty: Bool = false, indent: Int = 0) -> String {
         var out = ""
-        write(to: &out, pretty: pretty, indent: 0)
+        write(to: &out, pretty: pretty, indent: indent)
         return out
     }
 
@@ -108,9 +109,10 @@ extension JSONValue {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                // Controls, C1 controls and bidi overrides as \u escapes (see
+                // `SafeText`): a script that prints a field to a terminal stays safe.
+                if SafeText.isUnsafe(scalar) {
+                    out += SafeText.unicodeEscape(scalar)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
@@ -140,35 +142,6 @@ extension JSONValue {
         guard reader.atEnd else { throw reader.error("unexpected data after the JSON value") }
         return value
     }
-
-    /// Parses JSON Lines (one value per non-blank line), or a single top-level array
-    /// whose elements become the values.
-    public static func parseSequence(_ data: [UInt8]) throws -> [JSONValue] {
-        try data.withUnsafeBufferPointer { buffer in
-            var reader = JSONReader(bytes: buffer)
-            reader.skipSpace()
-            if !reader.atEnd, buffer[reader.position] == UInt8(ascii: "[") {
-                let value = try reader.value(depth: 0)
-                reader.skipSpace()
-                guard reader.atEnd else { throw reader.error("unexpected data after the JSON array") }
-                guard case let .array(items) = value else { return [value] }
-                return items
-            }
-            var values: [JSONValue] = []
-            while true {
-                reader.skipSpace()
-                if reader.atEnd { break }
-                let line = reader.line
-                let value = try reader.value(depth: 0)
-                reader.skipInlineSpace()
-                guard reader.atEnd || reader.current == UInt8(ascii: "\n") || reader.current == UInt8(ascii: "\r") else {
-                    throw reader.error("line \(line): expected one JSON value per line")
-                }
-                values.append(value)
-            }
-            return values
-        }
-    }
 }
 
 /// A byte-level recursive-descent reader (UTF-8 validated by construction of `String`).
@@ -176,14 +149,26 @@ struct JSONReader {
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
     var line = 1
+    /// Set when an error was found at the end of the bytes: with more input the
+    /// value might be complete (what a streaming caller needs to know).
+    var ranOut = false
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    init(bytes: UnsafeBufferPointer<UInt8>, line: Int = 1) {
+        self.bytes = bytes
+        self.line = line
+    }
 
     var atEnd: Bool { position >= bytes.count }
     var current: UInt8 { bytes[position] }
 
     func error(_ message: String) -> QueueError {
         .invalidInput("invalid JSON: \(message) (line \(line))")
+    }
+
+    /// An error caused by the bytes ending too early.
+    mutating func endOfInput(_ message: String = "unexpected end of input") -> QueueError {
+        ranOut = true
+        return error(message)
     }
 
     mutating func skipSpace() {
@@ -202,7 +187,7 @@ struct JSONReader {
 
     mutating func value(depth: Int) throws -> JSONValue {
         guard depth < JSONValue.maximumDepth else { throw error("nested deeper than \(JSONValue.maximumDepth) levels") }
-        guard !atEnd else { throw error("unexpected end of input") }
+        guard !atEnd else { throw endOfInput() }
         switch current {
         case UInt8(ascii: "{"): return try object(depth: depth)
         case UInt8(ascii: "["): return try array(depth: depth)
@@ -223,7 +208,7 @@ struct JSONReader {
 
     private mutating func literal(_ word: StaticString) throws {
         let n = word.utf8CodeUnitCount
-        guard position + n <= bytes.count else { throw error("unexpected end of input") }
+        guard position + n <= bytes.count else { throw endOfInput() }
         for k in 0..<n where bytes[position + k] != word.utf8Start[k] {
             throw error("unexpected character \(describe(bytes[position + k]))")
         }
@@ -237,18 +222,20 @@ struct JSONReader {
         if !atEnd, current == UInt8(ascii: "}") { position += 1; return .object(members) }
         while true {
             skipSpace()
-            guard !atEnd, current == UInt8(ascii: "\"") else { throw error("expected a quoted key") }
+            guard !atEnd else { throw endOfInput() }
+            guard current == UInt8(ascii: "\"") else { throw error("expected a quoted key") }
             let key = try string()
             // A linear scan: objects here have a handful of keys, and hashing each
             // key into a set cost more than comparing it.
             guard !members.contains(where: { $0.0 == key }) else { throw error("duplicate key \"\(key)\"") }
             skipSpace()
-            guard !atEnd, current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
+            guard !atEnd else { throw endOfInput() }
+            guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
             position += 1
             skipSpace()
             members.append((key, try value(depth: depth + 1)))
             skipSpace()
-            guard !atEnd else { throw error("unexpected end of input in an object") }
+            guard !atEnd else { throw endOfInput("unexpected end of input in an object") }
             if current == UInt8(ascii: ",") { position += 1; continue }
             if current == UInt8(ascii: "}") { position += 1; return .object(members) }
             throw error("expected ',' or '}' in an object")
@@ -264,7 +251,7 @@ struct JSONReader {
             skipSpace()
             items.append(try value(depth: depth + 1))
             skipSpace()
-            guard !atEnd else { throw error("unexpected end of input in an array") }
+            guard !atEnd else { throw endOfInput("unexpected end of input in an array") }
             if current == UInt8(ascii: ",") { position += 1; continue }
             if current == UInt8(ascii: "]") { position += 1; return .array(items) }
             throw error("expected ',' or ']' in an array")
@@ -272,7 +259,7 @@ struct JSONReader {
     }
 
     private mutating func hex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count else { throw error("truncated \\u escape") }
+        guard position + 4 <= bytes.count else { throw endOfInput("truncated \\u escape") }
         var v: UInt32 = 0
         for _ in 0..<4 {
             let c = bytes[position]
@@ -332,7 +319,11 @@ struct JSONReader {
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
                 if (0xD800...0xDBFF).contains(scalar) {
-                    guard position + 2 <= bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                    if position + 2 > bytes.count, position == bytes.count || bytes[position] == UInt8(ascii: "\\") {
+                        throw endOfInput("unterminated string")
+                    }
+                    guard position + 2 <= bytes.count,
+                          bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
                         throw error("unpaired surrogate in a \\u escape")
                     }
                     position += 2
@@ -348,7 +339,7 @@ struct JSONReader {
                 throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'")
             }
         }
-        throw error("unterminated string")
+        throw endOfInput("unterminated string")
     }
 
     private func validated(_ slice: UnsafeBufferPointer<UInt8>) throws -> String {
@@ -359,7 +350,8 @@ struct JSONReader {
     private mutating func number() throws -> JSONValue {
         let start = position
         if current == UInt8(ascii: "-") { position += 1 }
-        guard !atEnd, (48...57).contains(current) else { throw error("invalid number") }
+        guard !atEnd else { throw endOfInput("invalid number") }
+        guard (48...57).contains(current) else { throw error("invalid number") }
         if current == 48 {
             position += 1
             if !atEnd, (48...57).contains(current) { throw error("numbers may not have leading zeros") }
@@ -370,14 +362,16 @@ struct JSONReader {
         if !atEnd, current == UInt8(ascii: ".") {
             isInteger = false
             position += 1
-            guard !atEnd, (48...57).contains(current) else { throw error("invalid number") }
+            guard !atEnd else { throw endOfInput("invalid number") }
+            guard (48...57).contains(current) else { throw error("invalid number") }
             while !atEnd, (48...57).contains(current) { position += 1 }
         }
         if !atEnd, current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
             isInteger = false
             position += 1
             if !atEnd, current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
-            guard !atEnd, (48...57).contains(current) else { throw error("invalid number") }
+            guard !atEnd else { throw endOfInput("invalid number") }
+            guard (48...57).contains(current) else { throw error("invalid number") }
             while !atEnd, (48...57).contains(current) { position += 1 }
         }
         // Up to 18 digits an integer fits Int64, and converting it to Double rounds

@@ -68,7 +68,7 @@ public enum JobID {
             (s.value >= 0x21 && s.value <= 0x7E) && s != "/" && s != "\\" && s != "'" && s != "\"" && s != "`"
         }
         guard allowed, id != ".", id != ".." else {
-            throw QueueError.invalidInput("\"\(field)\" may only hold printable ASCII without spaces, quotes or slashes: \(id.debugDescription)")
+            throw QueueError.invalidInput("\"\(field)\" may only hold printable ASCII without spaces, quotes or slashes: \(SafeText.quoted(id))")
         }
     }
 }

@@ -69,13 +69,13 @@ public struct JobSpec: Sendable, Equatable {
             case "priority": priority = try Self.integer(value, key, in: -1_000_000...1_000_000) ?? 0
             case "run_at":
                 if let text = try Self.string(value, key) {
-                    guard let t = Timestamp(iso8601: text) else {
-                        throw QueueError.invalidInput("\"run_at\" must be an ISO-8601 time with a zone, like 2026-11-22T10:30:00Z, got \(text.debugDescription)")
+                    guard let t = Timestamp(typed: text, now: .now()) else {
+                        throw QueueError.invalidInput("\"run_at\" must be a time: \(Timestamp.typedForms), got \(SafeText.quoted(text))")
                     }
                     runAt = t
                 }
-            case "delay": delay = try Self.number(value, key, in: 0...1e9)
-            case "timeout": timeout = try Self.number(value, key, in: 0...1e9)
+            case "delay": delay = try Self.duration(value, key, in: 0...1e9)
+            case "timeout": timeout = try Self.duration(value, key, in: 0...1e9)
             case "queue": queue = try Self.string(value, key) ?? QueueName.defaultName
             case "depends_on": dependsOn = try Self.strings(value, key)
             case "unique_key": uniqueKey = try Self.string(value, key)
@@ -98,7 +98,7 @@ public struct JobSpec: Sendable, Equatable {
             case "retry_on_exit": options.retryOnExit = try Self.exitCodes(value, key)
             case "no_retry_exit": options.noRetryExit = try Self.exitCodes(value, key)
             default:
-                throw QueueError.invalidInput("unknown field \"\(key)\"; a job accepts: \(Self.fields.joined(separator: ", "))")
+                throw QueueError.invalidInput("unknown field \(SafeText.quoted(key)); a job accepts: \(Self.fields.joined(separator: ", "))")
             }
         }
         guard let command else { throw QueueError.invalidInput("missing required field \"command\"") }
@@ -226,6 +226,15 @@ public struct JobSpec: Sendable, Equatable {
             return Int(i)
         default: throw QueueError.invalidInput("\"\(key)\" must be an integer, got \(v.typeName)")
         }
+    }
+
+    /// Seconds as a number, or a duration string (`"90s"`, `"5m"`, `"1h"`, `"2d"`).
+    private static func duration(_ v: JSONValue, _ key: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard case let .string(text) = v else { return try number(v, key, in: range) }
+        guard let seconds = DurationText.seconds(text) else {
+            throw QueueError.invalidInput("\"\(key)\" must be seconds or a duration like \"90s\", \"5m\", \"1h\", \"2d\", got \(SafeText.quoted(text))")
+        }
+        return try number(.double(seconds), key, in: range)
     }
 
     private static func number(_ v: JSONValue, _ key: String, in range: ClosedRange<Double>) throws -> Double? {

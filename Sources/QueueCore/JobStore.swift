@@ -101,6 +101,10 @@ public protocol JobStore: Sendable {
 
     // Enqueue and queries
     func enqueue(_ specs: [JobSpec], now: Timestamp) throws -> [Job]
+    /// Inserts batches from `nextBatch` (until nil) in one transaction, all or none,
+    /// with memory bounded by one batch; `enqueued` sees each job inserted (or,
+    /// marked duplicate, the job already queued under its unique key).
+    func enqueue(batches nextBatch: () throws -> [JobSpec]?, total: Int?, now: Timestamp, enqueued: (EnqueuedJob) throws -> Void) throws -> Int
     func job(id: String) throws -> Job
     func jobs(state: JobState?, limit: Int, offset: Int) throws -> [Job]
     func counts() throws -> JobCounts
@@ -162,4 +166,7 @@ public protocol JobStore: Sendable {
     func schedules() throws -> [Schedule]
     func removeSchedule(name: String) throws
     func setSchedulePaused(name: String, _ paused: Bool, now: Timestamp) throws -> Schedule
+
+    /// Figures for monitoring (`queuectl metrics`); none may grow with the tables.
+    func metrics(now: Timestamp) throws -> QueueMetrics
 }

@@ -14,6 +14,11 @@ public struct RunRecord: Sendable, Equatable {
     /// The run's id in the history (names its log file).
     public var id: Int64
     public var jobID: String
+    /// The run's number among the job's runs, from 1, for the job's whole life:
+    /// `show`, `logs --run` and the monitor use it. (Set by the store from the
+    /// history's order, so it needs no column and costs a claim nothing.)
+    public var number: Int
+    /// The attempt within the current retry budget (restarts at 1 after `dlq retry`).
     public var attempt: Int
     public var workerID: String
     public var startedAt: Timestamp
@@ -33,12 +38,13 @@ public struct RunRecord: Sendable, Equatable {
     /// Why output of this run is missing from its log (see RunResult.outputLost).
     public var outputLost: String?
 
-    public init(id: Int64, jobID: String, attempt: Int, workerID: String, startedAt: Timestamp, finishedAt: Timestamp? = nil,
+    public init(id: Int64, jobID: String, number: Int = 0, attempt: Int, workerID: String, startedAt: Timestamp, finishedAt: Timestamp? = nil,
                 outcome: RunOutcome? = nil, exitCode: Int? = nil, signal: Int? = nil, pid: Int? = nil,
                 pidStartTicks: Int64? = nil, error: String? = nil, outputBytes: Int64? = nil, outputLost: String? = nil) {
         self.outputLost = outputLost
         self.id = id
         self.jobID = jobID
+        self.number = number
         self.attempt = attempt
         self.workerID = workerID
         self.startedAt = startedAt
@@ -56,6 +62,7 @@ public struct RunRecord: Sendable, Equatable {
 
     public var json: JSONValue {
         .object([
+            ("run", .int(number)),
             ("attempt", .int(attempt)),
             ("worker_id", .string(workerID)),
             ("started_at", .string(startedAt.iso8601)),

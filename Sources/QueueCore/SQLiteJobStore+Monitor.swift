@@ -1,11 +1,16 @@
 import GRDB
 
-/// A list of jobs as the monitor shows it: which jobs, in which order.
+/// A list of jobs as the monitor and `list` show it: which jobs, in which order.
 public struct JobListQuery: Equatable, Sendable {
     /// How a job list is ordered on screen.
     public enum Order: Sendable {
         /// Newest first (insertion order, reversed).
         case newest
+        /// Oldest first (insertion order): `list`'s default.
+        case oldest
+        /// Most recently changed first (`updated_at`, then newest): for the dead
+        /// letter queue, the most recently died first.
+        case recentlyChanged
         /// The order workers will claim them in (priority, then `run_at`, then FIFO).
         /// Only meaningful for `pending`; other states fall back to newest.
         case claim
@@ -66,7 +71,11 @@ public struct JobListQuery: Equatable, Sendable {
         if usesClaimOrder {
             return reversed ? "ORDER BY priority ASC, run_at DESC, seq DESC" : "ORDER BY priority DESC, run_at, seq"
         }
-        return reversed ? "ORDER BY seq ASC" : "ORDER BY seq DESC"
+        switch order {
+        case .oldest: return reversed ? "ORDER BY seq DESC" : "ORDER BY seq ASC"
+        case .recentlyChanged: return reversed ? "ORDER BY updated_at ASC, seq ASC" : "ORDER BY updated_at DESC, seq DESC"
+        case .newest, .claim: return reversed ? "ORDER BY seq ASC" : "ORDER BY seq DESC"
+        }
     }
 }
 
@@ -108,20 +117,38 @@ extension SQLiteJobStore {
     public func jobPosition(id: String, in query: JobListQuery) throws -> Int? {
         try read { db in
             let (plain, plainArguments) = query.source(ordered: false)
-            guard let row = try Row.fetchOne(db, sql: "SELECT seq, priority, run_at FROM \(plain)\(Self.and(plain))id = ?",
+            guard let row = try Row.fetchOne(db, sql: "SELECT seq, priority, run_at, updated_at FROM \(plain)\(Self.and(plain))id = ?",
                                              arguments: plainArguments + [id]) else { return nil }
-            let seq: Int64 = row[0], priority: Int = row[1], runAt: Int64 = row[2]
+            let seq: Int64 = row[0], priority: Int = row[1], runAt: Int64 = row[2], updatedAt: Int64 = row[3]
             let before: String
             let extra: StatementArguments
             if query.usesClaimOrder {
                 before = "(priority > ? OR (priority = ? AND (run_at < ? OR (run_at = ? AND seq < ?))))"
                 extra = [priority, priority, runAt, runAt, seq]
+            } else if query.order == .oldest {
+                before = "seq < ?"
+                extra = [seq]
+            } else if query.order == .recentlyChanged {
+                before = "(updated_at > ? OR (updated_at = ? AND seq > ?))"
+                extra = [updatedAt, updatedAt, seq]
             } else {
                 before = "seq > ?"
                 extra = [seq]
             }
             return try Int.fetchOne(db, sql: "SELECT count(*) FROM \(plain)\(Self.and(plain))\(before)",
                                      arguments: plainArguments + extra) ?? 0
+        }
+    }
+
+    /// Every job of `query`, in its order, read from one snapshot and handed to
+    /// `body` one at a time (memory stays that of one job, for `list --json` of a
+    /// million jobs).
+    public func forEachJob(_ query: JobListQuery, _ body: (Job) throws -> Void) throws {
+        try read { db in
+            let (source, arguments) = query.source()
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(Job.columns) FROM \(source) \(query.orderClause(reversed: false))",
+                                           arguments: arguments)
+            while let row = try rows.next() { try body(try Job(row: row)) }
         }
     }
 

@@ -63,6 +63,14 @@ extension SQLiteJobStore {
     static func registerQueue(_ db: Database, _ name: String) throws {
         try db.cachedStatement(sql: "INSERT OR IGNORE INTO queues(name) VALUES (?)").execute(arguments: [name])
     }
+
+    /// Throws "not found" for a queue nobody named yet: undoing a pause or a cap of a
+    /// mistyped name must say so, not create a queue and leave the real one as it was.
+    static func requireQueue(_ db: Database, _ name: String) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM queues WHERE name = ?)", arguments: [name]) == true else {
+            throw QueueError.notFound("no queue named '\(name)'")
+        }
+    }
 }
 
 /// The queues one claim transaction may take jobs from, in turn order.
@@ -140,7 +148,7 @@ extension SQLiteJobStore {
     /// The earliest `run_at` among a queue's due jobs, one seek per priority in use
     /// (the first entry of each priority in `jobs_ready` has its earliest `run_at`),
     /// so `queue list` and the console stay quick with a million jobs waiting.
-    private static let oldestDueSQL = """
+    static let oldestDueSQL = """
         WITH RECURSIVE p(priority) AS (
             SELECT max(priority) FROM jobs INDEXED BY jobs_ready WHERE state = 'pending' AND queue = ?1
             UNION ALL
@@ -153,13 +161,14 @@ extension SQLiteJobStore {
         """
 
     /// Caps how many jobs of `queue` run at once across all workers (nil or 0:
-    /// no cap). Creates the queue if it is new. Idle workers are woken: a higher
-    /// cap may let them start jobs.
+    /// no cap). A cap (0 included) creates the queue if it is new; removing one (nil)
+    /// needs a known queue (else "not found"). Idle workers are woken: a higher cap
+    /// may let them start jobs.
     public func setConcurrency(queue: String, _ limit: Int?) throws {
         try QueueName.validate(queue)
         defer { Doorbell.ring(location) }
         try write { db in
-            try Self.registerQueue(db, queue)
+            if limit == nil { try Self.requireQueue(db, queue) } else { try Self.registerQueue(db, queue) }
             try db.execute(sql: "UPDATE queues SET concurrency = ? WHERE name = ?",
                            arguments: [limit.flatMap { $0 > 0 ? $0 : nil }, queue])
         }
@@ -168,14 +177,15 @@ extension SQLiteJobStore {
     /// Pauses or resumes `names` (nil: every known queue); returns the queues
     /// changed. A paused queue starts no new job (the claim checks it); unknown
     /// names are created paused, so a queue can be paused before its first job.
-    /// Resuming wakes idle workers at once.
+    /// Resuming an unknown name is "not found", and nothing is changed. Resuming
+    /// wakes idle workers at once.
     @discardableResult
     public func setPaused(_ paused: Bool, queues names: [String]?) throws -> [String] {
         try names?.forEach(QueueName.validate)
         defer { if !paused { Doorbell.ring(location) } }
         return try write { db in
             if let names {
-                for name in names { try Self.registerQueue(db, name) }
+                for name in names { try paused ? Self.registerQueue(db, name) : Self.requireQueue(db, name) }
                 for name in names {
                     try db.execute(sql: "UPDATE queues SET paused = ? WHERE name = ?", arguments: [paused, name])
                 }

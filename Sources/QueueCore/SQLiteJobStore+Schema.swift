@@ -121,6 +121,7 @@ extension SQLiteJobStore {
         migrator.registerMigration("v7-worker-queues") { db in
             try db.execute(sql: "ALTER TABLE workers ADD COLUMN queues TEXT")
         }
+        registerRunTotals(&migrator)
         migrator.registerMigration("v8-job-control") { db in try Self.migrateJobControl(db) }
         return migrator
     }
@@ -216,10 +217,11 @@ extension WorkerRecord {
     /// on the job the worker holds: since v2 its state and current job are derived
     /// from that job (the row's own `state`, `job_id` and `job_started_at` columns are
     /// no longer written; they stay so workers of an older version keep working
-    /// during an upgrade).
+    /// during an upgrade). A worker asked to stop is `stopping` while it finishes its
+    /// job (which it still shows), so nobody asks it again.
     static let columns = """
         w.id, w.pid, w.pid_start, w.host,
-        CASE WHEN j.id IS NOT NULL THEN 'busy' WHEN w.stop_requested THEN 'stopping' ELSE 'idle' END,
+        CASE WHEN w.stop_requested THEN 'stopping' WHEN j.id IS NOT NULL THEN 'busy' ELSE 'idle' END,
         j.id, j.updated_at, w.started_at, w.heartbeat_at, w.jobs_done, w.stop_requested, w.queues
         """
 

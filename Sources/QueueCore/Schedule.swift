@@ -82,8 +82,11 @@ public struct Schedule: Sendable, Equatable {
         case let .every(seconds):
             guard seconds >= 1 else { throw QueueError.invalidInput("--every must be at least 1s") }
             let step = Int64(seconds * 1000)
-            let elapsed = max(0, time.milliseconds - previous.milliseconds)
-            return Timestamp(milliseconds: previous.milliseconds + (elapsed / step + 1) * step)
+            // Whole steps from `previous` to `time`, rounded down also when `time` is
+            // earlier (a schedule resumed before its next tick keeps that tick).
+            let elapsed = time.milliseconds - previous.milliseconds
+            let steps = elapsed >= 0 ? elapsed / step : -((-elapsed + step - 1) / step)
+            return Timestamp(milliseconds: previous.milliseconds + (steps + 1) * step)
         }
     }
 

@@ -120,6 +120,65 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 }
 
+extension Timestamp {
+    /// The forms ``init(typed:now:)`` accepts, for error messages.
+    public static let typedForms = "ISO-8601 with a zone (2026-11-22T10:30:00Z), or local time as YYYY-MM-DD HH:MM or HH:MM (the next one)"
+
+    /// A time as people type it: ISO-8601 with a zone (the canonical form, what
+    /// `--json` prints), or in local time `YYYY-MM-DD HH:MM[:SS]` (a `T` may
+    /// replace the space) or `HH:MM[:SS]`, the next such time after `now` (today's,
+    /// or tomorrow's if it has passed).
+    public init?(typed text: String, now: Timestamp) {
+        if let exact = Timestamp(iso8601: text) {
+            self = exact
+            return
+        }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        var parts = tm()
+        var date: (year: Int32, month: Int32, day: Int32)?
+        var clock = Substring(trimmed)
+        if trimmed.count > 10, trimmed.utf8.count == trimmed.count {
+            let day = trimmed.prefix(10)
+            let separator = trimmed[trimmed.index(trimmed.startIndex, offsetBy: 10)]
+            let fields = day.split(separator: "-", omittingEmptySubsequences: false)
+            guard separator == " " || separator == "T", fields.count == 3, fields[0].count == 4, fields[1].count == 2, fields[2].count == 2,
+                  let y = Int32(fields[0]), let m = Int32(fields[1]), let d = Int32(fields[2]),
+                  (1...12).contains(m), (1...31).contains(d) else { return nil }
+            date = (y, m, d)
+            clock = trimmed.dropFirst(11)
+        }
+        let fields = clock.split(separator: ":", omittingEmptySubsequences: false)
+        guard (2...3).contains(fields.count), fields.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }),
+              let hour = Int32(fields[0]), let minute = Int32(fields[1]), (0..<24).contains(hour), (0..<60).contains(minute) else { return nil }
+        let second = fields.count == 3 ? Int32(fields[2]) : 0
+        guard let second, (0..<60).contains(second) else { return nil }
+        var nowSeconds = time_t(now.milliseconds / 1000)
+        localtime_r(&nowSeconds, &parts)
+        if let date {
+            parts.tm_year = date.year - 1900
+            parts.tm_mon = date.month - 1
+            parts.tm_mday = date.day
+        }
+        parts.tm_hour = hour
+        parts.tm_min = minute
+        parts.tm_sec = second
+        parts.tm_isdst = -1
+        let wanted = parts
+        var seconds = mktime(&parts)
+        // mktime normalises 2026-02-31 to March: refuse a day that does not exist.
+        guard seconds != -1, date == nil || (parts.tm_mday == wanted.tm_mday && parts.tm_mon == wanted.tm_mon) else { return nil }
+        if date == nil, Int64(seconds) * 1000 <= now.milliseconds {
+            var tomorrow = wanted
+            tomorrow.tm_mday += 1
+            tomorrow.tm_isdst = -1
+            seconds = mktime(&tomorrow)
+        }
+        let result = Timestamp(milliseconds: Int64(seconds) * 1000)
+        guard result <= Timestamp.distantFuture else { return nil }
+        self = result
+    }
+}
+
 extension Int64 {
     fileprivate func floorDiv(_ d: Int64) -> Int64 { self >= 0 ? self / d : (self - d + 1) / d }
     fileprivate func floorMod(_ d: Int64) -> Int64 { self - floorDiv(d) * d }

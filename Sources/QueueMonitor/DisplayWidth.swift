@@ -1,4 +1,5 @@
 import Foundation
+import QueueCore
 
 /// Terminal cell widths: wide characters (CJK, most emoji) take two cells,
 /// combining marks none. Text is cut by width, never by character count.
@@ -25,10 +26,10 @@ public enum DisplayWidth {
     }
 
     /// `text` cut to at most `width` cells, ending in "…" when something was cut.
-    /// Control characters (tabs, newlines from job output) become spaces.
+    /// Control characters are shown, not obeyed (`SafeText.visible`).
     public static func fit(_ text: String, _ width: Int) -> String {
         guard width > 0 else { return "" }
-        let clean = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+        let clean = SafeText.visible(text)
         if of(clean) <= width { return clean }
         var out = String.UnicodeScalarView()
         var used = 0

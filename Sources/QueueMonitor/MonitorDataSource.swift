@@ -68,7 +68,14 @@ public final class MonitorDataSource {
             switch query.logSource {
             case .jobs: logJob = Self.selected(jobs, jobsCursor)
             case .dlq: logJob = Self.selected(dead, deadCursor)
-            case .workers: logJob = visibleWorkers.indices.contains(workersCursor.index) ? visibleWorkers[workersCursor.index].jobID : nil
+            case .workers:
+                // An idle worker's pane keeps the output of the job it ran last.
+                if visibleWorkers.indices.contains(workersCursor.index) {
+                    let worker = visibleWorkers[workersCursor.index]
+                    logJob = worker.jobID ?? previous?.log.flatMap { $0.workerID == worker.id ? $0.jobID : nil }
+                } else {
+                    logJob = nil
+                }
             case .log, .queues: logJob = nil
             }
             if let logJob {
@@ -91,11 +98,12 @@ public final class MonitorDataSource {
     }
 
     /// The page of `list` around `cursor`, with the cursor moved to where its job
-    /// is now (found by id), kept in range and on screen.
+    /// is now (found by id), kept in range and on screen. A cursor on the first row
+    /// stays there: whoever watches the top of a list sees new jobs as they arrive.
     func resolve(_ list: JobListQuery, cursor: ListCursor, rows: Int) throws -> (JobPage, ListCursor) {
         var c = cursor
         var page = try store.jobPage(list, limit: rows, offset: c.offset)
-        if let id = c.selectedID {
+        if let id = c.selectedID, c.index != 0 {
             if let i = page.jobs.firstIndex(where: { $0.id == id }) {
                 c.index = page.offset + i
             } else if let position = try store.jobPosition(id: id, in: list) {
@@ -118,12 +126,13 @@ public final class MonitorDataSource {
     }
 
     func logTail(jobID: String) throws -> LogTail? {
-        guard let runID = try store.runID(jobID: jobID, attempt: nil) else { return nil }
+        guard let runID = try store.runID(jobID: jobID, number: nil) else { return nil }
         let runs = try store.runs(jobID: jobID)
         guard let run = runs.last(where: { $0.id == runID }) ?? runs.last else { return nil }
         let path = store.location.runLogPath(jobID: jobID, runID: run.id)
         let size = Self.fileSize(path) ?? 0
-        return LogTail(jobID: jobID, attempt: run.attempt, running: run.outcome == nil, lines: Self.tail(path), path: path, fileSize: size)
+        return LogTail(jobID: jobID, attempt: run.number, running: run.outcome == nil, lines: Self.tail(path), path: path, fileSize: size,
+                       workerID: run.workerID)
     }
 
     func detail(jobID: String) throws -> JobDetail? {

@@ -43,14 +43,20 @@ public struct MonitorSnapshot: Sendable {
 /// The output of one run, as the log pane shows it.
 public struct LogTail: Sendable, Equatable {
     public var jobID: String
+    /// The run's number over the job's life (`RunRecord.number`).
     public var attempt: Int
     public var running: Bool
     public var lines: [String]
     /// The log file and its size when read, to notice growth without a database change.
     public var path: String
     public var fileSize: Int64
+    /// The worker that ran it, so the Workers pane keeps showing a worker's last
+    /// job's output once the worker is idle.
+    public var workerID: String
 
-    public init(jobID: String, attempt: Int, running: Bool, lines: [String], path: String = "", fileSize: Int64 = 0) {
+    public init(jobID: String, attempt: Int, running: Bool, lines: [String], path: String = "", fileSize: Int64 = 0,
+                workerID: String = "") {
+        self.workerID = workerID
         self.jobID = jobID
         self.attempt = attempt
         self.running = running

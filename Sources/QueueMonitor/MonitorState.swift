@@ -110,7 +110,13 @@ public struct MonitorState: Equatable, Sendable {
         }
         if editingFilter != nil { return editFilter(key) }
         if editingLimit != nil { return editLimit(key) }
-        guard let action = KeyTable.action(for: key, in: focus, readonly: readonly) else { return [] }
+        guard let action = KeyTable.action(for: key, in: focus, readonly: readonly) else {
+            // A key that would change something: say why it does nothing.
+            if readonly, KeyTable.action(for: key, in: focus, readonly: false) != nil {
+                flash = "read-only (--readonly): this key would change the queue or its workers"
+            }
+            return []
+        }
         if overlay != .none { return overlayKey(action, snapshot: snapshot) }
         return perform(action, snapshot: snapshot)
     }
@@ -167,8 +173,10 @@ public struct MonitorState: Equatable, Sendable {
             resetCursor(focus)
         case .backspace:
             if editingFilter?.isEmpty == false { editingFilter?.removeLast() }
+            applyFilterAsTyped()
         case let .char(c):
             editingFilter?.append(c)
+            applyFilterAsTyped()
         default:
             break
         }
@@ -269,6 +277,12 @@ public struct MonitorState: Equatable, Sendable {
 
     private mutating func resetCursor(_ pane: Pane) { cursors[pane] = ListCursor() }
 
+    /// The list follows the filter as it is typed (Enter keeps it, Esc drops it).
+    private mutating func applyFilterAsTyped() {
+        filters[focus] = editingFilter?.isEmpty == false ? editingFilter : nil
+        resetCursor(focus)
+    }
+
     /// Rows a pane shows at the current size.
     public func rows(for pane: Pane) -> Int { Layout(width: width, height: height, focus: focus).rows(for: pane) }
 
@@ -313,7 +327,7 @@ public struct MonitorState: Equatable, Sendable {
         if case let .detail(id) = overlay { detailID = id }
         return MonitorQuery(
             jobs: JobListQuery(state: stateTab, filter: filter(.jobs), order: claimOrder ? .claim : .newest),
-            dead: JobListQuery(state: .dead, filter: filter(.dlq), order: .newest, matchErrors: true),
+            dead: JobListQuery(state: .dead, filter: filter(.dlq), order: .recentlyChanged, matchErrors: true),
             workersFilter: filter(.workers),
             cursors: [.jobs: cursor(.jobs), .dlq: cursor(.dlq), .workers: cursor(.workers), .queues: cursor(.queues)],
             rows: [.jobs: rows(for: .jobs), .dlq: rows(for: .dlq), .workers: rows(for: .workers), .queues: rows(for: .queues)],

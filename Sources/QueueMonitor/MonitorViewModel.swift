@@ -140,8 +140,9 @@ public struct MonitorViewModel {
         let width = rect.width
         switch pane {
         case .jobs:
+            // Each tab with its count, so the queue's shape shows without switching.
             title += "  " + MonitorState.stateTabs.map { tab in
-                let name = tab?.rawValue ?? "all"
+                let name = (tab?.rawValue ?? "all") + " " + String(tab.map { snapshot.counts[$0] } ?? snapshot.counts.total)
                 return tab == state.stateTab ? "[\(name)]" : name
             }.joined(separator: " ")
             rightInfo = Self.range(offset: snapshot.jobsOffset, count: snapshot.jobs.count, total: snapshot.jobsTotal)
@@ -191,7 +192,7 @@ public struct MonitorViewModel {
                 let end = max(0, log.lines.count - state.logScroll)
                 let start = max(0, end - visible)
                 for line in log.lines[start..<end] { rows.append((Line(DisplayWidth.fit(line, width)), false)) }
-                if log.lines.isEmpty { rows.append((Line("(no output yet)", TextStyle(dim: true)), false)) }
+                if log.lines.isEmpty { rows.append((Line(log.running ? "(no output yet)" : "(no output)", TextStyle(dim: true)), false)) }
             } else if let id = state.selectedJobID(snapshot: snapshot) {
                 rows.append((Line(" \(id) has not run yet", TextStyle(dim: true)), false))
             } else if state.logSource == .workers {
@@ -270,7 +271,9 @@ public struct MonitorViewModel {
         var used = 0
         let tail = state.readonly ? " read-only" : ""
         for binding in KeyTable.footer(for: state.focus, readonly: state.readonly) {
-            let key = " \(binding.label) ", text = " \(binding.short) "
+            // While paused, the pause key's word says what it will do.
+            let short = binding.action == .pause && state.paused ? "resume" : binding.short
+            let key = " \(binding.label) ", text = " \(short) "
             let w = DisplayWidth.of(key) + DisplayWidth.of(text)
             if used + w + DisplayWidth.of(tail) > width { continue }
             spans += [Span(key, TextStyle(reverse: true)), Span(text)]
@@ -306,7 +309,7 @@ public struct MonitorViewModel {
             let duration = run.durationSeconds.map { String(format: "%.3fs", $0) } ?? Self.duration(now.seconds(since: run.startedAt))
             let color: StateColor = run.outcome == .succeeded ? .green : (run.outcome == nil ? .blue : .red)
             lines.append(Line([
-                Span("  #\(run.attempt)".padding(toLength: 7, withPad: " ", startingAt: 0)),
+                Span("  #\(run.number)".padding(toLength: 7, withPad: " ", startingAt: 0)),
                 Span(outcome.padding(toLength: 13, withPad: " ", startingAt: 0), TextStyle(color: color)),
                 Span(exit.padding(toLength: 7, withPad: " ", startingAt: 0) + duration.padding(toLength: 10, withPad: " ", startingAt: 0)
                      + run.startedAt.iso8601 + "  " + run.workerID),
@@ -319,7 +322,7 @@ public struct MonitorViewModel {
             lines.append(Line([Span("Last error  ", TextStyle(bold: true)), Span(error, TextStyle(color: .red))]))
         }
         lines.append(Line(""))
-        let run = detail.runs.last.map { "run #\($0.attempt)" } ?? "latest run"
+        let run = detail.runs.last.map { "run #\($0.number)" } ?? "latest run"
         lines.append(Line("Output (\(run), last \(detail.output.count) lines)", TextStyle(bold: true)))
         lines += detail.output.isEmpty ? [Line("  (no output)", TextStyle(dim: true))] : detail.output.map { Line("  " + $0) }
         return lines

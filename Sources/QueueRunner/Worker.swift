@@ -298,22 +298,11 @@ public final class Worker {
     static let loggedCommandLimit = 200
 
     /// A command as the log shows it: on one line, control characters visible
-    /// (`\n` as `␊`, ESC as `␛`), cut at ``loggedCommandLimit`` characters with `…`.
+    /// (`SafeText.visible`: `\n` as `␊`, ESC as `␛`), cut at ``loggedCommandLimit``
+    /// characters with `…`.
     static func loggable(_ command: String) -> String {
-        var out = String.UnicodeScalarView()
-        var count = 0
-        for scalar in command.unicodeScalars {
-            if count == loggedCommandLimit { return String(out) + "…" }
-            switch scalar.value {
-            case 0x00..<0x20: out.append(Unicode.Scalar(0x2400 + scalar.value)!)
-            case 0x7F: out.append("\u{2421}")
-            case 0x80..<0xA0, 0x061C, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069:
-                out.append(contentsOf: "<U+\(String(scalar.value, radix: 16, uppercase: true))>".unicodeScalars)
-            default: out.append(scalar)
-            }
-            count += 1
-        }
-        return String(out)
+        let visible = SafeText.visible(command)
+        return visible.count > loggedCommandLimit ? String(visible.prefix(loggedCommandLimit)) + "…" : visible
     }
 
     private func drainPipe(_ fd: Int32) {

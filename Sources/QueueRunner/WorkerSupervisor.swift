@@ -91,6 +91,9 @@ public struct WorkerSupervisor: Sendable {
         let store = try SQLiteJobStore(location: location)
         var report = StopReport()
         report.released = try Recovery.sweepNotingInWorkerLog(store: store).releasedWorkers
+        // A worker already asked to stop got its SIGTERM then; a second one would cancel
+        // its running job (see StopSignals), which asking again never means.
+        let alreadyAsked = Set(try store.workers().filter(\.stopRequested).map(\.id))
         let targets: [WorkerRecord]
         if let workerIDs {
             targets = try store.workers().filter { workerIDs.contains($0.id) }
@@ -103,7 +106,7 @@ public struct WorkerSupervisor: Sendable {
         let local = targets.filter { $0.hostname == ProcessIdentity.hostname }
         // Supervisors exit once their last worker has; a stop of all waits for them too.
         let supervisors = workerIDs == nil ? Set(local.compactMap { supervisorOf($0) }) : []
-        for worker in local {
+        for worker in local where !alreadyAsked.contains(worker.id) {
             ProcessIdentity.signalProcess(pid: worker.pid, startTicks: worker.pidStartTicks, signal: SIGTERM)
         }
         Doorbell.ring(location)

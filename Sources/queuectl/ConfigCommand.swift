@@ -7,11 +7,12 @@ struct ConfigCommand: ParsableCommand {
         abstract: "Read and change settings stored in the database.",
         discussion: """
             Keys:
-            \(ConfigKey.allCases.map { "  \($0.rawValue + String(repeating: " ", count: max(0, 14 - $0.rawValue.count))) \($0.summary); default \($0.format($0.defaultValue))" }.joined(separator: "\n"))
+            \(ConfigKey.allCases.map { "  \($0.rawValue + String(repeating: " ", count: max(0, 14 - $0.rawValue.count))) \($0.summary); default \($0.display($0.defaultValue))" }.joined(separator: "\n"))
 
             Examples:
               queuectl config set max-retries 5
               queuectl config set backoff-base 3
+              queuectl config set job-timeout 10m     # durations: 90s, 5m, 1h, 2d or seconds
               queuectl config get lease-timeout
               queuectl config list --json
               queuectl config unset backoff-max
@@ -22,9 +23,9 @@ struct ConfigCommand: ParsableCommand {
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "set", abstract: "Set a key.", discussion: "Example: queuectl config set max-retries 5")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The key (max-retries, backoff-base, backoff-max, job-timeout, lease-timeout, output-limit, kill-grace, claim-batch).")
+        @Argument(help: "The key (max-retries, backoff-base, backoff-max, job-timeout, lease-timeout, output-limit, kill-grace, claim-batch).", completion: .list(ConfigKey.allCases.map(\.rawValue)))
         var key: String
-        @Argument(parsing: .allUnrecognized, help: "The value.")
+        @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The value.", valueName: "value"))
         var rawValues: [String] = []
 
         /// The value words, without a `--` used to mark the end of options.
@@ -41,7 +42,7 @@ struct ConfigCommand: ParsableCommand {
                 let key = try ConfigKey(name: key)
                 let parsed = try key.parse(value)
                 try global.openStore().setConfig(key, parsed)
-                print("\(key.rawValue) = \(key.format(parsed))")
+                print("\(key.rawValue) = \(key.display(parsed))")
             }
         }
     }
@@ -52,7 +53,7 @@ struct ConfigCommand: ParsableCommand {
             abstract: "Print a key's value (its default when unset; \"none\" for no value).",
             discussion: "Example: queuectl config get max-retries")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The key.")
+        @Argument(help: "The key.", completion: .list(ConfigKey.allCases.map(\.rawValue)))
         var key: String
 
         func run() throws {
@@ -80,7 +81,7 @@ struct ConfigCommand: ParsableCommand {
                     return
                 }
                 print(Terminal.table(["KEY", "VALUE", "SOURCE", "MEANING"], ConfigKey.allCases.map { key in
-                    [key.rawValue, key.format(config.value(key)), config.values[key] == nil ? "default" : "set", key.summary]
+                    [key.rawValue, key.display(config.value(key)), config.values[key] == nil ? "default" : "set", key.summary]
                 }))
             }
         }
@@ -89,14 +90,14 @@ struct ConfigCommand: ParsableCommand {
     struct Unset: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "unset", abstract: "Return a key to its default.", discussion: "Example: queuectl config unset backoff-max")
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "The key.")
+        @Argument(help: "The key.", completion: .list(ConfigKey.allCases.map(\.rawValue)))
         var key: String
 
         func run() throws {
             try reportingErrors {
                 let key = try ConfigKey(name: key)
                 try global.openExistingStore().unsetConfig(key)
-                print("\(key.rawValue) = \(key.format(key.defaultValue)) (default)")
+                print("\(key.rawValue) = \(key.display(key.defaultValue)) (default)")
             }
         }
     }

@@ -19,35 +19,41 @@ struct DLQCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
-            abstract: "List dead jobs.",
+            abstract: "List dead jobs, the most recently died first.",
             discussion: """
+                Shows the first 100 unless --limit says otherwise; --json prints every \
+                dead job unless --limit or --offset is given.
+
                 Examples:
                   queuectl dlq list
-                  queuectl dlq list --json
+                  queuectl dlq list --json | jq -r '.[].id'
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Most jobs to show (default \(ListCommand.defaultLimit)).")
-        var limit = ListCommand.defaultLimit
+        @Option(parsing: .unconditional, help: ArgumentHelp("Most jobs to show (default: \(ListCommand.defaultLimit); with --json, all).", valueName: "n"))
+        var limit: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp("Jobs to skip first, for paging.", valueName: "n"))
+        var offset = 0
         @Flag(help: "Print a JSON array of job objects.")
         var json = false
 
         func validate() throws {
-            guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+            if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+            guard offset >= 0 else { throw ValidationError("--offset must not be negative") }
         }
 
         func run() throws {
             try reportingErrors {
                 let store = try global.openStoreForReading()
-                let jobs = try store.jobs(state: .dead, limit: limit, offset: 0)
-                if json { Terminal.printJSON(.array(jobs.map(\.json))); return }
-                if jobs.isEmpty { Terminal.note("the dead letter queue is empty"); return }
-                print(Terminal.table(["ID", "RUNS", "DIED", "LAST ERROR", "COMMAND"], jobs.map { j in
-                    [j.id, String(j.attempts), Terminal.relative(j.updatedAt), Terminal.clip(j.lastError ?? "-", 50), Terminal.clip(j.command, 40)]
-                }))
-                let total = try store.counts()[.dead]
-                if jobs.count < total { Terminal.note("showing \(jobs.count) of \(total); use --limit for more") }
+                try ListCommand.show(JobListQuery(state: .dead, order: .recentlyChanged), store: store, limit: limit, offset: offset,
+                                     json: json, render: Self.render, empty: "the dead letter queue is empty")
             }
+        }
+
+        static func render(_ jobs: [Job]) -> String {
+            Terminal.table(["ID", "RUNS", "DIED", "LAST ERROR", "COMMAND"], jobs.map { j in
+                [j.id, String(j.attempts), Terminal.relative(j.updatedAt), Terminal.clip(j.lastError ?? "-", 50), Terminal.clip(j.command, 40)]
+            })
         }
     }
 
@@ -65,7 +71,7 @@ struct DLQCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Ids of dead jobs.")
+        @Argument(help: "Ids of dead jobs.", completion: JobIDCompletion.dead)
         var ids: [String] = []
         @Flag(help: "Retry every dead job.")
         var all = false

@@ -9,15 +9,31 @@ struct EnqueueCommand: ParsableCommand {
         discussion: """
             A job is a JSON object. Fields: command (required), id (default: a generated, \
             time-sortable id), max_retries (default: config max-retries), priority (integer, \
-            higher runs first, default 0), run_at (ISO-8601 time) or delay (seconds), \
-            timeout (seconds; default: config job-timeout), depends_on (ids of jobs that must             complete first: each must exist or come earlier in the same batch; the job is             blocked until then, and cancelled if one ends dead or cancelled), unique_key             (while a job with the same key is not final, enqueuing another prints the             existing id and writes nothing), tags (array of labels, for list --tag), cwd             (absolute directory; default: the worker's directory), env (object of             variables set over the worker's environment), backoff_base and backoff_max             (this job's backoff), retry_on_exit (only these exit codes are retried) and             no_retry_exit (these exit codes go straight to dead).
+            higher runs first, default 0), run_at (a time) or delay, timeout (default: \
+            config job-timeout), queue (default: default), depends_on (ids of jobs that must \
+            complete first: each must exist or come earlier in the same batch; the job is \
+            blocked until then, and cancelled if one ends dead or cancelled), unique_key \
+            (while a job with the same key is not final, enqueuing another prints the \
+            existing id and writes nothing), tags (array of labels, for list --tag), cwd \
+            (absolute directory; default: the worker's directory), env (object of \
+            variables set over the worker's environment), backoff_base and backoff_max \
+            (this job's backoff), retry_on_exit (only these exit codes are retried) and \
+            no_retry_exit (these exit codes go straight to dead).
 
-            --wait (one job): enqueue, print the job's output as it runs, and exit with the             job's own exit code (128+N if a signal N killed it; 5 if it was cancelled or             ended without an exit code), so `queuectl enqueue --wait --command 'make test'`             stands in for `make test`.
+            --wait (one job): enqueue, print the job's output as it runs, and exit with the \
+            job's own exit code (128+N if a signal N killed it; 5 if it was cancelled or \
+            ended without an exit code), so `queuectl enqueue --wait --command 'make test'` \
+            stands in for `make test`.
+
+            Durations (delay, timeout) are seconds or 90s, 5m, 1h, 2d. Times (run_at, \
+            --at) are ISO-8601 with a zone (2026-11-22T10:30:00Z, the form --json \
+            prints), or local time: "2026-11-22 10:30", or "10:30" for the next 10:30.
 
             Examples:
               queuectl enqueue '{"id":"job1","command":"sleep 2"}'
               queuectl enqueue '{"command":"./backup.sh","max_retries":5,"priority":10,"timeout":600}'
-              queuectl enqueue --command 'make -C ~/site deploy' --delay 60
+              queuectl enqueue --command 'make -C ~/site deploy' --delay 5m
+              queuectl enqueue --command './nightly.sh' --at 02:30 --timeout 1h
               jq -c '.[]' jobs.json | queuectl enqueue -      # JSON lines: all or nothing
               queuectl enqueue - < jobs.json                  # or one JSON array
               queuectl enqueue --wait --here --command 'make test'
@@ -41,12 +57,12 @@ struct EnqueueCommand: ParsableCommand {
     var maxRetries: Int?
     @Option(parsing: .unconditional, help: "Priority, higher first (with --command).")
     var priority: Int?
-    @Option(parsing: .unconditional, help: "Seconds to wait before the job is eligible (with --command).")
-    var delay: Double?
-    @Option(help: "ISO-8601 time the job becomes eligible (with --command).")
+    @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait before the job is eligible: 30, 90s, 5m, 2h (with --command).", valueName: "duration"))
+    var delay: DurationArgument?
+    @Option(name: [.customLong("at"), .customLong("run-at")], help: ArgumentHelp("When the job becomes eligible: 10:30, \"2026-11-22 10:30\" or ISO-8601 (with --command).", valueName: "time"))
     var runAt: String?
-    @Option(parsing: .unconditional, help: "Run timeout in seconds (with --command).")
-    var timeout: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Run timeout: 30, 90s, 5m, 1h (with --command).", valueName: "duration"))
+    var timeout: DurationArgument?
     @Option(name: .customLong("depends-on"), help: ArgumentHelp("A job that must complete first (repeatable; with --command).", valueName: "id"))
     var dependsOn: [String] = []
     @Option(help: "Unique key: while a job with it is not final, no other is queued (with --command).")
@@ -68,30 +84,75 @@ struct EnqueueCommand: ParsableCommand {
         let flagsUsed = id != nil || maxRetries != nil || priority != nil || delay != nil || runAt != nil || timeout != nil
         if command != nil && json != nil { throw ValidationError("give a JSON job or --command, not both") }
         if command == nil && json == nil { throw ValidationError("give a job as JSON, - for stdin, or --command") }
-        if command == nil && flagsUsed { throw ValidationError("--id, --max-retries, --priority, --delay, --run-at and --timeout go with --command; put them in the JSON otherwise") }
+        if command == nil && flagsUsed { throw ValidationError("--id, --max-retries, --priority, --delay, --at and --timeout go with --command; put them in the JSON otherwise") }
         if command == nil && (!dependsOn.isEmpty || uniqueKey != nil) { throw ValidationError("--depends-on and --unique-key go with --command; put them in the JSON otherwise") }
         if here && cwd != nil { throw ValidationError("give --cwd or --here, not both") }
         if wait && json == "-" { throw ValidationError("--wait takes one job (--command or one JSON object), not stdin") }
         if wait && jsonOutput { throw ValidationError("--wait prints the job's output; use `queuectl wait ID --json` for JSON") }
-        for entry in env where !entry.contains("=") { throw ValidationError("--env takes NAME=VALUE, got '\(entry)'") }
+        for entry in env where !entry.contains("=") { throw ValidationError("--env takes NAME=VALUE, got \(SafeText.quoted(entry))") }
     }
 
     func run() throws {
         try reportingErrors {
-            let specs = try readSpecs().map(applyingRunFlags)
             if wait {
+                let spec = try applyingRunFlags(try command.map { _ in try commandSpec() } ?? JobSpec(json: try JSONValue.parse(json ?? "")))
                 let store = try global.openStore()
-                let enqueued = try store.enqueueReportingDuplicates(specs, now: .now())[0]
-                if enqueued.duplicate { Terminal.note("already queued as \(enqueued.job.id); waiting for it") }
+                let enqueued = try store.enqueueReportingDuplicates([spec], now: .now())[0]
+                if enqueued.duplicate { Terminal.note("already queued as \(SafeText.visible(enqueued.job.id)); waiting for it") }
                 if try store.workers().isEmpty { Terminal.note(WaitCommand.noWorkersNote) }
                 throw ExitCode(try JobFollower(store: store).follow(jobID: enqueued.job.id))
             }
-            try Self.enqueue(specs, db: global.db, jsonOutput: jsonOutput, fromStdin: json == "-")
+            if let json {
+                try Self.enqueue(json: json, db: global.db, jsonOutput: jsonOutput, transform: applyingRunFlags)
+            } else {
+                try Self.enqueue([try applyingRunFlags(try commandSpec())], db: global.db, jsonOutput: jsonOutput)
+            }
         }
     }
 
+    /// `enqueue JSON` or `enqueue -` (stdin): stores the jobs and prints their ids
+    /// (or the jobs, with `--json`). `transform` applies the command line's flags
+    /// (--cwd, --env, --tag…) to each job.
+    static func enqueue(json: String, db: String?, jsonOutput: Bool,
+                        transform: @escaping (JobSpec) throws -> JobSpec = { $0 }) throws {
+        if json == "-" {
+            try StdinJobs.enqueue(db: db, jsonOutput: jsonOutput, transform: transform)
+        } else {
+            try enqueue([try transform(try JobSpec(json: try JSONValue.parse(json)))], db: db, jsonOutput: jsonOutput)
+        }
+    }
+
+    /// Stores one job and prints its id (or the job, with `--json`). A job whose
+    /// unique key is held prints the holder's id, with a note on stderr.
+    static func enqueue(_ specs: [JobSpec], db: String?, jsonOutput: Bool) throws {
+        let store = try GlobalOptions.openStore(db: db, creating: true)
+        let jobs = try store.enqueueReportingDuplicates(specs, now: .now())
+        for job in jobs where job.duplicate { noteDuplicate(job) }
+        if jsonOutput {
+            Terminal.printJSON(json(of: jobs[0]))
+        } else {
+            print(jobs.map { SafeText.visible($0.job.id) }.joined(separator: "\n"))
+        }
+    }
+
+    /// "already queued as ID" on stderr, for a job not queued because its unique
+    /// key is held.
+    static func noteDuplicate(_ enqueued: EnqueuedJob) {
+        Terminal.note("already queued as \(SafeText.visible(enqueued.job.id))")
+    }
+
+    /// The job's JSON; with a unique key, `duplicate_of` names the job already
+    /// queued under it (null when this one was queued).
+    static func json(of enqueued: EnqueuedJob) -> JSONValue {
+        guard enqueued.duplicate || enqueued.job.uniqueKey != nil, case var .object(fields) = enqueued.job.json else {
+            return enqueued.job.json
+        }
+        fields.append(("duplicate_of", enqueued.duplicate ? .string(enqueued.job.id) : .null))
+        return .object(fields)
+    }
+
     /// The spec with --cwd/--here, --env and --tag applied (a job's own cwd and env
-    /// entries in its JSON win).
+    /// entries in its JSON win), and --depends-on/--unique-key for --command.
     private func applyingRunFlags(_ spec: JobSpec) throws -> JobSpec {
         guard here || cwd != nil || !env.isEmpty || !tag.isEmpty || !dependsOn.isEmpty || uniqueKey != nil else { return spec }
         var spec = spec
@@ -117,54 +178,16 @@ struct EnqueueCommand: ParsableCommand {
         path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
-    /// Stores `specs` and prints their ids (or the jobs, with `--json`). A spec
-    /// whose unique key is held prints the holder's id, with a note on stderr.
-    static func enqueue(_ specs: [JobSpec], db: String?, jsonOutput: Bool, fromStdin: Bool) throws {
-        let store = try GlobalOptions.openStore(db: db, creating: true)
-        let jobs = try store.enqueueReportingDuplicates(specs, now: .now())
-        for job in jobs where job.duplicate { Terminal.note("already queued as \(job.job.id)") }
-        if jsonOutput {
-            let objects = jobs.map { enqueued -> JSONValue in
-                guard enqueued.duplicate || enqueued.job.uniqueKey != nil, case var .object(fields) = enqueued.job.json else { return enqueued.job.json }
-                fields.append(("duplicate_of", enqueued.duplicate ? .string(enqueued.job.id) : .null))
-                return .object(fields)
+    /// The job given by `--command` and its flags.
+    private func commandSpec() throws -> JobSpec {
+        var runAtTime: Timestamp?
+        if let runAt {
+            guard let t = Timestamp(typed: runAt, now: .now()) else {
+                throw QueueError.invalidInput("--at must be a time: \(Timestamp.typedForms), got \(SafeText.quoted(runAt))")
             }
-            Terminal.printJSON(fromStdin ? .array(objects) : objects[0])
-        } else {
-            print(jobs.map(\.job.id).joined(separator: "\n"))
+            runAtTime = t
         }
-    }
-
-    private func readSpecs() throws -> [JobSpec] {
-        if let command {
-            var runAtTime: Timestamp?
-            if let runAt {
-                guard let t = Timestamp(iso8601: runAt) else {
-                    throw QueueError.invalidInput("--run-at must be an ISO-8601 time with a zone, like 2026-11-22T10:30:00Z")
-                }
-                runAtTime = t
-            }
-            return [try JobSpec(id: id, command: command, maxRetries: maxRetries, priority: priority ?? 0,
-                                runAt: runAtTime, delaySeconds: delay, timeout: timeout)]
-        }
-        guard let json else { return [] }
-        return try Self.readSpecs(json: json)
-    }
-
-    /// The jobs of a JSON argument, or of stdin when it is `-`.
-    static func readSpecs(json: String) throws -> [JobSpec] {
-        if json == "-" {
-            let data = FileHandle.standardInput.readDataToEndOfFile()
-            let values = try JSONValue.parseSequence([UInt8](data))
-            guard !values.isEmpty else { throw QueueError.invalidInput("no jobs on stdin") }
-            return try values.enumerated().map { index, value in
-                do {
-                    return try JobSpec(json: value)
-                } catch let error as QueueError {
-                    throw QueueError.invalidInput("job \(index + 1): \(error.message); nothing was enqueued")
-                }
-            }
-        }
-        return [try JobSpec(json: try JSONValue.parse(json))]
+        return try JobSpec(id: id, command: command ?? "", maxRetries: maxRetries, priority: priority ?? 0,
+                           runAt: runAtTime, delaySeconds: delay?.seconds, timeout: timeout?.seconds)
     }
 }

@@ -12,7 +12,7 @@ struct GlobalOptions: ParsableArguments {
     func location() throws -> DatabaseLocation { try DatabaseLocation.resolve(explicit: db) }
 
     /// Opens the store for a command that may create the queue (enqueue, config set,
-    /// worker start, monitor).
+    /// worker start, monitor, queue set/pause, schedule add).
     func openStore() throws -> SQLiteJobStore {
         try Self.openStore(db: db, creating: true)
     }

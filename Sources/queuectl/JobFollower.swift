@@ -16,17 +16,19 @@ struct JobFollower {
         let watcher = ChangeWatcher(location: store.location, watchingLogs: true)
         var current: Int64?
         var offset: UInt64 = 0
+        // The same terminal rule as `logs` (made safe on a terminal, raw when piped).
+        var output = LogsCommand.Output(safe: isatty(STDOUT_FILENO) != 0)
         while true {
             let job = try store.job(id: jobID)
-            if let latest = try store.runID(jobID: jobID, attempt: nil), latest != current {
-                if let current { _ = copy(runID: current, jobID: jobID, from: offset) }
+            if let latest = try store.runID(jobID: jobID, number: nil), latest != current {
+                if let current { _ = copy(runID: current, jobID: jobID, from: offset, to: &output) }
                 if current != nil { Terminal.note("queuectl: job \(jobID) runs again (attempt \(job.attempts))") }
                 current = latest
                 offset = 0
             }
-            if let current { offset = copy(runID: current, jobID: jobID, from: offset) }
+            if let current { offset = copy(runID: current, jobID: jobID, from: offset, to: &output) }
             if job.state.isFinal {
-                if let current { _ = copy(runID: current, jobID: jobID, from: offset) }
+                if let current { _ = copy(runID: current, jobID: jobID, from: offset, to: &output) }
                 return try exitStatus(of: job)
             }
             watcher.wait(seconds: job.state == .processing ? Self.outputPollSeconds : ChangeWatcher.fallbackSeconds)
@@ -46,18 +48,9 @@ struct JobFollower {
         return WaitCommand.notCompletedStatus
     }
 
-    /// Copies a run's log from `offset` to stdout; returns the new offset.
-    private func copy(runID: Int64, jobID: String, from offset: UInt64) -> UInt64 {
-        guard let handle = FileHandle(forReadingAtPath: store.location.runLogPath(jobID: jobID, runID: runID)) else { return offset }
-        defer { try? handle.close() }
-        var position = offset
-        do {
-            try handle.seek(toOffset: offset)
-            while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-                FileHandle.standardOutput.write(chunk)
-                position += UInt64(chunk.count)
-            }
-        } catch {}
-        return position
+    /// Copies a run's log from `offset` to stdout; returns the new offset. The log
+    /// is read as `logs` reads it (never through a planted link).
+    private func copy(runID: Int64, jobID: String, from offset: UInt64, to output: inout LogsCommand.Output) -> UInt64 {
+        (try? output.copy(path: store.location.runLogPath(jobID: jobID, runID: runID), from: offset)) ?? offset
     }
 }

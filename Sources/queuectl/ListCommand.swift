@@ -6,28 +6,33 @@ extension JobState: ExpressibleByArgument {}
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List jobs, oldest first.",
+        abstract: "List jobs, oldest first (--newest for newest first).",
         discussion: """
+            Shows the first 100 jobs unless --limit says otherwise (a note on stderr \
+            says when there are more). --json prints every job unless --limit or \
+            --offset is given, so a script reading it sees the whole list.
+
             States: pending, blocked (waiting for its dependencies), processing, completed, \
             failed (retry scheduled), dead (the DLQ), scheduled (waiting for its run_at), cancelled.
 
             Examples:
               queuectl list
-              queuectl list --state pending --limit 20
+              queuectl list --newest --limit 10
+              queuectl list --state pending --limit 20 --offset 20
               queuectl list --queue mail --state pending
               queuectl list --schedule nightly
-              queuectl list --state failed --json | jq -r '.[].id'
               queuectl list --tag nightly
+              queuectl list --state failed --json | jq -r '.[].id'
             """
     )
     static let defaultLimit = 100
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: ArgumentHelp("Only jobs in this state (\(JobState.allCases.map(\.rawValue).joined(separator: ", "))).", valueName: "state"))
+    @Option(help: ArgumentHelp("Only jobs in this state (see the list above).", valueName: "state"))
     var state: JobState?
-    @Option(help: "Most jobs to show (default \(ListCommand.defaultLimit)).")
-    var limit = ListCommand.defaultLimit
-    @Option(help: "Jobs to skip first, for paging.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Most jobs to show (default: \(ListCommand.defaultLimit); with --json, all).", valueName: "n"))
+    var limit: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Jobs to skip first, for paging.", valueName: "n"))
     var offset = 0
     @Option(help: "Only jobs of this queue.")
     var queue: String?
@@ -35,31 +40,59 @@ struct ListCommand: ParsableCommand {
     var schedule: String?
     @Option(help: ArgumentHelp("Only jobs with this tag.", valueName: "tag"))
     var tag: String?
+    @Flag(help: "Newest first.")
+    var newest = false
     @Flag(help: "Print a JSON array of job objects.")
     var json = false
 
     func validate() throws {
-        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if newest, queue != nil || schedule != nil || tag != nil {
+            throw ValidationError("--newest does not go with --queue, --schedule or --tag")
+        }
         guard offset >= 0 else { throw ValidationError("--offset must not be negative") }
     }
 
     func run() throws {
         try reportingErrors {
             let store = try global.openStoreForReading()
-            let filtered = queue != nil || schedule != nil || tag != nil
-            let jobs = try tag.map { try store.jobs(tagged: $0, state: state, limit: limit, offset: offset) }
-                ?? (filtered ? try store.jobs(state: state, queue: queue, schedule: schedule, limit: limit, offset: offset)
-                             : try store.jobs(state: state, limit: limit, offset: offset))
-            if json {
-                Terminal.printJSON(.array(jobs.map(\.json)))
+            if queue != nil || schedule != nil || tag != nil {
+                // A queue's, a schedule's or a tag's jobs, oldest first (schedule: in tick order).
+                let all = json && limit == nil && offset == 0
+                let pageSize = all ? Int.max : limit ?? Self.defaultLimit
+                let jobs = try tag.map { try store.jobs(tagged: $0, state: state, limit: pageSize, offset: offset) }
+                    ?? (try store.jobs(state: state, queue: queue, schedule: schedule, limit: pageSize, offset: offset))
+                if json { Terminal.printJSON(.array(jobs.map(\.json))) } else { print(JobTable.render(jobs)) }
                 return
             }
-            print(JobTable.render(jobs))
-            let counts = try store.counts()
-            let total = state.map { counts[$0] } ?? counts.total
-            if !filtered, offset + jobs.count < total {
-                Terminal.note("showing \(offset + 1)–\(offset + jobs.count) of \(total); use --limit/--offset for more")
-            }
+            let query = JobListQuery(state: state, order: newest ? .newest : .oldest)
+            try Self.show(query, store: store, limit: limit, offset: offset, json: json)
+        }
+    }
+
+    /// Prints the jobs of `query`: a page (`limit`, default 100) as a table, with a
+    /// note on stderr when there are more; with `json`, every job unless `limit` or
+    /// `offset` is given. `dlq list` shares it.
+    static func show(_ query: JobListQuery, store: SQLiteJobStore, limit: Int?, offset: Int, json: Bool,
+                     render: ([Job]) -> String = { JobTable.render($0) }, empty: String? = nil) throws {
+        if json && limit == nil && offset == 0 {
+            var printer = Terminal.JSONArrayPrinter()
+            try store.forEachJob(query) { printer.add($0.json) }
+            printer.finish()
+            return
+        }
+        let page = try store.jobPage(query, limit: limit ?? defaultLimit, offset: offset)
+        if json {
+            Terminal.printJSON(.array(page.jobs.map(\.json)))
+            return
+        }
+        if page.jobs.isEmpty, let empty, offset == 0 {
+            Terminal.note(empty)
+            return
+        }
+        print(render(page.jobs))
+        if offset + page.jobs.count < page.total {
+            Terminal.note("showing \(offset + 1)–\(offset + page.jobs.count) of \(page.total); use --limit/--offset for more")
         }
     }
 }

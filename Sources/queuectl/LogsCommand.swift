@@ -7,52 +7,119 @@ struct LogsCommand: ParsableCommand {
         commandName: "logs",
         abstract: "Print the captured output (stdout and stderr) of a job's run.",
         discussion: """
-            Prints the latest run by default, raw, on stdout, so it pipes into other tools. \
+            Prints the latest run by default. Runs are numbered from 1 over the job's \
+            whole life, as `show` lists them (a `dlq retry` continues the count). \
             Output beyond the config output-limit is cut, with a note at the end. When the \
             worker could not save the output (logs folder not writable, disk full), prints \
             what was saved, then an error line saying how much was lost, and exits 1.
 
+            Piped or redirected, the output is printed byte for byte. On a terminal, \
+            escape sequences and control characters in it are shown (␛[2K, ␇, <U+202E>) \
+            instead of obeyed, so a job cannot retitle or rewrite your terminal; colours \
+            pass. --raw prints it unchanged there too.
+
+            --follow keeps printing as the job runs, through its retries (each new run \
+            is announced on stderr), until the job is final. Its exit status tells how \
+            the job ended: 0 completed, 5 dead (retries exhausted) or cancelled. With \
+            --run N it follows that one run and exits 0 when it ends.
+
             Examples:
               queuectl logs job1
-              queuectl logs job1 --attempt 2 | grep -i error
-              queuectl logs job1 --follow       # stream a running job's output until it ends
+              queuectl logs job1 --run 2 | grep -i error
+              queuectl logs job1 --follow && echo "job1 succeeded"
             """
     )
+    /// `--follow`'s exit status when the job ended dead or cancelled (the same as
+    /// `wait`'s for such a job).
+    static let jobFailedExitCode: Int32 = 5
+
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The job id.")
+    @Argument(help: "The job id.", completion: JobIDCompletion.any)
     var id: String
-    @Option(help: "Which attempt (default: the latest run).")
-    var attempt: Int?
-    @Flag(name: .shortAndLong, help: "Keep printing new output until the run ends.")
+    @Option(name: [.customLong("run"), .customLong("attempt")], parsing: .unconditional, help: ArgumentHelp("Which run, numbered as show lists them (default: the latest).", valueName: "n"))
+    var runNumber: Int?
+    @Flag(name: .shortAndLong, help: "Keep printing new output until the job is final.")
     var follow = false
+    @Flag(help: "Print the output unchanged even on a terminal.")
+    var raw = false
+
+    func validate() throws {
+        if let runNumber, runNumber < 1 { throw ValidationError("--run must be at least 1") }
+    }
 
     func run() throws {
         try reportingErrors {
             let store = try global.openStoreForReading()
             _ = try store.job(id: id)
-            var runID = try store.runID(jobID: id, attempt: attempt)
-            if runID == nil && follow && attempt == nil {
-                // Wait for the first run to start.
-                while runID == nil {
-                    usleep(100_000)
-                    runID = try store.runID(jobID: id, attempt: nil)
-                }
+            var output = Output(safe: !raw && isatty(STDOUT_FILENO) != 0)
+            guard follow else {
+                guard let runID = try store.runID(jobID: id, number: runNumber) else { throw noRun() }
+                let path = store.location.runLogPath(jobID: id, runID: runID)
+                _ = try output.copy(path: path, from: 0)
+                output.finish()
+                try checkNothingLost(store: store, runID: runID, path: path)
+                return
             }
-            guard let runID else {
-                throw QueueError.notFound(attempt.map { "job '\(id)' has no attempt \($0)" } ?? "job '\(id)' has not run yet")
+            if runNumber != nil {
+                guard let runID = try store.runID(jobID: id, number: runNumber) else { throw noRun() }
+                try follow(runID: runID, store: store, output: &output)
+                output.finish()
+                return
             }
-            let path = store.location.runLogPath(jobID: id, runID: runID)
-            var offset: UInt64 = 0
-            offset = try copy(path: path, from: offset)
-            if follow {
-                while try store.runIsActive(runID: runID) {
-                    usleep(100_000)
-                    offset = try copy(path: path, from: offset)
-                }
-                _ = try copy(path: path, from: offset)
-            }
-            try checkNothingLost(store: store, runID: runID, path: path)
+            let final = try followJob(store: store, output: &output)
+            output.finish()
+            if final != .completed { throw ExitCode(Self.jobFailedExitCode) }
         }
+    }
+
+    private func noRun() -> QueueError {
+        QueueError.notFound(runNumber.map { "job \(SafeText.quoted(id)) has no run \($0)" } ?? "job \(SafeText.quoted(id)) has not run yet")
+    }
+
+    /// Follows the job's runs, one after another, until it is final; returns its
+    /// final state.
+    private func followJob(store: SQLiteJobStore, output: inout Output) throws -> JobState {
+        // Start with the latest run, then take every later run in turn (none is
+        // skipped, however quickly they come).
+        guard var current = try store.runID(jobID: id, number: nil) ?? waitForFirstRun(store: store) else {
+            return try store.job(id: id).state
+        }
+        while true {
+            try follow(runID: current, store: store, output: &output)
+            while true {
+                if let next = try store.runs(jobID: id).first(where: { $0.id > current }) {
+                    Terminal.note("--- run #\(next.number) ---")
+                    current = next.id
+                    break
+                }
+                // No later run: the job is final, or waits for its next run.
+                let state = try store.job(id: id).state
+                if Self.isFinal(state), try store.runID(jobID: id, number: nil) == current { return state }
+                usleep(100_000)
+            }
+        }
+    }
+
+    /// Waits for a job that has not run yet to start its first run; nil if it
+    /// became final without one.
+    private func waitForFirstRun(store: SQLiteJobStore) throws -> Int64? {
+        while true {
+            if let first = try store.runID(jobID: id, number: nil) { return first }
+            if Self.isFinal(try store.job(id: id).state) { return nil }
+            usleep(100_000)
+        }
+    }
+
+    /// Prints one run's output until the run ends.
+    private func follow(runID: Int64, store: SQLiteJobStore, output: inout Output) throws {
+        let path = store.location.runLogPath(jobID: id, runID: runID)
+        var offset = try output.copy(path: path, from: 0)
+        while try store.runIsActive(runID: runID) {
+            usleep(100_000)
+            offset = try output.copy(path: path, from: offset)
+        }
+        _ = try output.copy(path: path, from: offset)
+        try checkNothingLost(store: store, runID: runID, path: path)
     }
 
     /// Fails (exit 1, after printing what there is) when the run's output was not
@@ -61,30 +128,48 @@ struct LogsCommand: ParsableCommand {
     private func checkNothingLost(store: SQLiteJobStore, runID: Int64, path: String) throws {
         guard let run = try store.runs(jobID: id).first(where: { $0.id == runID }) else { return }
         if let lost = run.outputLost {
-            throw QueueError.runtime("job '\(id)' attempt \(run.attempt): \(lost)")
+            throw QueueError.runtime("job \(SafeText.quoted(id)) run #\(run.number): \(lost)")
         }
         if (run.outputBytes ?? 0) > 0, access(path, F_OK) != 0 {
-            throw QueueError.runtime("job '\(id)' attempt \(run.attempt) printed \(run.outputBytes ?? 0) bytes, but its log \(path) is gone")
+            throw QueueError.runtime("job \(SafeText.quoted(id)) run #\(run.number) printed \(run.outputBytes ?? 0) bytes, but its log \(path) is gone")
         }
     }
 
-    /// Copies the file from `offset` to stdout in chunks; returns the new offset.
-    /// The log is opened without following a link (see OwnedFile); a missing one
-    /// copies nothing.
-    private func copy(path: String, from offset: UInt64) throws -> UInt64 {
-        let fd: Int32
-        do {
-            fd = try OwnedFile.open(path, .read)
-        } catch let error as QueueError where error.kind == .notFound {
-            return offset
+    /// States after which nothing more runs.
+    static func isFinal(_ state: JobState) -> Bool { state.isFinal }
+
+    /// Stdout, raw or through ``SafeOutputFilter``.
+    struct Output {
+        var filter: SafeOutputFilter?
+
+        init(safe: Bool) { filter = safe ? SafeOutputFilter() : nil }
+
+        /// Copies the file from `offset` to stdout in chunks; returns the new offset.
+        /// The log is opened without following a link (see OwnedFile); a missing one
+        /// copies nothing.
+        mutating func copy(path: String, from offset: UInt64) throws -> UInt64 {
+            let fd: Int32
+            do {
+                fd = try OwnedFile.open(path, .read)
+            } catch let error as QueueError where error.kind == .notFound {
+                return offset
+            }
+            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            try handle.seek(toOffset: offset)
+            var position = offset
+            while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
+                write(filter == nil ? chunk : Data(filter!.filter(chunk)))
+                position += UInt64(chunk.count)
+            }
+            return position
         }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        try handle.seek(toOffset: offset)
-        var position = offset
-        while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-            FileHandle.standardOutput.write(chunk)
-            position += UInt64(chunk.count)
+
+        mutating func finish() {
+            if filter != nil { write(Data(filter!.finish())) }
         }
-        return position
+
+        private func write(_ data: Data) {
+            FileHandle.standardOutput.write(data)
+        }
     }
 }

@@ -25,13 +25,13 @@ struct MonitorCommand: ParsableCommand {
             """
     )
     @OptionGroup var global: GlobalOptions
-    @Option(help: ArgumentHelp("Seconds between looks at the database (at least 0.1).", valueName: "seconds"))
-    var refresh: Double = 1
+    @Option(parsing: .unconditional, help: ArgumentHelp("Time between looks at the database (at least 0.1s).", valueName: "duration"))
+    var refresh = DurationArgument(seconds: 1)
     @Flag(help: "Look, never touch: no retries, no worker control, no recovery sweep.")
     var readonly = false
 
     func validate() throws {
-        guard refresh.isFinite, refresh >= MonitorApp.minimumRefreshSeconds else {
+        guard refresh.seconds >= MonitorApp.minimumRefreshSeconds else {
             throw ValidationError("--refresh must be at least \(MonitorApp.minimumRefreshSeconds) seconds")
         }
     }
@@ -42,7 +42,7 @@ struct MonitorCommand: ParsableCommand {
             // A read-only look never creates a queue; the full console may (it can start workers).
             let store = try readonly ? global.openExistingStore() : global.openStore()
             let source = MonitorDataSource(store: store, supervisor: WorkerSupervisor(location: store.location), readonly: readonly)
-            try MonitorApp(source: source, refreshSeconds: refresh, useColor: Self.useColor).run()
+            try MonitorApp(source: source, refreshSeconds: refresh.seconds, useColor: Self.useColor).run()
         }
     }
 

@@ -18,9 +18,9 @@ struct QueueCommand: ParsableCommand {
         commandName: "queue",
         abstract: "Named queues: list them, cap their concurrency, pause and resume them.",
         discussion: """
-            A job's "queue" field names its queue (default: default). Workers serve every \\
-            queue unless started with --queue a,b. Across queues, claims take turns: each \\
-            goes to the open queue with a due job that was served least recently; within a \\
+            A job's "queue" field names its queue (default: default). Workers serve every \
+            queue unless started with --queue a,b. Across queues, claims take turns: each \
+            goes to the open queue with a due job that was served least recently; within a \
             queue, higher priority first, then earlier run_at, then FIFO.
 
             Examples:
@@ -39,8 +39,8 @@ struct QueueCommand: ParsableCommand {
             commandName: "list",
             abstract: "List the queues with their jobs per state, running/limit, pause and latency.",
             discussion: """
-                LATENCY is how long the oldest due job of the queue has waited (0 when none \\
-                waits): the figure to watch. RUNNING counts the jobs workers hold, including \\
+                LATENCY is how long the oldest due job of the queue has waited (0 when none \
+                waits): the figure to watch. RUNNING counts the jobs workers hold, including \
                 jobs claimed ahead that start next.
 
                 Examples:
@@ -72,9 +72,9 @@ struct QueueCommand: ParsableCommand {
             commandName: "set",
             abstract: "Cap how many jobs of a queue run at once, across all workers.",
             discussion: """
-                The cap is checked inside each claim's transaction, so it holds exactly, also \\
-                when workers race: jobs held by workers (running, or claimed ahead to run next) \\
-                never outnumber it. Lowering it lets running jobs finish. --concurrency 0 \\
+                The cap is checked inside each claim's transaction, so it holds exactly, also \
+                when workers race: jobs held by workers (running, or claimed ahead to run next) \
+                never outnumber it. Lowering it lets running jobs finish. --concurrency 0 \
                 removes the cap, as `queue unset` does. The queue is created if it is new.
 
                 Examples:
@@ -85,7 +85,8 @@ struct QueueCommand: ParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Queue name.")
         var name: String
-        @Option(help: "Most jobs of this queue running at once (0: no limit).")
+        // Unconditional, so `--concurrency -1` is refused for its value, not "missing".
+        @Option(parsing: .unconditional, help: "Most jobs of this queue running at once (0: no limit).")
         var concurrency: Int
 
         func validate() throws {
@@ -118,7 +119,7 @@ struct QueueCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                try global.openStore().setConcurrency(queue: name, nil)
+                try global.openExistingStore().setConcurrency(queue: name, nil)
                 Terminal.note("queue \(name): no limit")
             }
         }
@@ -129,10 +130,10 @@ struct QueueCommand: ParsableCommand {
             commandName: "pause",
             abstract: "Stop starting jobs of queues (running jobs finish).",
             discussion: """
-                Once this returns, no new job of the queue starts: claims check the pause in \\
-                their transaction, and when workers hold jobs of the queue this waits about a \\
-                second, the longest a job claimed ahead may wait to start. Jobs keep arriving \\
-                and wait. A queue can be paused before its first job. --all pauses every queue \\
+                Once this returns, no new job of the queue starts: claims check the pause in \
+                their transaction, and when workers hold jobs of the queue this waits about a \
+                second, the longest a job claimed ahead may wait to start. Jobs keep arriving \
+                and wait. A queue can be paused before its first job. --all pauses every queue \
                 known now (not queues created later).
 
                 Examples:
@@ -184,7 +185,7 @@ struct QueueCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let resumed = try global.openStore().setPaused(false, queues: all ? nil : names)
+                let resumed = try global.openExistingStore().setPaused(false, queues: all ? nil : names)
                 Terminal.note("resumed: \(resumed.joined(separator: ", "))")
             }
         }

@@ -21,17 +21,19 @@ struct Queuectl: ParsableCommand {
             Database: --db PATH, else $QUEUECTL_DB, else $XDG_DATA_HOME/queuectl/queue.db \
             (~/.local/share/queuectl/queue.db).
 
-            Exit codes: 0 success, 1 runtime error (database, system), 3 not found (a job, \
-            or the database: only enqueue, config set, worker start and monitor create one), \
-            4 conflict (the job's state does not allow it, e.g. cancelling a final job), \
-            5 a job waited for ended dead or cancelled (wait), 6 wait timed out, \
-            64 usage or invalid input. `enqueue --wait` exits with the job's own exit code.
+            Exit codes: 0 success, 1 runtime error (database, system), 3 not found (a job, a \
+            schedule, a queue, or the database: only enqueue, config set, worker start, monitor, \
+            queue set/pause and schedule add create one), 4 conflict (the job's state does not \
+            allow it, e.g. cancelling a final job), 5 a job waited for ended dead or cancelled \
+            (wait, logs --follow), 6 wait timed out, 64 usage or invalid input. \
+            `enqueue --wait` exits with the job's own exit code.
             """,
         version: "1.0.0",
         subcommands: [
             EnqueueCommand.self, WorkerCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
             LogsCommand.self, CancelCommand.self, WaitCommand.self, RequeueCommand.self, RunNowCommand.self, PruneCommand.self, EventsCommand.self,
             DLQCommand.self, QueueCommand.self, ScheduleCommand.self, ConfigCommand.self, StatsCommand.self, MonitorCommand.self, DemoCommand.self, BenchCommand.self,
+            MetricsCommand.self, VersionCommand.self,
         ]
     )
 }
@@ -71,8 +73,13 @@ extension Queuectl {
         } else if !moved.isEmpty {
             arguments = moved + arguments
         }
+        CompletionRequest.silenceErrors(for: arguments)
         if let simple = SimpleEnqueue(arguments) {
             Foundation.exit(simple.run())
+        }
+        if let unknown = CommandSuggestion.unknownCommand(in: arguments, root: Queuectl.self) {
+            Terminal.printError(unknown + " (see --help)")
+            Foundation.exit(64)
         }
         do {
             var command = try parseAsRoot(arguments)
@@ -82,9 +89,24 @@ extension Queuectl {
             // usage error becomes one line on stderr instead of a usage dump.
             let code = exitCode(for: error)
             if code == .success || error is ExitCode { exit(withError: error) }
-            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("error: \(message) (see --help)\n".utf8))
+            var message = Self.oneLine(Self.message(for: error)) ?? "\(error)"
+            // ArgumentParser's messages are sentences ("Unknown option…"); ours start lower case.
+            if let first = message.first, first.isUppercase, message.dropFirst().first?.isLowercase == true {
+                message = first.lowercased() + message.dropFirst()
+            }
+            Terminal.printError("\(message) (see --help)")
             Foundation.exit(code.rawValue)
         }
+    }
+
+    /// ArgumentParser's usage errors as one line. A message that goes on to list the
+    /// valid values (`Please provide one of the following:` then `- value` lines) keeps
+    /// them, joined on that line: the first line alone promises a list it does not give.
+    static func oneLine(_ message: String) -> String? {
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let first = lines.first else { return nil }
+        let values = lines.dropFirst().filter { $0.hasPrefix("- ") }.map { $0.dropFirst(2) }
+        guard first.hasSuffix(":"), !values.isEmpty else { return first }
+        return first + " " + values.joined(separator: ", ")
     }
 }

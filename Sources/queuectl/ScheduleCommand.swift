@@ -12,15 +12,15 @@ struct ScheduleCommand: ParsableCommand {
         commandName: "schedule",
         abstract: "Recurring jobs: by cron expression or fixed interval, fired by running workers.",
         discussion: """
-            Running workers fire schedules; there is no separate daemon. Each tick enqueues \\
-            the job once, however many workers run, with the id NAME@TICK (the tick's \\
-            ISO-8601 time), so `queuectl show nightly@2026-12-03T02:00:00.000Z` finds it. \\
+            Running workers fire schedules; there is no separate daemon. Each tick enqueues \
+            the job once, however many workers run, with the id NAME@TICK (the tick's \
+            ISO-8601 time), so `queuectl show nightly@2026-12-03T02:00:00.000Z` finds it. \
             Ticks missed while no worker ran fire once when one starts, not once per tick \
             (--catch-up all fires each, at most 1000).
 
-            Cron: 5 fields (minute hour day-of-month month day-of-week) with ranges, steps, \\
-            lists and names (MON-FRI, JAN), or @hourly, @daily, @weekly, @monthly, @yearly; \\
-            in --tz (default UTC). Daylight saving time as cron does: a skipped time fires at \\
+            Cron: 5 fields (minute hour day-of-month month day-of-week) with ranges, steps, \
+            lists and names (MON-FRI, JAN), or @hourly, @daily, @weekly, @monthly, @yearly; \
+            in --tz (default UTC). Daylight saving time as cron does: a skipped time fires at \
             the first minute after the jump, a repeated time fires once.
 
             Examples:
@@ -39,7 +39,7 @@ struct ScheduleCommand: ParsableCommand {
             commandName: "add",
             abstract: "Add a schedule.",
             discussion: """
-                The job is JSON as `enqueue` takes it, without id, run_at or delay (each \\
+                The job is JSON as `enqueue` takes it, without id, run_at or delay (each \
                 tick's job gets them from the tick). The first tick is the first after now.
 
                 Examples:
@@ -56,7 +56,7 @@ struct ScheduleCommand: ParsableCommand {
         var cron: String?
         @Option(help: "Time zone for --cron (IANA name, default UTC).")
         var tz: String?
-        @Option(help: "Interval instead of --cron: 90s, 10m, 1h, 2d.")
+        @Option(parsing: .unconditional, help: "Interval instead of --cron: 90s, 10m, 1h, 2d.")
         var every: String?
         @Option(help: "After a time without workers, fire one missed tick (default) or all of them (at most 1000).")
         var catchUp: CatchUp = .one
@@ -131,7 +131,7 @@ struct ScheduleCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                try global.openStore().removeSchedule(name: name)
+                try global.openExistingStore().removeSchedule(name: name)
                 Terminal.note("removed schedule \(name)")
             }
         }
@@ -154,7 +154,7 @@ struct ScheduleCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                _ = try global.openStore().setSchedulePaused(name: name, true, now: .now())
+                _ = try global.openExistingStore().setSchedulePaused(name: name, true, now: .now())
                 Terminal.note("paused schedule \(name)")
             }
         }
@@ -175,7 +175,7 @@ struct ScheduleCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let schedule = try global.openStore().setSchedulePaused(name: name, false, now: .now())
+                let schedule = try global.openExistingStore().setSchedulePaused(name: name, false, now: .now())
                 Terminal.note("resumed schedule \(name); next run \(schedule.nextAt.iso8601)")
             }
         }

@@ -9,13 +9,17 @@ struct ShowCommand: ParsableCommand {
             Examples:
               queuectl show job1
               queuectl show job1 --json | jq '.history[-1].outcome'
+
+            --json adds "worker_pid" (the worker running the job, else null) and \
+            "history", each run with "run" (numbered over the job's life) and \
+            "attempt" (within the current retry budget).
             """
     )
     /// Most dependents listed (their count is always given).
     static let dependentsShown = 1000
 
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "The job id.")
+    @Argument(help: "The job id.", completion: JobIDCompletion.any)
     var id: String
     @Flag(help: "Print the job object plus \"history\" as JSON.")
     var json = false
@@ -30,35 +34,38 @@ struct ShowCommand: ParsableCommand {
             if json {
                 guard case var .object(fields) = job.json else { return }
                 fields.append(("dependents", .array(dependents.map { .string($0.id) })))
+                // The pid of the worker running the job, to signal or trace it.
+                let workerPID = try job.workerID.flatMap { id in try store.workers().first { $0.id == id }?.pid }
+                fields.append(("worker_pid", .optional(workerPID)))
                 fields.append(("history", .array(runs.map(\.json))))
                 Terminal.printJSON(.object(fields))
                 return
             }
             let now = Timestamp.now()
             var lines: [(String, String)] = [
-                ("id", job.id), ("command", job.command), ("state", Terminal.state(job.state)),
+                ("id", SafeText.visible(job.id)), ("command", SafeText.visible(job.command)), ("state", Terminal.state(job.state)),
                 ("attempts", "\(job.attempts) of \(job.maxRetries + 1) (max_retries \(job.maxRetries))"),
                 ("priority", String(job.priority)),
                 ("run_at", "\(job.runAt.iso8601) (\(Terminal.relative(job.runAt, now: now)))"),
-                ("timeout", job.timeout.map { "\(ConfigKey.jobTimeout.format($0)) s" } ?? "default (config job-timeout)"),
+                ("timeout", job.timeout.map(DurationText.exact) ?? "default (config job-timeout)"),
                 ("created_at", job.createdAt.iso8601), ("updated_at", job.updatedAt.iso8601),
             ]
             if let e = job.exitCode { lines.append(("exit_code", String(e))) }
-            if let e = job.lastError { lines.append(("last_error", e)) }
-            if let w = job.workerID { lines.append(("worker", w)) }
+            if let e = job.lastError { lines.append(("last_error", SafeText.visible(e))) }
+            if let w = job.workerID { lines.append(("worker", SafeText.visible(w))) }
             if job.cancelRequested && job.state == .processing { lines.append(("cancel", "requested; the worker is stopping the run")) }
             lines += try JobControlLines.lines(for: job, store: store, dependents: dependents, dependentTotal: dependentTotal)
             for (k, v) in lines { print("\(k.padding(toLength: 11, withPad: " ", startingAt: 0)) \(v)") }
             guard !runs.isEmpty else { print("\nno runs yet"); return }
             print("\nHistory")
             let rows = runs.map { r in
-                ["#\(r.attempt)", r.outcome?.rawValue ?? "running", r.exitCode.map(String.init) ?? (r.signal.map { "sig \($0)" } ?? "-"),
+                ["#\(r.number)", r.outcome?.rawValue ?? "running", r.exitCode.map(String.init) ?? (r.signal.map { "sig \($0)" } ?? "-"),
                  r.durationSeconds.map { String(format: "%.3fs", $0) } ?? Terminal.duration(now.seconds(since: r.startedAt)),
                  r.startedAt.iso8601, r.workerID, Terminal.clip(r.error ?? "", 60)]
             }
             print(Terminal.table(["RUN", "OUTCOME", "EXIT", "DURATION", "STARTED", "WORKER", "ERROR"], rows)
                 .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-            for run in runs { if let lost = run.outputLost { print("  #\(run.attempt): \(lost)") } }
+            for run in runs { if let lost = run.outputLost { print("  #\(run.number): \(lost)") } }
         }
     }
 }

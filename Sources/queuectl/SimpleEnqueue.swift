@@ -9,9 +9,8 @@ import Foundation
 /// completion-script options, on every call: in a static binary those runtime type
 /// lookups cost about 3 ms of a 14 ms call. Any other form, including every other
 /// option, `--help` and anything that does not parse here, goes through
-/// ArgumentParser; both paths share ``EnqueueCommand/readSpecs(json:)`` and
-/// ``EnqueueCommand/enqueue(_:db:jsonOutput:fromStdin:)``, so the output, errors and
-/// exit codes are the same.
+/// ArgumentParser; both paths share ``EnqueueCommand/enqueue(json:db:jsonOutput:)``,
+/// so the output, errors and exit codes are the same.
 struct SimpleEnqueue {
     let json: String
     let db: String?
@@ -49,8 +48,7 @@ struct SimpleEnqueue {
     func run() -> Int32 {
         do {
             try reportingErrors {
-                try EnqueueCommand.enqueue(try EnqueueCommand.readSpecs(json: json), db: db, jsonOutput: jsonOutput,
-                                           fromStdin: json == "-")
+                try EnqueueCommand.enqueue(json: json, db: db, jsonOutput: jsonOutput)
             }
             return 0
         } catch let exit as ExitCode {

@@ -11,16 +11,32 @@ enum Terminal {
         return isatty(STDOUT_FILENO) != 0
     }()
 
+    /// One `error:` line; whatever the message quotes is shown, never obeyed.
     static func printError(_ message: String) {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(SafeText.visible(message))\n".utf8))
     }
 
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(SafeText.visible(message))\n".utf8))
     }
 
     static func printJSON(_ value: JSONValue) {
         print(value.serialized(pretty: true))
+    }
+
+    /// Prints a JSON array one element at a time, exactly as ``printJSON(_:)`` would
+    /// print it whole: `list --json` of a million jobs never holds them all.
+    struct JSONArrayPrinter {
+        private var count = 0
+
+        mutating func add(_ value: JSONValue) {
+            print((count == 0 ? "[\n  " : ",\n  ") + value.serialized(pretty: true, indent: 1), terminator: "")
+            count += 1
+        }
+
+        func finish() {
+            print(count == 0 ? "[]" : "\n]")
+        }
     }
 
     static func colored(_ text: String, _ color: StateColor) -> String {
@@ -33,8 +49,10 @@ enum Terminal {
     }
 
     /// Left-aligned columns separated by two spaces; `colorize` may wrap a cell
-    /// after padding so escape codes do not upset the widths.
+    /// after padding so escape codes do not upset the widths. Cells are shown with
+    /// their control characters visible (``SafeText/visible(_:)``).
     static func table(_ header: [String], _ rows: [[String]], colorize: (Int, Int, String) -> String = { _, _, s in s }) -> String {
+        let rows = rows.map { $0.map(SafeText.visible) }
         var widths = header.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String], _ rowIndex: Int) -> String {
@@ -48,7 +66,7 @@ enum Terminal {
 
     /// One line, at most `max` characters, for table cells.
     static func clip(_ text: String, _ max: Int) -> String {
-        let flat = text.replacingOccurrences(of: "\n", with: " ")
+        let flat = SafeText.visible(text)
         return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
     }
 

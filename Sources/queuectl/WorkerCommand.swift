@@ -47,7 +47,7 @@ struct WorkerCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Option(name: .shortAndLong, help: "Number of worker processes (1–256).")
+        @Option(name: .shortAndLong, parsing: .unconditional, help: "Number of worker processes (1–256).")
         var count = 1
         @Flag(help: "Keep the workers attached to this process.")
         var foreground = false
@@ -116,15 +116,15 @@ struct WorkerCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Option(help: "Seconds to wait for workers to exit.")
-        var timeout: Double = 60
+        @Option(parsing: .unconditional, help: ArgumentHelp("How long to wait for workers to exit: 60, 90s, 5m.", valueName: "duration"))
+        var timeout = DurationArgument(seconds: 60)
         @Flag(help: "Ask the workers to stop and return at once.")
         var noWait = false
 
         func run() throws {
             try reportingErrors {
                 let supervisor = WorkerSupervisor(location: try global.openExistingStore().location)
-                let report = try supervisor.stop(wait: !noWait, timeout: timeout)
+                let report = try supervisor.stop(wait: !noWait, timeout: timeout.seconds)
                 if report.requested.isEmpty {
                     Terminal.note("no workers running")
                     return
@@ -137,7 +137,7 @@ struct WorkerCommand: ParsableCommand {
                 print("stopped \(stopped) worker(s)")
                 if !report.stillRunning.isEmpty {
                     for w in report.stillRunning {
-                        Terminal.printError("worker \(w.id) (pid \(w.pid)) still running\(w.jobID.map { " job \($0)" } ?? "") after \(Int(timeout)) s")
+                        Terminal.printError("worker \(w.id) (pid \(w.pid)) still running\(w.jobID.map { " job \($0)" } ?? "") after \(DurationText.exact(timeout.seconds))")
                     }
                     throw ExitCode(1)
                 }

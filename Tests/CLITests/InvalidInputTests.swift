@@ -29,7 +29,7 @@ import TestSupport
         Case(arguments: ["enqueue", #"{"command":"x","max_retries":-1}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","max_retries":2.5}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","priority":"high"}"#]),
-        Case(arguments: ["enqueue", #"{"command":"x","timeout":"10"}"#]),
+        Case(arguments: ["enqueue", #"{"command":"x","timeout":"10 minutes"}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","timeout":-1}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","delay":-1}"#]),
         Case(arguments: ["enqueue", #"{"command":"x","run_at":"tomorrow"}"#]),
@@ -112,6 +112,31 @@ import TestSupport
             #expect(result.stderr.contains("UTF-8"), "\(result.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath), "nothing written, not even a new database")
+    }
+
+    @Test func anUnknownStateErrorListsTheValidStates() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"command":"true"}"#)
+        let result = try sandbox.run(["list", "--state", "bogus"])
+        #expect(result.status == 64)
+        #expect(result.stderr.hasSuffix("one of the following: pending, processing, completed, failed, dead, scheduled (see --help)\n"),
+                "\(result.stderr)")
+    }
+
+    @Test func aNegativeNumberIsRefusedForItsValueNotAsMissing() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"id":"a","command":"true"}"#)
+        for (arguments, message) in [
+            (["list", "--limit", "-1"], "--limit must be at least 1"), (["list", "--offset", "-1"], "--offset must not be negative"),
+            (["dlq", "list", "--limit", "-1"], "--limit must be at least 1"), (["worker", "start", "--count", "-1"], "--count must be from 1 to 256"),
+            (["worker", "stop", "--timeout", "-1"], "the value '-1' is invalid for '--timeout"),
+            (["schedule", "add", "s", "--every", "-5s", #"{"command":"true"}"#], "--every must be a duration"),
+        ] {
+            let result = try sandbox.run(arguments)
+            #expect(result.status == 64 && result.stderr.hasPrefix("error: \(message)"), "\(arguments): \(result)")
+        }
     }
 
     @Test func unknownConfigKeyErrorListsTheValidKeys() throws {

@@ -4,14 +4,16 @@ import QueueCore
 import TestSupport
 
 /// Only the commands that put something in a queue create one (enqueue, config set,
-/// worker start, the monitor): a command that reads or changes an existing queue
+/// worker start, the monitor, queue set/pause, schedule add): a command that reads or changes an existing queue
 /// says there is none (exit 3) and creates nothing, so a typo in `--db` is not
 /// taken for an empty queue. A path that cannot be a database is refused.
 @Suite struct MissingDatabaseTests {
     static let needExisting: [[String]] = [
         ["status"], ["list"], ["show", "x"], ["logs", "x"], ["dlq", "list"], ["dlq", "retry", "x"], ["stats"],
         ["config", "get", "max-retries"], ["config", "list"], ["config", "unset", "max-retries"],
-        ["worker", "list"], ["worker", "stop"],
+        ["worker", "list"], ["worker", "stop"], ["metrics"],
+        ["queue", "list"], ["queue", "unset", "q"], ["queue", "resume", "q"], ["queue", "resume", "--all"],
+        ["schedule", "list"], ["schedule", "remove", "x"], ["schedule", "pause", "x"], ["schedule", "resume", "x"],
     ]
 
     private func entries(_ directory: String) -> [String] {

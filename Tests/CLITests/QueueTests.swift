@@ -134,5 +134,24 @@ import TestSupport
         }
         #expect(try sandbox.counts().values.reduce(0, +) == 1)
         #expect(try sandbox.json(["queue", "list"]).arrayValue?.compactMap { $0["name"]?.stringValue } == ["default"])
+        let tooLow = try sandbox.run(["queue", "set", "q", "--concurrency", "-1"])
+        #expect(tooLow.stderr.hasPrefix("error: --concurrency must be from 0 to 1000000"), "\(tooLow)")
+    }
+
+    @Test func resumingOrUncappingAnUnknownQueueIsNotFound() throws {
+        let sandbox = try QueueSandbox(name: "queue-typo")
+        defer { sandbox.cleanup() }
+        try sandbox.ok(["queue", "pause", "mail"])
+        try sandbox.ok(["queue", "set", "reports", "--concurrency", "2"])
+        for arguments in [["queue", "resume", "mial"], ["queue", "resume", "mail", "mial"], ["queue", "unset", "reprots"]] {
+            let result = try sandbox.run(arguments)
+            #expect(result.status == 3, "\(arguments): \(result)")
+            #expect(result.stderr == "error: no queue named '\(arguments.last!)'\n", "\(arguments): \(result)")
+        }
+        // Nothing was created or changed: mail is still paused, reports still capped.
+        let queues = try #require(try sandbox.json(["queue", "list"]).arrayValue)
+        #expect(queues.compactMap { $0["name"]?.stringValue } == ["default", "mail", "reports"])
+        #expect(queues.first { $0["name"]?.stringValue == "mail" }?["paused"] == .bool(true))
+        #expect(queues.first { $0["name"]?.stringValue == "reports" }?["concurrency"]?.intValue == 2)
     }
 }

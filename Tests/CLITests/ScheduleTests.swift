@@ -66,6 +66,17 @@ import TestSupport
         #expect(missed == [first, first.adding(seconds: 1), first.adding(seconds: 2)], "\(sandbox.lines(of: "ticks"))")
     }
 
+    @Test func resumingBeforeTheNextTickKeepsIt() throws {
+        let sandbox = try QueueSandbox(name: "schedule-resume")
+        defer { sandbox.cleanup() }
+        let added = try sandbox.json(["schedule", "add", "hourly", "--every", "1h", #"{"command":"true"}"#])
+        let next = try #require(added.time("next_run_at"))
+        try sandbox.ok(["schedule", "pause", "hourly"])
+        try sandbox.ok(["schedule", "resume", "hourly"])
+        let resumed = try #require(try sandbox.json(["schedule", "list"]).arrayValue?.first)
+        #expect(resumed.time("next_run_at") == next, "\(resumed)")
+    }
+
     @Test func badSchedulesAreRefusedWithoutChanges() throws {
         let sandbox = try QueueSandbox(name: "schedule-input")
         defer { sandbox.cleanup() }

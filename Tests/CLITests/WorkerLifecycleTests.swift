@@ -29,6 +29,22 @@ import TestSupport
         #expect(!processIsRunning(workers[0].pid))
     }
 
+    @Test func askingAgainAfterAStopTimedOutStillLetsTheJobFinish() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        try sandbox.enqueue(#"{"id":"long","command":"sleep 2; echo finished"}"#)
+        try sandbox.startWorkers(1)
+        try sandbox.waitForState("long", "processing")
+        let first = try sandbox.run(["worker", "stop", "--timeout", "0.3"])
+        #expect(first.status == 1 && first.stderr.contains("still running job long"), "\(first)")
+        // The natural next step: ask again and wait longer. The job is not cancelled.
+        let again = try sandbox.run(["worker", "stop", "--timeout", "20"])
+        #expect(again.status == 0, "\(again)")
+        let job = try sandbox.job("long")
+        #expect(job["state"]?.stringValue == "completed", "\(job)")
+        #expect(job["history"]?.arrayValue?.map { $0["outcome"]?.stringValue } == ["succeeded"])
+    }
+
     @Test func sigtermToAWorkerIsGracefulToo() throws {
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
@@ -234,7 +250,9 @@ import TestSupport
         let stop = try sandbox.run(["worker", "stop", "--timeout", "0.5"])
         #expect(stop.status == 1, "\(stop)")
         #expect(stop.stderr.contains(worker.id) && stop.stderr.contains("long"), "\(stop.stderr)")
-        #expect(try sandbox.json(["worker", "list"]).arrayValue?.first?["state"]?.stringValue == "busy")
+        // Still on its job, and shown as asked to stop.
+        let listed = try sandbox.json(["worker", "list"]).arrayValue?.first
+        #expect(listed?["state"]?.stringValue == "stopping" && listed?["job_id"]?.stringValue == "long", "\(String(describing: listed))")
 
         #expect(FileManager.default.createFile(atPath: release, contents: nil))
         #expect(QueueSandbox.waitUntil { !processIsRunning(worker.pid) }, "the worker asked to stop did not exit after its job")

@@ -95,6 +95,15 @@ import Testing
         #expect(try f.workerRow("w1")?.state == .stopping)
     }
 
+    @Test func aBusyWorkerAskedToStopIsStoppingWithItsJob() throws {
+        try f.enqueue("a")
+        _ = try f.claim("w1")
+        #expect(try f.workerRow("w1")?.state == .busy)
+        try f.store.requestStop(workerIDs: ["w1"])
+        let row = try #require(try f.workerRow("w1"))
+        #expect(row.state == .stopping && row.jobID == "a", "\(row)")
+    }
+
     @Test func settleRecordsThenTakesTheNext() throws {
         try f.enqueue("a")
         try f.enqueue("b")

@@ -173,7 +173,7 @@ import Testing
     @Test func theLogTailShowsTheLatestRunCleaned() throws {
         let s = try Scratch()
         try s.enqueueDead(["noisy"])
-        let runID = try #require(try s.store.runID(jobID: "noisy", attempt: nil))
+        let runID = try #require(try s.store.runID(jobID: "noisy", number: nil))
         let path = s.store.location.runLogPath(jobID: "noisy", runID: runID)
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data("\u{1B}[31mred\u{1B}[0m text\nprogress 10%\rprogress 100%\n".utf8).write(to: URL(fileURLWithPath: path))

@@ -352,6 +352,15 @@ import Testing
         #expect(screen.lines[0].text.contains(" \(local):"))
     }
 
+    @Test func aSilentRunSaysNoOutputOnlyWhileItRuns() {
+        var s = Self.snapshot(jobs: [Self.job("quiet", .completed)])
+        s.log = LogTail(jobID: "quiet", attempt: 1, running: true, lines: [])
+        #expect(render(s, MonitorState(width: 120, height: 40)).contains("(no output yet)"))
+        s.log?.running = false
+        let finished = render(s, MonitorState(width: 120, height: 40))
+        #expect(finished.contains("(no output)") && !finished.contains("(no output yet)"))
+    }
+
     @Test func emptyListsSayWhy() {
         var state = MonitorState(width: 120, height: 40)
         state.filters[.jobs] = "nomatch"

@@ -26,8 +26,7 @@ import TestSupport
         }, "the worker never published its run")
         for _ in 0..<50 {
             #expect(kill(stale.pid, SIGSTOP) == 0)
-            let probe = try QueueSandbox.spawnAndWait("sqlite3", ["-cmd", ".timeout 300", sandbox.databasePath, "BEGIN IMMEDIATE; ROLLBACK;"])
-            if probe.status == 0 { return stale }
+            if SQLiteProbe.canTakeWriteLock(sandbox.databasePath, timeout: 0.3) { return stale }
             kill(stale.pid, SIGCONT)
             usleep(30_000)
         }

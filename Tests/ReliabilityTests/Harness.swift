@@ -23,9 +23,9 @@ extension QueueSandbox {
         return items.compactMap { if case let .number(_, n?)? = $0["pid"] { return Int32(n) } else { return nil } }
     }
 
-    /// Runs a query on the sandbox database with the sqlite3 shell.
+    /// Runs a query on the sandbox database (through the SQLite library).
     func sql(_ query: String) throws -> String {
-        try QueueSandbox.spawnAndWait("sqlite3", [databasePath, query]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try SQLiteProbe.query(databasePath, query)
     }
 }
 

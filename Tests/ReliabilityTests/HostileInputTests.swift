@@ -108,7 +108,7 @@ import TestSupport
         try lines.write(toFile: input, atomically: false, encoding: .utf8)
         var outcomes: Set<Int> = []
         for delay in [40_000, 120_000, 250_000, 400_000] as [useconds_t] {
-            _ = try sandbox.sql("delete from jobs; update job_counts set n = 0")
+            _ = try sandbox.sql("delete from jobs; update queue_counts set n = 0")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: QueueSandbox.binaryPath)
             p.arguments = ["--db", sandbox.databasePath, "enqueue", "-"]

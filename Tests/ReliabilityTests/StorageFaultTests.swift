@@ -102,8 +102,7 @@ import TestSupport
         #expect(status.status == 0 || (isCleanFailure(status) && status.stderr.contains("disk is full")), "\(status)")
         unlink(filler)
         #expect(try sandbox.runRaw(["enqueue", #"{"id":"after","command":"true"}"#], environment: env).status == 0)
-        let check = try QueueSandbox.spawnAndWait("sqlite3", [db, "pragma integrity_check"])
-        #expect(check.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+        #expect(try SQLiteProbe.query(db, "pragma integrity_check") == "ok")
     }
 
     @Test(.enabled(if: canMount)) func readOnlyFilesystem() throws {
@@ -141,25 +140,5 @@ import TestSupport
         // have released it; the process then registers again as a new worker.
         #expect(try QueueSandbox.waitUntil(timeout: 10) { try sandbox.workerPIDs().count == 1 },
                 "the worker survived the fault: \(workers)\n\(log)")
-    }
-}
-
-/// Another process (the sqlite3 shell) holding the database's write lock.
-struct LockHolder {
-    private let process = Process()
-    private let input = Pipe()
-
-    init(database: String) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [database]
-        process.standardInput = input
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data("BEGIN IMMEDIATE; INSERT INTO config(key, value) VALUES ('kill-grace', 1);\n".utf8))
-    }
-
-    func release() {
-        input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
-        process.waitUntilExit()
     }
 }

@@ -85,6 +85,7 @@ public final class QueueSandbox: @unchecked Sendable {
         process.standardError = err
         let input = Pipe()
         process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        guard FileManager.default.isExecutableFile(atPath: path) else { throw missingProgram(path, ENOENT) }
         try process.run()
         if let stdin {
             DispatchQueue.global().async {
@@ -118,10 +119,24 @@ public final class QueueSandbox: @unchecked Sendable {
         return try condition()
     }
 
-    /// Stops every worker of this sandbox and removes its files.
+    /// Stops every worker of this sandbox and removes its files. A worker a test
+    /// left stopped (SIGSTOP) is continued first, and one that is still alive after
+    /// `worker stop` is killed: a failing test leaves no process behind.
     public func cleanup() {
+        let pids = workerPIDs()
+        for pid in pids { kill(pid, SIGCONT) }
         _ = try? run(["worker", "stop", "--timeout", "10"], timeout: 20)
+        for pid in pids where kill(pid, 0) == 0 { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The pids `worker list --json` names (none if it cannot run).
+    private func workerPIDs() -> [pid_t] {
+        guard let list = try? run(["worker", "list", "--json"], timeout: 20), list.status == 0 else { return [] }
+        // "pid": 1234 — read without a JSON parser (TestSupport stands alone).
+        return list.stdout.components(separatedBy: "\"pid\": ").dropFirst().compactMap { rest in
+            pid_t(rest.prefix { $0.isNumber })
+        }.filter { $0 > 1 }
     }
 }
 
