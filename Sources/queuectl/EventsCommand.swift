@@ -37,7 +37,7 @@ struct EventsCommand: ParsableCommand {
 
     func validate() throws {
         if let since, Self.time(since) == nil {
-            throw ValidationError("--since must be an ISO-8601 time with a zone or a duration like 10m, got '\(since)'")
+            throw ValidationError("--since must be an ISO-8601 time with a zone or a duration like 10m, got \(SafeText.quoted(since))")
         }
         guard last >= 0 else { throw ValidationError("--last must not be negative") }
     }

@@ -12,9 +12,6 @@ struct ListCommand: ParsableCommand {
             says when there are more). --json prints every job unless --limit or \
             --offset is given, so a script reading it sees the whole list.
 
-            States: pending, blocked (waiting for its dependencies), processing, completed, \
-            failed (retry scheduled), dead (the DLQ), scheduled (waiting for its run_at), cancelled.
-
             Examples:
               queuectl list
               queuectl list --newest --limit 10
@@ -28,7 +25,7 @@ struct ListCommand: ParsableCommand {
     static let defaultLimit = 100
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: ArgumentHelp("Only jobs in this state (see the list above).", valueName: "state"))
+    @Option(help: ArgumentHelp("Only jobs in this state (blocked: waiting for its dependencies; scheduled: waiting for its run_at; failed: a retry is due later; dead: the DLQ).", valueName: "state"))
     var state: JobState?
     @Option(parsing: .unconditional, help: ArgumentHelp("Most jobs to show (default: \(ListCommand.defaultLimit); with --json, all).", valueName: "n"))
     var limit: Int?

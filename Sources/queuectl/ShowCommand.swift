@@ -55,6 +55,7 @@ struct ShowCommand: ParsableCommand {
             if let w = job.workerID { lines.append(("worker", SafeText.visible(w))) }
             if job.cancelRequested && job.state == .processing { lines.append(("cancel", "requested; the worker is stopping the run")) }
             lines += try JobControlLines.lines(for: job, store: store, dependents: dependents, dependentTotal: dependentTotal)
+                .map { ($0.0, SafeText.visible($0.1)) }
             for (k, v) in lines { print("\(k.padding(toLength: 11, withPad: " ", startingAt: 0)) \(v)") }
             guard !runs.isEmpty else { print("\nno runs yet"); return }
             print("\nHistory")
