@@ -9,6 +9,10 @@ public enum ConfigKey: String, CaseIterable, Sendable {
     case outputLimit = "output-limit"
     case killGrace = "kill-grace"
     case claimBatch = "claim-batch"
+    case backoffJitter = "backoff-jitter"
+    case retainCompleted = "retain-completed"
+    case retainDead = "retain-dead"
+    case retainCancelled = "retain-cancelled"
 
     /// Accepts `max-retries`, `max_retries` and `MAX_RETRIES` alike.
     public init(name: String) throws {
@@ -30,6 +34,10 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .outputLimit: return "bytes of output kept per run (integer ≥ 1024, suffix K/M/G allowed)"
         case .killGrace: return "time between SIGTERM and SIGKILL when a run times out (duration up to 1h)"
         case .claimBatch: return "most jobs a worker claims at once while its runs are short (integer 1–64; 1 = one at a time)"
+        case .backoffJitter: return "fraction of each backoff wait that is randomised, to spread retries (number 0–1; 0 = exact)"
+        case .retainCompleted: return "workers delete completed jobs older than this (duration like 7d, 12h; unset = keep)"
+        case .retainDead: return "workers delete dead jobs older than this (duration like 30d; unset = keep)"
+        case .retainCancelled: return "workers delete cancelled jobs older than this (duration like 7d; unset = keep)"
         }
     }
 
@@ -44,6 +52,8 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .outputLimit: return 10 * 1024 * 1024
         case .killGrace: return 2
         case .claimBatch: return 8
+        case .backoffJitter: return 0
+        case .retainCompleted, .retainDead, .retainCancelled: return nil
         }
     }
 
@@ -51,7 +61,8 @@ public enum ConfigKey: String, CaseIterable, Sendable {
     /// as seconds (``DurationText``), and are shown that way.
     public var isDuration: Bool {
         switch self {
-        case .backoffMax, .jobTimeout, .leaseTimeout, .killGrace: return true
+        case .backoffMax, .jobTimeout, .leaseTimeout, .killGrace,
+             .retainCompleted, .retainDead, .retainCancelled: return true
         default: return false
         }
     }
@@ -89,6 +100,8 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .outputLimit: ok = value >= 1024 && value <= 1024 * 1024 * 1024 * 1024
         case .killGrace: ok = (0...3600).contains(value)
         case .claimBatch: ok = (1...64).contains(value)
+        case .backoffJitter: ok = (0...1).contains(value)
+        case .retainCompleted, .retainDead, .retainCancelled: ok = value > 0 && value <= 1e10
         }
         guard ok else { throw QueueError.invalidInput("value \(SafeText.quoted(text)) out of range for \(rawValue): \(summary)") }
         return value

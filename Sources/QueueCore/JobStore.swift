@@ -102,8 +102,9 @@ public protocol JobStore: Sendable {
     // Enqueue and queries
     func enqueue(_ specs: [JobSpec], now: Timestamp) throws -> [Job]
     /// Inserts batches from `nextBatch` (until nil) in one transaction, all or none,
-    /// with memory bounded by one batch; `enqueued` sees each job inserted.
-    func enqueue(batches nextBatch: () throws -> [JobSpec]?, total: Int?, now: Timestamp, enqueued: (Job) throws -> Void) throws -> Int
+    /// with memory bounded by one batch; `enqueued` sees each job inserted (or,
+    /// marked duplicate, the job already queued under its unique key).
+    func enqueue(batches nextBatch: () throws -> [JobSpec]?, total: Int?, now: Timestamp, enqueued: (EnqueuedJob) throws -> Void) throws -> Int
     func job(id: String) throws -> Job
     func jobs(state: JobState?, limit: Int, offset: Int) throws -> [Job]
     func counts() throws -> JobCounts

@@ -7,12 +7,20 @@ public struct QueueConfig: Sendable, Equatable {
     public func value(_ key: ConfigKey) -> Double? { values[key] ?? key.defaultValue }
 
     public var maxRetries: Int { Int(value(.maxRetries) ?? 3) }
-    public var retryPolicy: RetryPolicy { RetryPolicy(base: value(.backoffBase) ?? 2, maxDelay: value(.backoffMax)) }
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(base: value(.backoffBase) ?? 2, maxDelay: value(.backoffMax), jitter: value(.backoffJitter) ?? 0)
+    }
     /// Default run timeout in seconds, nil for none.
     public var jobTimeout: Double? { value(.jobTimeout).flatMap { $0 > 0 ? $0 : nil } }
     public var leaseTimeoutSeconds: Double { value(.leaseTimeout) ?? 10 }
     public var outputLimitBytes: Int64 { Int64(value(.outputLimit) ?? 10_485_760) }
     public var killGraceSeconds: Double { value(.killGrace) ?? 2 }
     /// Most jobs a worker claims in one transaction while its runs are short.
+    /// How long final jobs of each state are kept (nil: forever), for workers'
+    /// background pruning.
+    public var retention: [(state: JobState, seconds: Double)] {
+        [(JobState.completed, ConfigKey.retainCompleted), (.dead, .retainDead), (.cancelled, .retainCancelled)]
+            .compactMap { state, key in value(key).map { (state, $0) } }
+    }
     public var claimBatch: Int { max(1, Int(value(.claimBatch) ?? 8)) }
 }

@@ -8,6 +8,9 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
         case notFound
         /// The database or the system failed (exit 1).
         case runtime
+        /// The job's state does not allow the operation, e.g. cancelling a job that
+        /// is already final (exit 4).
+        case conflict
     }
 
     public var kind: Kind
@@ -23,4 +26,5 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func invalidInput(_ message: String) -> QueueError { QueueError(.invalidInput, message) }
     public static func notFound(_ message: String) -> QueueError { QueueError(.notFound, message) }
     public static func runtime(_ message: String) -> QueueError { QueueError(.runtime, message) }
+    public static func conflict(_ message: String) -> QueueError { QueueError(.conflict, message) }
 }

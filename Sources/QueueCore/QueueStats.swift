@@ -5,6 +5,8 @@ public struct QueueStats: Sendable, Equatable {
         public var minutes: Int
         public var succeeded: Int
         public var failed: Int
+        /// Runs stopped by `queuectl cancel` (not counted as failed).
+        public var cancelled = 0
         public var succeededPerMinute: Double { Double(succeeded) / Double(minutes) }
         public var failedPerMinute: Double { Double(failed) / Double(minutes) }
     }
@@ -35,7 +37,7 @@ public struct QueueStats: Sendable, Equatable {
         .object([
             ("throughput", .object(windows.map { w in
                 ("last_\(w.minutes)m", .object([
-                    ("completed", .int(w.succeeded)), ("failed", .int(w.failed)),
+                    ("completed", .int(w.succeeded)), ("failed", .int(w.failed)), ("cancelled", .int(w.cancelled)),
                     ("completed_per_min", .double((w.succeededPerMinute * 100).rounded() / 100)),
                     ("failed_per_min", .double((w.failedPerMinute * 100).rounded() / 100)),
                 ]))

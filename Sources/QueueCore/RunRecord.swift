@@ -5,6 +5,8 @@ public enum RunOutcome: String, Sendable, CaseIterable {
     case timedOut = "timed_out"
     /// The worker died or lost its lease while the run was going on.
     case interrupted
+    /// Stopped by `queuectl cancel` (SIGTERM, then SIGKILL after `kill-grace`).
+    case cancelled
 }
 
 /// One run (attempt) of a job: the history `show` prints.

@@ -33,13 +33,16 @@ extension SQLiteJobStore {
                        queues: [String]? = nil, claimLimit: Int, jobsDone: Int? = nil, now: Timestamp) throws -> Settlement {
         // Jobs given back are waiting again, and a finished job of a queue with a
         // limit frees a place: idle workers may take them at once.
+        // Jobs released by a dependency's end are waiting too.
         var wake = !unstarted.isEmpty
-        defer { if wake { Doorbell.ring(location) } }
+        var wokeDependents = false
+        defer { if wake || wokeDependents { Doorbell.ring(location) } }
         return try write { db in
             let config = try Self.loadConfig(db)
             var settlement = Settlement()
             for run in results {
-                settlement.finished.append(try Self.finish(db, run.claimed, workerID: workerID, result: run.result, config: config, now: now))
+                settlement.finished.append(try Self.finish(db, run.claimed, workerID: workerID, result: run.result, config: config,
+                                                           now: now, wokeDependents: &wokeDependents))
             }
             for claimed in unstarted {
                 try Self.giveBack(db, job: claimed.job, runID: claimed.runID, workerID: workerID, now: now)
@@ -73,14 +76,22 @@ extension SQLiteJobStore {
     /// undone. Returns the state the job is back in, nil when it was no longer held.
     @discardableResult
     static func giveBack(_ db: Database, job: Job, runID: Int64, workerID: String, now: Timestamp) throws -> JobState? {
+        // A job whose cancel was requested before it started ends cancelled instead.
         let previous = JobState.pending
-        try db.cachedStatement(sql: """
-            UPDATE jobs SET state = ?, attempts = attempts - 1, worker_id = NULL, updated_at = ?
+        guard let text = try String.fetchOne(db.cachedStatement(sql: """
+            UPDATE jobs SET state = CASE WHEN cancel_requested IS NULL THEN ? ELSE 'cancelled' END,
+                last_error = CASE WHEN cancel_requested IS NULL THEN last_error ELSE ? END,
+                attempts = attempts - 1, worker_id = NULL, updated_at = ?
             WHERE id = ? AND state = 'processing' AND worker_id = ? AND attempts = ?
-            """).execute(arguments: [previous.rawValue, now.milliseconds, job.id, workerID, job.attempts])
-        guard db.changesCount == 1 else { return nil }
+            RETURNING state
+            """), arguments: [previous.rawValue, Cancellation.requestedReason, now.milliseconds, job.id, workerID, job.attempts]),
+              let state = JobState(rawValue: text) else { return nil }
         try db.cachedStatement(sql: "DELETE FROM runs WHERE id = ? AND finished_at IS NULL").execute(arguments: [runID])
-        return previous
+        if state == .cancelled {
+            try recordEvent(db, "cancelled", jobID: job.id, detail: Cancellation.requestedReason, now: now)
+            try settleDependents(db, of: job.id, endedIn: state, now: now)
+        }
+        return state
     }
 
     /// How a claim transaction starts: refused, or open with the queues to take turns on.
@@ -142,21 +153,35 @@ extension SQLiteJobStore {
     /// Records the end of a run, fenced on the lease: only the worker that holds the
     /// job, for the same attempt, may write. Returns nil when the lease was lost.
     public func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
-        try write { db in try Self.finish(db, claimed, workerID: workerID, result: result, config: try Self.loadConfig(db), now: now) }
+        var woke = false
+        defer { if woke { Doorbell.ring(location) } }
+        return try write { db in
+            try Self.finish(db, claimed, workerID: workerID, result: result, config: try Self.loadConfig(db), now: now, wokeDependents: &woke)
+        }
     }
 
+    /// Records a run's end. The two possible endings (``RunEnding/alternatives``)
+    /// are decided first; the statement that checks the fence picks the one for
+    /// whether a cancel was requested, so a cancel committed before it wins and one
+    /// committed after it finds the job final.
     static func finish(_ db: Database, _ claimed: ClaimedJob, workerID: String, result: RunResult, config: QueueConfig,
-                       now: Timestamp) throws -> Job? {
+                       now: Timestamp, wokeDependents: inout Bool) throws -> Job? {
         let job = claimed.job
-        let next = Self.nextState(after: result.outcome, attempts: job.attempts, maxRetries: job.maxRetries,
-                                  policy: config.retryPolicy, now: now)
-        let failure = result.outcome == .succeeded ? nil : result.error
+        let endings = RunEnding.alternatives(job: job, result: result, policy: config.retryPolicy, now: now)
+        var applied: RunEnding?
         try BoundStatement(db, sql: """
-            UPDATE jobs SET state = ?, run_at = ?, updated_at = ?, last_error = ?, exit_code = ?, worker_id = NULL
+            UPDATE jobs SET state = CASE WHEN cancel_requested IS NULL THEN ? ELSE ? END,
+                run_at = CASE WHEN cancel_requested IS NULL THEN ? ELSE run_at END, updated_at = ?,
+                last_error = CASE WHEN cancel_requested IS NULL THEN ? ELSE ? END, exit_code = ?, worker_id = NULL
             WHERE id = ? AND state = 'processing' AND worker_id = ? AND attempts = ?
-            """).run([.text(next.state.rawValue), .int((next.runAt ?? job.runAt).milliseconds), .int(now.milliseconds),
-                      .text(failure), .int(result.exitCode), .text(job.id), .text(workerID), .int(job.attempts)])
-        guard db.changesCount == 1 else { return nil }
+            RETURNING cancel_requested IS NOT NULL
+            """).run([.text(endings.ifRunning.state.rawValue), .text(endings.ifCancelRequested.state.rawValue),
+                      .int((endings.ifRunning.retryAt ?? job.runAt).milliseconds), .int(now.milliseconds),
+                      .text(endings.ifRunning.error), .text(endings.ifCancelRequested.error), .int(result.exitCode),
+                      .text(job.id), .text(workerID), .int(job.attempts)]) { row in
+            applied = row.int(0) != 0 ? endings.ifCancelRequested : endings.ifRunning
+        }
+        guard let next = applied else { return nil }
         // A job claimed ahead starts after its claim: the run keeps its real start.
         try BoundStatement(db, sql: """
             UPDATE runs SET finished_at = ?, outcome = ?, exit_code = ?, signal = ?, error = ?, output_bytes = ?,
@@ -165,25 +190,19 @@ extension SQLiteJobStore {
             """).run([.int((result.finishedAt ?? now).milliseconds), .text(result.outcome.rawValue), .int(result.exitCode), .int(result.signal),
                       .text(result.error), .int(result.outputBytes), .int(result.pid), .int(result.pidStartTicks),
                       .int(result.startedAt?.milliseconds), .text(result.outputLost), .int(claimed.runID)])
+        if next.state != .completed {
+            try recordEnding(db, jobID: job.id, attempt: job.attempts, state: next.state, retryAt: next.retryAt, error: next.error, now: now)
+        }
+        if next.state.isFinal, try settleDependents(db, of: job.id, endedIn: next.state, now: now) { wokeDependents = true }
         var updated = job
         updated.state = next.state
-        updated.runAt = next.runAt ?? job.runAt
+        updated.runAt = next.retryAt ?? job.runAt
         updated.updatedAt = now
-        updated.lastError = failure
+        updated.lastError = next.error
         updated.exitCode = result.exitCode
         updated.workerID = nil
+        updated.cancelRequested = next.state == .cancelled && endings.ifRunning.state != .cancelled
         return updated
-    }
-
-    /// The retry path shared by every kind of failed run: retry after backoff while
-    /// retries are left, else dead.
-    static func nextState(after outcome: RunOutcome, attempts: Int, maxRetries: Int, policy: RetryPolicy,
-                          now: Timestamp) -> (state: JobState, runAt: Timestamp?) {
-        if outcome == .succeeded { return (.completed, nil) }
-        if RetryPolicy.hasRetriesLeft(attempts: attempts, maxRetries: maxRetries) {
-            return (.failed, now.adding(seconds: policy.delay(afterFailedRuns: attempts)))
-        }
-        return (.dead, nil)
     }
 
     /// Releases a worker presumed dead: every job it held gets an `interrupted` run and
@@ -242,11 +261,15 @@ extension SQLiteJobStore {
                     continue
                 }
             }
-            let next = nextState(after: .interrupted, attempts: job.attempts, maxRetries: job.maxRetries, policy: policy, now: now)
+            // Read in this transaction: a cancel requested before the release wins.
+            let next = RunEnding.decide(job: job, outcome: .interrupted, exitCode: nil, error: reason,
+                                        cancelRequested: job.cancelRequested, policy: policy, now: now)
             try db.execute(sql: """
                 UPDATE jobs SET state = ?, run_at = ?, updated_at = ?, last_error = ?, exit_code = NULL, worker_id = NULL
                 WHERE id = ? AND state = 'processing'
-                """, arguments: [next.state.rawValue, (next.runAt ?? job.runAt).milliseconds, now.milliseconds, reason, job.id])
+                """, arguments: [next.state.rawValue, (next.retryAt ?? job.runAt).milliseconds, now.milliseconds, next.error, job.id])
+            try recordEnding(db, jobID: job.id, attempt: job.attempts, state: next.state, retryAt: next.retryAt, error: next.error, now: now)
+            if next.state.isFinal { try settleDependents(db, of: job.id, endedIn: next.state, now: now) }
             if let run {
                 let runID: Int64 = run[0]
                 try db.execute(sql: "UPDATE runs SET finished_at = ?, outcome = 'interrupted', error = ? WHERE id = ?",

@@ -4,10 +4,18 @@ import GRDBSQLite
 
 extension SQLiteJobStore {
     /// Inserts every spec in one transaction: all of them or, on any error, none.
-    /// A duplicate id is an error and never overwrites the existing job.
+    /// A duplicate id is an error and never overwrites the existing job. A spec
+    /// whose `unique_key` is held by a job that is not final is not inserted: that
+    /// job is returned in its place (see ``enqueueReportingDuplicates(_:now:)``).
     public func enqueue(_ specs: [JobSpec], now: Timestamp) throws -> [Job] {
+        try enqueueReportingDuplicates(specs, now: now).map(\.job)
+    }
+
+    /// Like ``enqueue(_:now:)``, telling which specs were duplicates of a job
+    /// already queued under the same `unique_key`.
+    public func enqueueReportingDuplicates(_ specs: [JobSpec], now: Timestamp) throws -> [EnqueuedJob] {
         guard !specs.isEmpty else { return [] }
-        var jobs: [Job] = []
+        var jobs: [EnqueuedJob] = []
         jobs.reserveCapacity(specs.count)
         var batch: [JobSpec]? = specs
         _ = try enqueue(batches: { defer { batch = nil }; return batch }, total: specs.count, now: now) { jobs.append($0) }
@@ -16,11 +24,12 @@ extension SQLiteJobStore {
 
     /// Inserts the jobs `nextBatch` hands out, batch after batch until it returns
     /// nil, in one transaction: all of them or, if it or an insert throws, none.
-    /// `enqueued` sees each job as it is inserted (not yet committed). Memory stays
+    /// `enqueued` sees each job as it is inserted (not yet committed), or the job
+    /// already queued under its `unique_key` (marked duplicate). Memory stays
     /// that of one batch, whatever the total; `total`, when known, only words errors.
     /// Returns the number of jobs inserted.
     public func enqueue(batches nextBatch: () throws -> [JobSpec]?, total: Int? = nil, now: Timestamp,
-                        enqueued: (Job) throws -> Void) throws -> Int {
+                        enqueued: (EnqueuedJob) throws -> Void) throws -> Int {
         defer { Doorbell.ring(location) }
         return try write { db in
             let config = try Self.loadConfig(db)
@@ -35,7 +44,8 @@ extension SQLiteJobStore {
                     try db.execute(sql: "PRAGMA cache_size = -\(Self.bigBatchCacheKiB)")
                     cacheGrown = true
                 }
-                for job in try Self.insertJobs(db, specs, config: config, now: now, numbering: (first: count, total: total)) {
+                for job in try Self.insertJobsReportingDuplicates(db, specs, config: config, now: now,
+                                                                   numbering: (first: count, total: total)) {
                     try enqueued(job)
                 }
                 count += specs.count
@@ -50,41 +60,55 @@ extension SQLiteJobStore {
     static let bigBatchCacheKiB = 16_384
 
     /// Enqueue's work inside a transaction (schedules fire through it too).
+    static func insertJobs(_ db: Database, _ specs: [JobSpec], config: QueueConfig, now: Timestamp) throws -> [Job] {
+        try insertJobsReportingDuplicates(db, specs, config: config, now: now).map(\.job)
+    }
+
     /// `numbering` places `specs` in a longer stream for error messages (`first`
     /// jobs before it, `total` in all when known); nil: `specs` is all there is.
-    static func insertJobs(_ db: Database, _ specs: [JobSpec], config: QueueConfig, now: Timestamp,
-                           numbering: (first: Int, total: Int?)? = nil) throws -> [Job] {        let insert = try db.cachedStatement(sql: """
+    static func insertJobsReportingDuplicates(_ db: Database, _ specs: [JobSpec], config: QueueConfig, now: Timestamp,
+                                              numbering: (first: Int, total: Int?)? = nil) throws -> [EnqueuedJob] {
+        let insert = try db.cachedStatement(sql: """
             INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, queue)
             VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
             """)
-        var jobs: [Job] = []
+        var jobs: [EnqueuedJob] = []
         jobs.reserveCapacity(specs.count)
         // Jobs added per queue and state, stored once per batch.
-        var added: [String: (pending: Int, scheduled: Int)] = [:]
+        var added: [String: [JobState: Int]] = [:]
         for (index, spec) in specs.enumerated() {
             let runAt = spec.eligibleAt(now: now)
             // Work that is not due waits outside the claim's index (see JobState).
             let state: JobState = runAt > now ? .scheduled : .pending
-            if state == .scheduled { added[spec.queue, default: (0, 0)].scheduled += 1 } else { added[spec.queue, default: (0, 0)].pending += 1 }
-            let job = Job(
+            var job = Job(
                 id: spec.id ?? JobID.generate(at: now), command: spec.command, state: state,
                 maxRetries: spec.maxRetries ?? config.maxRetries,
                 priority: spec.priority, runAt: runAt, timeout: spec.timeout,
                 createdAt: now, updatedAt: now, queue: spec.queue)
-            do {
-                try Self.insert(job, with: insert, in: db)
-            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            // Where the job sits in the input, for error messages (worded only when needed).
+            func position() -> String {
                 let number = (numbering?.first ?? 0) + index + 1
                 let total = numbering.map { $0.total } ?? specs.count
-                let position = total.map { $0 > 1 ? " (job \(number) of \($0))" : "" } ?? " (job \(number))"
-                throw QueueError.invalidInput("a job with id '\(job.id)' already exists\(position); nothing was enqueued")
+                return total.map { $0 > 1 ? " (job \(number) of \($0))" : "" } ?? " (job \(number))"
             }
-            jobs.append(job)
+            do {
+                if spec.usesJobControl {
+                    if let existing = try Self.insertControlled(&job, spec: spec, in: db, position: position()) {
+                        jobs.append(EnqueuedJob(job: existing, duplicate: true))
+                        continue
+                    }
+                } else {
+                    try Self.insert(job, with: insert, in: db)
+                }
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                throw QueueError.invalidInput("a job with id '\(job.id)' already exists\(position()); nothing was enqueued")
+            }
+            added[spec.queue, default: [:]][job.state, default: 0] += 1
+            jobs.append(EnqueuedJob(job: job, duplicate: false))
         }
-        for (queue, n) in added {
+        for (queue, states) in added {
             try Self.registerQueue(db, queue)
-            try Self.addToCount(db, queue: queue, state: .pending, n.pending)
-            try Self.addToCount(db, queue: queue, state: .scheduled, n.scheduled)
+            for (state, n) in states { try Self.addToCount(db, queue: queue, state: state, n) }
         }
         return jobs
     }
@@ -212,6 +236,7 @@ extension SQLiteJobStore {
                     UPDATE jobs SET state = 'pending', attempts = 0, run_at = ?, updated_at = ?, worker_id = NULL
                     WHERE id = ? AND state = 'dead'
                     """, arguments: [now.milliseconds, now.milliseconds, id])
+                try Self.recordEvent(db, "retried", jobID: id, detail: "dlq retry", now: now)
                 jobs.append(try Self.fetchJob(db, id: id))
             }
             return jobs

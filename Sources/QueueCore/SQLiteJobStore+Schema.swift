@@ -122,6 +122,7 @@ extension SQLiteJobStore {
             try db.execute(sql: "ALTER TABLE workers ADD COLUMN queues TEXT")
         }
         registerRunTotals(&migrator)
+        migrator.registerMigration("v8-job-control") { db in try Self.migrateJobControl(db) }
         return migrator
     }
 }
@@ -160,7 +161,7 @@ extension JobState {
 
 extension Job {
     /// Columns in the order `init(columns:)` reads them.
-    static let columns = "id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, last_error, exit_code, worker_id, queue"
+    static let columns = "id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at, last_error, exit_code, worker_id, queue, options, tags, unique_key, depends_on, requeued_from, cancel_requested"
 
     init(row: Row) throws { try self.init(columns: row) }
 
@@ -177,6 +178,23 @@ extension Job {
             createdAt: Timestamp(milliseconds: row.int64(8)), updatedAt: Timestamp(milliseconds: row.int64(9)),
             lastError: row.optionalText(10), exitCode: row.optionalInt(11), workerID: row.optionalText(12),
             queue: row.text(13))
+        // Job-control columns (v8-job-control), NULL for plain jobs.
+        if let text = row.optionalText(14) { options = JobOptions(storedText: text) }
+        if let text = row.optionalText(15) { tags = Self.storedStrings(text) }
+        uniqueKey = row.optionalText(16)
+        if let text = row.optionalText(17) { dependsOn = Self.storedStrings(text) }
+        requeuedFrom = row.optionalText(18)
+        cancelRequested = (row.optionalInt(19) ?? 0) != 0
+    }
+
+    /// A JSON array of strings as stored in `tags` and `depends_on`.
+    static func storedStrings(_ text: String) -> [String] {
+        guard case let .array(items)? = try? JSONValue.parse(text) else { return [] }
+        return items.compactMap { if case let .string(s) = $0 { return s } else { return nil } }
+    }
+
+    static func storedText(_ strings: [String]) -> String? {
+        strings.isEmpty ? nil : JSONValue.array(strings.map(JSONValue.string)).serialized()
     }
 }
 

@@ -8,10 +8,13 @@ extension SQLiteJobStore {
             for minutes in [1, 5, 60] {
                 let since = now.milliseconds - Int64(minutes) * 60_000
                 let row = try Row.fetchOne(db, sql: """
-                    SELECT coalesce(sum(outcome = 'succeeded'), 0), coalesce(sum(outcome <> 'succeeded'), 0)
+                    SELECT coalesce(sum(outcome = 'succeeded'), 0), coalesce(sum(outcome NOT IN ('succeeded', 'cancelled')), 0),
+                           coalesce(sum(outcome = 'cancelled'), 0)
                     FROM runs WHERE finished_at >= ?
                     """, arguments: [since])
-                windows.append(.init(minutes: minutes, succeeded: row?[0] ?? 0, failed: row?[1] ?? 0))
+                var window = QueueStats.Window(minutes: minutes, succeeded: row?[0] ?? 0, failed: row?[1] ?? 0)
+                window.cancelled = row?[2] ?? 0
+                windows.append(window)
             }
             let hour = windows.last!
             let finished = hour.succeeded + hour.failed

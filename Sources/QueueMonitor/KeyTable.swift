@@ -29,6 +29,7 @@ public enum KeyAction: Equatable, Sendable {
     case filter, escape, detail
     case previousStateTab, nextStateTab
     case retrySelected, toggleMark, retryMarked
+    case cancelJobs, runNow, requeue
     case addWorker, removeWorker, stopAllWorkers
     case pause
     case toggleQueuePause, setQueueLimit
@@ -78,7 +79,13 @@ public enum KeyTable {
         b([.char("["), .left], "[ ←", "previous state tab", .previousStateTab, panes: [.jobs], footer: "prev tab"),
         b([.char("]"), .right], "] →", "next state tab", .nextStateTab, panes: [.jobs], footer: "next tab"),
         b([.char("r")], "r", "retry the selected dead job", .retrySelected, panes: [.dlq], mutates: true, footer: "retry"),
-        b([.char(" ")], "Space", "mark / unmark a dead job", .toggleMark, panes: [.dlq], mutates: true, footer: "mark"),
+        b([.char(" ")], "Space", "mark / unmark a job", .toggleMark, panes: [.jobs, .dlq], mutates: true, footer: "mark"),
+        b([.char("c")], "c", "cancel the marked (or selected) jobs, after y/N", .cancelJobs, panes: [.jobs], mutates: true,
+          footer: "cancel"),
+        b([.char("n")], "n", "run the marked (or selected) delayed or retry-waiting jobs now, after y/N", .runNow,
+          panes: [.jobs], mutates: true),
+        b([.char("R")], "R", "requeue the marked (or selected) final jobs as new jobs, after y/N", .requeue,
+          panes: [.jobs], mutates: true),
         b([.char("R")], "R", "retry the marked (or all) dead jobs, after y/N", .retryMarked, panes: [.dlq], mutates: true,
           footer: "retry marked"),
         b([.char("+")], "+", "start a worker", .addWorker, mutates: true, footer: "add worker"),

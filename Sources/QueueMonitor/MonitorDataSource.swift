@@ -15,6 +15,8 @@ public final class MonitorDataSource {
     static let tailBytes = 64 * 1024
     /// Output lines the detail overlay keeps.
     static let detailOutputLines = 200
+    /// Dependents the detail overlay lists.
+    static let detailDependents = 50
     /// How long a recovery sweep waits for another process's write lock: it is
     /// only worth doing when the database is free, and the console must not stall.
     static let sweepBusyTimeoutSeconds = 0.2
@@ -141,10 +143,11 @@ public final class MonitorDataSource {
             return nil
         }
         let runs = try store.runs(jobID: jobID)
-        guard let last = runs.last else { return JobDetail(job: job, runs: [], output: []) }
+        let dependents = try store.dependents(of: jobID, limit: Self.detailDependents).map(\.id)
+        guard let last = runs.last else { return JobDetail(job: job, runs: [], output: [], dependents: dependents) }
         let path = store.location.runLogPath(jobID: jobID, runID: last.id)
         return JobDetail(job: job, runs: runs, output: Array(Self.tail(path).suffix(Self.detailOutputLines)), logPath: path,
-                         logSize: Self.fileSize(path) ?? 0)
+                         logSize: Self.fileSize(path) ?? 0, dependents: dependents)
     }
 
     // MARK: Change detection
@@ -237,6 +240,23 @@ public final class MonitorDataSource {
             case let .stopWorker(id):
                 _ = try supervisor.stop(workerIDs: [id], wait: false)
                 return "stopping worker \(id) (it finishes its current job first)"
+            case let .cancel(ids):
+                // Jobs that became final meanwhile are skipped, not an error.
+                let open = try store.jobs(ids: ids).filter { !$0.state.isFinal }.map(\.id)
+                let report = open.isEmpty ? CancelReport() : try store.cancel(ids: open, now: .now())
+                var text = "\(report.cancelled.count) cancelled"
+                if !report.stopping.isEmpty { text += ", \(report.stopping.count) stopping" }
+                if !report.dependents.isEmpty { text += ", \(report.dependents.count) dependent(s) cancelled" }
+                return text + (ids.count > open.count ? " (\(ids.count - open.count) already final)" : "")
+            case let .runNow(ids):
+                let waiting = try store.jobs(ids: ids).filter { [.pending, .failed, .scheduled].contains($0.state) }.map(\.id)
+                let moved = waiting.isEmpty ? 0 : try store.runNow(ids: waiting, now: .now()).count
+                return "\(moved) job\(moved == 1 ? "" : "s") eligible now" + (ids.count > moved ? " (\(ids.count - moved) not pending or failed)" : "")
+            case let .requeue(ids):
+                let final = try store.jobs(ids: ids).filter(\.state.isFinal).map(\.id)
+                let copies = final.isEmpty ? [] : try store.requeue(ids: final, now: .now())
+                return "requeued \(copies.count) job\(copies.count == 1 ? "" : "s")" + (copies.count == 1 ? " as \(copies[0].id)" : "")
+                    + (ids.count > final.count ? " (\(ids.count - final.count) not final)" : "")
             case .stopAllWorkers:
                 let report = try supervisor.stop(workerIDs: nil, wait: false)
                 let n = report.requested.count

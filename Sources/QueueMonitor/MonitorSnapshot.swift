@@ -74,8 +74,11 @@ public struct JobDetail: Sendable, Equatable {
     public var output: [String]
     public var logPath: String
     public var logSize: Int64
+    /// Jobs that depend on this one (the first few).
+    public var dependents: [String]
 
-    public init(job: Job, runs: [RunRecord], output: [String], logPath: String = "", logSize: Int64 = 0) {
+    public init(job: Job, runs: [RunRecord], output: [String], logPath: String = "", logSize: Int64 = 0, dependents: [String] = []) {
+        self.dependents = dependents
         self.job = job
         self.runs = runs
         self.output = output

@@ -12,19 +12,31 @@ public enum MonitorEffect: Equatable, Sendable {
     case resumeQueue(String)
     /// nil: no limit.
     case setQueueLimit(String, Int?)
+    case cancel([String])
+    case runNow([String])
+    case requeue([String])
 }
 
 /// A question the console waits for y/N on (No by default).
 public enum Confirmation: Equatable, Sendable {
+    /// "job ID" for one, "N jobs" for more.
+    static func jobs(_ ids: [String]) -> String { ids.count == 1 ? "job \(ids[0])" : "\(ids.count) jobs" }
+
     case retry([String])
     case retryAllDead(Int)
     case stopAllWorkers(Int)
+    case cancel([String])
+    case runNow([String])
+    case requeue([String])
 
     var question: String {
         switch self {
         case let .retry(ids): return "Retry \(ids.count) marked job\(ids.count == 1 ? "" : "s")? [y/N]"
         case let .retryAllDead(n): return "Retry all \(n) dead job\(n == 1 ? "" : "s")? [y/N]"
         case let .stopAllWorkers(n): return "Stop all \(n) worker\(n == 1 ? "" : "s") gracefully? [y/N]"
+        case let .cancel(ids): return "Cancel \(Self.jobs(ids))? [y/N]"
+        case let .runNow(ids): return "Run \(Self.jobs(ids)) now? [y/N]"
+        case let .requeue(ids): return "Requeue \(Self.jobs(ids)) as new job\(ids.count == 1 ? "" : "s")? [y/N]"
         }
     }
 }
@@ -56,6 +68,8 @@ public struct MonitorState: Equatable, Sendable {
     public var editingLimit: String?
     public var cursors: [Pane: ListCursor] = [:]
     public var marked: Set<String> = []
+    /// Jobs marked on the Jobs pane (for c, n, R).
+    public var markedJobs: Set<String> = []
     public var overlay: Overlay = .none
     public var confirmation: Confirmation?
     public var paused = false
@@ -89,6 +103,9 @@ public struct MonitorState: Equatable, Sendable {
             case let .retry(ids): marked.subtract(ids); return [.retry(ids)]
             case let .retryAllDead(n): marked.removeAll(); return [.retryAllDead(n)]
             case .stopAllWorkers: return [.stopAllWorkers]
+            case let .cancel(ids): markedJobs.subtract(ids); return [.cancel(ids)]
+            case let .runNow(ids): markedJobs.subtract(ids); return [.runNow(ids)]
+            case let .requeue(ids): markedJobs.subtract(ids); return [.requeue(ids)]
             }
         }
         if editingFilter != nil { return editFilter(key) }
@@ -187,6 +204,7 @@ public struct MonitorState: Equatable, Sendable {
         case .escape:
             if filters[focus] != nil { filters[focus] = nil; resetCursor(focus) }
             else if focus == .dlq && !marked.isEmpty { marked.removeAll(); flash = "marks cleared" }
+            else if focus == .jobs && !markedJobs.isEmpty { markedJobs.removeAll(); flash = "marks cleared" }
         case .detail:
             if let id = selectedJobID(snapshot: snapshot) {
                 overlay = .detail(id)
@@ -204,6 +222,18 @@ public struct MonitorState: Equatable, Sendable {
             guard let job = selectedDead(snapshot) else { flash = "no dead job selected"; return [] }
             marked.remove(job.id)
             return [.retry([job.id])]
+        case .toggleMark where focus == .jobs:
+            guard let id = selectedJobID(snapshot: snapshot) else { return [] }
+            if markedJobs.contains(id) { markedJobs.remove(id) } else { markedJobs.insert(id) }
+            move(by: 1, snapshot: snapshot)
+        case .cancelJobs, .runNow, .requeue:
+            let ids = markedJobs.isEmpty ? selectedJobID(snapshot: snapshot).map { [$0] } ?? [] : markedJobs.sorted()
+            guard !ids.isEmpty else { flash = "no job selected"; return [] }
+            switch action {
+            case .cancelJobs: confirmation = .cancel(ids)
+            case .runNow: confirmation = .runNow(ids)
+            default: confirmation = .requeue(ids)
+            }
         case .toggleMark:
             guard let job = selectedDead(snapshot) else { return [] }
             if marked.contains(job.id) { marked.remove(job.id) } else { marked.insert(job.id) }

@@ -146,10 +146,11 @@ public struct MonitorViewModel {
                 return tab == state.stateTab ? "[\(name)]" : name
             }.joined(separator: " ")
             rightInfo = Self.range(offset: snapshot.jobsOffset, count: snapshot.jobs.count, total: snapshot.jobsTotal)
+            if !state.markedJobs.isEmpty { rightInfo = "\(state.markedJobs.count) marked · " + rightInfo }
             let table = JobColumns(width: width)
             columns = table.header
             for (i, job) in snapshot.jobs.enumerated() {
-                rows.append((table.row(job, now: now), snapshot.jobsOffset + i == cursor.index))
+                rows.append((table.row(job, marked: state.markedJobs.contains(job.id), now: now), snapshot.jobsOffset + i == cursor.index))
             }
         case .dlq:
             rightInfo = Self.range(offset: snapshot.deadOffset, count: snapshot.dead.count, total: snapshot.deadTotal)
@@ -294,6 +295,10 @@ public struct MonitorViewModel {
             } else {
                 lines.append(Line(s))
             }
+        }
+        if !detail.dependents.isEmpty {
+            lines.append(Line(""))
+            lines.append(Line([Span("Dependents  ", TextStyle(bold: true)), Span(detail.dependents.joined(separator: ", "))]))
         }
         lines.append(Line(""))
         lines.append(Line("History", TextStyle(bold: true)))

@@ -73,7 +73,8 @@ struct JobColumns {
 
     var header: Line { table.header }
 
-    func row(_ job: Job, now: Timestamp) -> Line {
+    /// A marked job's id is shown after a dot (● ID).
+    func row(_ job: Job, marked: Bool = false, now: Timestamp) -> Line {
         let when: String
         switch job.state {
         case .pending, .failed, .scheduled:
@@ -83,7 +84,7 @@ struct JobColumns {
             when = MonitorViewModel.duration(now.seconds(since: job.updatedAt))
         }
         return table.row([
-            (job.id, .plain),
+            (marked ? "● " + job.id : job.id, marked ? TextStyle(color: .yellow, bold: true) : .plain),
             (job.state.rawValue, TextStyle(color: job.state.color)),
             ("\(job.attempts)/\(job.maxRetries + 1)", .plain),
             (String(job.priority), .plain),

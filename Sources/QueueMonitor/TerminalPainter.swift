@@ -51,7 +51,7 @@ final class TerminalPainter {
 
     var size: (width: Int, height: Int) { (Int(qc_cols()), Int(qc_lines())) }
 
-    private static let palette: [StateColor] = [.yellow, .blue, .green, .magenta, .red, .cyan]
+    private static let palette: [StateColor] = StateColor.allCases
 
     private func attributes(_ style: TextStyle) -> attr_t {
         var a = qc_a_normal()
@@ -122,6 +122,7 @@ extension StateColor {
         case .magenta: return Int16(COLOR_MAGENTA)
         case .red: return Int16(COLOR_RED)
         case .cyan: return Int16(COLOR_CYAN)
+        case .white: return Int16(COLOR_WHITE)
         }
     }
 }

@@ -62,6 +62,10 @@ public struct CommandRunner: Sendable {
     public var environment: JobEnvironment
     /// `NAME=value` entries added for this run (QUEUECTL_JOB_ID, QUEUECTL_ATTEMPT).
     public var runVariables: [String]
+    /// The job's own variables (its `env`), over the worker's.
+    public var jobVariables: [String: String] = [:]
+    /// The job's `cwd` (nil: the worker's directory).
+    public var workingDirectory: String?
 
     public init(logPath: String, outputLimit: Int64, timeout: Double?, killGrace: Double, environment: JobEnvironment,
                 runVariables: [String] = []) {
@@ -81,6 +85,12 @@ public struct CommandRunner: Sendable {
     /// `onSpawn` receives the process group leader's pid and start time.
     public func run(_ command: String, cancel: CancelSources, checkIn: RunCheckIn? = nil,
                     onSpawn: (Int, Int64) -> Void) -> RunReport {
+        if let workingDirectory {
+            var info = stat()
+            guard stat(workingDirectory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                return Self.spawnFailure("working directory \(workingDirectory) does not exist or is not a directory")
+            }
+        }
         var pipeFDs: [Int32] = [-1, -1]
         guard qc_pipe_cloexec(&pipeFDs) == 0 else {
             return Self.spawnFailure("cannot create output pipe: \(String(cString: strerror(errno)))")
@@ -109,10 +119,12 @@ public struct CommandRunner: Sendable {
     private func spawnShell(_ command: String, outputFD: Int32) -> pid_t {
         let argv = ["/bin/sh", "-c", command]
         return withCStrings(argv) { argvPtr in
-            environment.withEnvp(extra: runVariables) { envPtr in
-                var options = qc_spawn_options(stdin_fd: Self.devNull, stdout_fd: outputFD, stderr_fd: outputFD,
-                                               death_signal: SIGKILL, new_session: 1, working_directory: nil)
-                return qc_spawn("/bin/sh", argvPtr, envPtr, &options)
+            environment.withEnvp(extra: runVariables, overriding: jobVariables) { envPtr in
+                withOptionalCString(workingDirectory) { directory in
+                    var options = qc_spawn_options(stdin_fd: Self.devNull, stdout_fd: outputFD, stderr_fd: outputFD,
+                                                   death_signal: SIGKILL, new_session: 1, working_directory: directory)
+                    return qc_spawn("/bin/sh", argvPtr, envPtr, &options)
+                }
             }
         }
     }
@@ -129,6 +141,8 @@ public struct CommandRunner: Sendable {
         var phase = JobProcessTree.Phase.running
         var timedOut = false
         var cancelled = false
+        // A user's cancel (terminateFD): stopped like a timeout, recorded `cancelled`.
+        var cancelRequested = false
         var pipeOpen = true
         // Small at first (most jobs print little or nothing); a read that fills it
         // grows it once, so a chatty job is read 64 KiB at a time.
@@ -171,7 +185,7 @@ public struct CommandRunner: Sendable {
                 cancelled = true
                 phase = tree.kill()
             } else if fds[4].revents & Int16(POLLIN) != 0, phase == .running {
-                cancelled = true
+                cancelRequested = true
                 phase = tree.terminate()
             }
             if fds[0].revents != 0 || (pidFD < 0 && Self.hasExited(pid)) { break }
@@ -204,7 +218,7 @@ public struct CommandRunner: Sendable {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         drain(readFD: readFD, open: pipeOpen, buffer: &buffer, capture: &capture)
         close(readFD)
-        var report = classify(status: status, timedOut: timedOut, cancelled: cancelled, capture: capture)
+        var report = classify(status: status, timedOut: timedOut, cancelRequested: cancelRequested, cancelled: cancelled, capture: capture)
         report.result.outputLost = capture.lost
         return report
     }
@@ -222,7 +236,7 @@ public struct CommandRunner: Sendable {
         }
     }
 
-    private func classify(status: Int32, timedOut: Bool, cancelled: Bool, capture: OutputCapture) -> RunReport {
+    private func classify(status: Int32, timedOut: Bool, cancelRequested: Bool, cancelled: Bool, capture: OutputCapture) -> RunReport {
         let bytes = capture.totalBytes
         let tail = capture.lastLine.map { ": " + $0 } ?? ""
         if cancelled {
@@ -232,6 +246,10 @@ public struct CommandRunner: Sendable {
         var signal: Int?
         if qc_wifexited(status) != 0 { exitCode = Int(qc_wexitstatus(status)) }
         if qc_wifsignaled(status) != 0 { signal = Int(qc_wtermsig(status)) }
+        if cancelRequested {
+            return RunReport(result: RunResult(outcome: .cancelled, exitCode: exitCode, signal: signal,
+                                               error: Cancellation.requestedReason, outputBytes: bytes), cancelled: false)
+        }
         if timedOut {
             let limit = timeout.map { ConfigKey.jobTimeout.format($0) } ?? "?"
             return RunReport(result: RunResult(outcome: .timedOut, exitCode: exitCode, signal: signal,
@@ -277,4 +295,10 @@ public func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMu
     pointers.append(nil)
     defer { pointers.forEach { free($0) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// Calls `body` with a C string of `text`, or NULL.
+func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let text else { return body(nil) }
+    return text.withCString { body($0) }
 }

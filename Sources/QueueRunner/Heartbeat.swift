@@ -5,7 +5,9 @@ import QueueCore
 /// The worker's second thread: refreshes the worker's heartbeat, notices when the
 /// worker has been released (then cancels the running job so a stale worker never
 /// competes with the new lease holder) or its database file deleted or replaced
-/// (then cancels it too: its result could reach no one), and sweeps for dead workers.
+/// (then cancels it too: its result could reach no one), passes on a user's cancel
+/// of the running job (each beat reads the cancels requested for the jobs this
+/// worker holds), and sweeps for dead workers.
 final class Heartbeat: @unchecked Sendable {
     private let store: SQLiteJobStore
     private let workerID: String
@@ -18,12 +20,45 @@ final class Heartbeat: @unchecked Sendable {
     private var jobsDone = 0
     private var landedAt = Monotonic.now()
     private var thread: Thread?
+    /// Written (one byte) when the running job's cancel is requested.
+    private let terminateWriteFD: Int32
+    private let terminateReadFD: Int32
+    private var runningJobID: String?
+    private var terminateSent = false
+    private var cancelRequested: Set<String> = []
 
-    init(store: SQLiteJobStore, workerID: String, cancelWriteFD: Int32, logger: Logger) {
+    init(store: SQLiteJobStore, workerID: String, cancelWriteFD: Int32, terminatePipe: (read: Int32, write: Int32), logger: Logger) {
         self.store = store
         self.workerID = workerID
         self.cancelWriteFD = cancelWriteFD
+        self.terminateReadFD = terminatePipe.read
+        self.terminateWriteFD = terminatePipe.write
         self.logger = logger
+    }
+
+    /// Tells the thread which job runs now (nil between runs). Under the same lock
+    /// as the beat that signals a cancel, so a byte in the pipe is always for the
+    /// job that runs: leftovers are drained here.
+    func setRunning(jobID: String?) {
+        lock.withLock {
+            var buffer = [UInt8](repeating: 0, count: 16)
+            while read(terminateReadFD, &buffer, buffer.count) > 0 {}
+            runningJobID = jobID
+            terminateSent = false
+            if let jobID, cancelRequested.contains(jobID) { signalTerminate() }
+        }
+    }
+
+    /// Whether the last beat saw a cancel requested for `jobID` (a job claimed
+    /// ahead that need not start).
+    func isCancelRequested(_ jobID: String) -> Bool { lock.withLock { cancelRequested.contains(jobID) } }
+
+    /// Called with `lock` held.
+    private func signalTerminate() {
+        guard !terminateSent else { return }
+        terminateSent = true
+        var byte: UInt8 = 1
+        _ = write(terminateWriteFD, &byte, 1)
     }
 
     /// True once recovery released this worker (its row is gone).
@@ -72,6 +107,7 @@ final class Heartbeat: @unchecked Sendable {
         // Until when this thread leaves late heartbeats of others alone after an
         // outage of its own.
         var graceUntil = 0.0
+        var retention = Retention()
         while !lock.withLock({ stopped }) {
             if Monotonic.now() < nextBeat {
                 Thread.sleep(forTimeInterval: Self.tickSeconds)
@@ -88,14 +124,22 @@ final class Heartbeat: @unchecked Sendable {
                 return
             }
             do {
-                lease = try store.config().leaseTimeoutSeconds
-                guard let now = try store.heartbeat(workerID: workerID, jobsDone: lock.withLock { jobsDone }) else {
+                let config = try store.config()
+                lease = config.leaseTimeoutSeconds
+                guard let (now, cancels) = try store.heartbeatReportingCancels(workerID: workerID, jobsDone: lock.withLock { jobsDone }) else {
                     if lock.withLock({ stopped }) { return }   // deregistered on purpose
                     logger.warning("worker released by recovery (no heartbeat recorded within lease); abandoning current run")
                     lock.withLock { released = true }
                     var byte: UInt8 = 1
                     _ = write(cancelWriteFD, &byte, 1)
                     return
+                }
+                lock.withLock {
+                    cancelRequested = Set(cancels)
+                    if let runningJobID, cancelRequested.contains(runningJobID) {
+                        if !terminateSent { logger.info("job \(runningJobID): cancel requested; stopping its run") }
+                        signalTerminate()
+                    }
                 }
                 let landed = Monotonic.now()
                 let previous = lock.withLock { () -> Double in
@@ -108,6 +152,7 @@ final class Heartbeat: @unchecked Sendable {
                 nextBeat = landed + Self.beatSeconds(lease: lease)
                 let report = try Recovery.sweep(store: store, now: now, judgingLeases: landed >= graceUntil)
                 for line in Self.describe(report) { logger.warning("\(line)") }
+                retention.tick(store: store, config: config, logger: logger)
             } catch {
                 logger.error("heartbeat: \(error)")
             }

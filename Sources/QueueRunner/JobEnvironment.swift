@@ -24,11 +24,21 @@ public final class JobEnvironment: @unchecked Sendable {
     deinit { base.forEach { free($0) } }
 
     /// Calls `body` with a NULL-terminated `envp` holding the base plus `extra`
-    /// (`NAME=value` strings).
-    func withEnvp<R>(extra: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-        let added = extra.map { strdup($0) }
+    /// (`NAME=value` strings) and a job's own variables, which replace the base's
+    /// entries of the same names.
+    func withEnvp<R>(extra: [String], overriding variables: [String: String] = [:],
+                     _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        let added = (extra + variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).map { strdup($0) }
         defer { added.forEach { free($0) } }
         var all = base
+        if !variables.isEmpty {
+            all = base.filter { entry in
+                guard let entry else { return false }
+                let text = String(cString: entry)
+                let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
+                return variables[name] == nil
+            }
+        }
         all.append(contentsOf: added)
         all.append(nil)
         return all.withUnsafeBufferPointer { body($0.baseAddress!) }

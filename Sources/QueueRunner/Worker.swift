@@ -61,11 +61,12 @@ public final class Worker {
     public func run() -> Int32 {
         var signalPipe: [Int32] = [-1, -1]
         var cancelPipe: [Int32] = [-1, -1]
-        guard qc_pipe_cloexec(&signalPipe) == 0, qc_pipe_cloexec(&cancelPipe) == 0 else {
+        var terminatePipe: [Int32] = [-1, -1]
+        guard qc_pipe_cloexec(&signalPipe) == 0, qc_pipe_cloexec(&cancelPipe) == 0, qc_pipe_cloexec(&terminatePipe) == 0 else {
             logger.critical("cannot create pipes: \(String(cString: strerror(errno)))")
             return 1
         }
-        for fd in signalPipe + cancelPipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        for fd in signalPipe + cancelPipe + terminatePipe { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         StopSignals.install(wakeFD: signalPipe[1])
         // Orphaned descendants of the jobs come to this process, which stops them
         // with their job and reaps them (see JobProcessTree).
@@ -107,7 +108,8 @@ public final class Worker {
         logger.info("worker \(id) started (pid \(record.pid)) on \(location.databasePath)\(queues.map { ", queues " + $0.joined(separator: ",") } ?? "")")
         // The heartbeat thread gets its own connection so its writes never queue
         // behind the main thread's.
-        let heartbeat = Heartbeat(store: heartbeatStore, workerID: id, cancelWriteFD: cancelPipe[1], logger: logger)
+        let heartbeat = Heartbeat(store: heartbeatStore, workerID: id, cancelWriteFD: cancelPipe[1],
+                                  terminatePipe: (terminatePipe[0], terminatePipe[1]), logger: logger)
         heartbeat.start()
 
         var errorBackoff = 0.1
@@ -161,8 +163,17 @@ public final class Worker {
                 }
             }
             let began = Monotonic.now()
+            if heartbeat.isCancelRequested(claimed.job.id) {
+                // Claimed ahead and cancelled before it started: recorded without running.
+                var result = RunResult(outcome: .cancelled, error: Cancellation.requestedReason)
+                result.finishedAt = .now()
+                unrecorded.append(FinishedRun(claimed: claimed, result: result))
+                return true
+            }
+            heartbeat.setRunning(jobID: claimed.job.id)
+            defer { heartbeat.setRunning(jobID: nil) }
             guard let result = execute(claimed, cancelReadFD: cancelPipe[0], signalReadFD: signalPipe[0],
-                                       heartbeat: heartbeat, checkIn: checkIn) else { return false }
+                                       terminateReadFD: terminatePipe[0], heartbeat: heartbeat, checkIn: checkIn) else { return false }
             batch.record(runSeconds: Monotonic.now() - began)
             unrecorded.append(FinishedRun(claimed: claimed, result: result))
             return true
@@ -233,19 +244,21 @@ public final class Worker {
 
     /// Runs a claimed job; nil when this worker was released meanwhile (the result
     /// must not be recorded).
-    private func execute(_ claimed: ClaimedJob, cancelReadFD: Int32, signalReadFD: Int32, heartbeat: Heartbeat,
+    private func execute(_ claimed: ClaimedJob, cancelReadFD: Int32, signalReadFD: Int32, terminateReadFD: Int32, heartbeat: Heartbeat,
                          checkIn: RunCheckIn) -> RunResult? {
         let job = claimed.job
-        let runner = CommandRunner(
+        var runner = CommandRunner(
             logPath: location.runLogPath(jobID: job.id, runID: claimed.runID),
             outputLimit: claimed.config.outputLimitBytes,
             timeout: claimed.effectiveTimeout,
             killGrace: claimed.config.killGraceSeconds,
             environment: environment,
             runVariables: ["QUEUECTL_JOB_ID=\(job.id)", "QUEUECTL_ATTEMPT=\(job.attempts)"])
+        runner.workingDirectory = job.options.cwd
+        runner.jobVariables = job.options.env
         // A second stop signal during the run cancels it (the first lets it finish).
         let signalsAtStart = qc_stop_signal_count()
-        let cancel = CancelSources(cancelFD: cancelReadFD, signalFD: signalReadFD) {
+        let cancel = CancelSources(cancelFD: cancelReadFD, signalFD: signalReadFD, terminateFD: terminateReadFD) {
             let count = qc_stop_signal_count()
             return count >= 2 && count > signalsAtStart
         }

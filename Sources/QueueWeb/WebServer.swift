@@ -122,7 +122,9 @@ public struct WebServer: Sendable {
             let id = context.parameters.get("id").flatMap { $0.removingPercentEncoding } ?? ""
             let job = try found { try store.job(id: id) }
             let workers = job.workerID == nil ? [] : try store.workers()
-            return WebResponse.json(StatusReport.json(job: job, runs: try store.runs(jobID: id), workers: workers))
+            let dependents = try store.dependents(of: id, limit: StatusReport.dependentsShown)
+            return WebResponse.json(StatusReport.json(job: job, runs: try store.runs(jobID: id), workers: workers,
+                                                      dependents: dependents))
         }
         api.read("workers") { _, _ in WebResponse.json(.array(try store.workers().map(\.json))) }
         api.read("queues") { _, _ in
@@ -225,6 +227,7 @@ public struct WebServer: Sendable {
             switch error.kind {
             case .notFound: throw HTTPError(.notFound, message: error.message)
             case .invalidInput: throw HTTPError(.badRequest, message: error.message)
+            case .conflict: throw HTTPError(.conflict, message: error.message)
             case .runtime: throw error
             }
         }

@@ -10,8 +10,10 @@ struct DLQCommand: ParsableCommand {
               queuectl dlq list
               queuectl dlq retry job1 job2
               queuectl dlq retry $(queuectl dlq list --json | jq -r '.[].id')
+              queuectl dlq retry --all
+              queuectl dlq delete --all
             """,
-        subcommands: [List.self, Retry.self]
+        subcommands: [List.self, Retry.self, Delete.self]
     )
 
     struct List: ParsableCommand {
@@ -60,25 +62,33 @@ struct DLQCommand: ParsableCommand {
             commandName: "retry",
             abstract: "Move dead jobs back to pending with attempts reset to 0.",
             discussion: """
-                Every id must name a dead job; otherwise nothing is changed.
+                Every id must name a dead job; otherwise nothing is changed. --all retries                 every dead job, in batches.
 
                 Examples:
                   queuectl dlq retry job1
                   queuectl dlq retry job1 job2 job3
+                  queuectl dlq retry --all
                 """
         )
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Ids of dead jobs.", completion: JobIDCompletion.dead)
-        var ids: [String]
-        @Flag(help: "Print the retried jobs as JSON.")
+        var ids: [String] = []
+        @Flag(help: "Retry every dead job.")
+        var all = false
+        @Flag(help: "Print the retried jobs as JSON (with --all: {\"retried\": N}).")
         var json = false
 
         func validate() throws {
-            guard !ids.isEmpty else { throw ValidationError("give at least one job id") }
+            guard !ids.isEmpty != all else { throw ValidationError("give at least one job id, or --all") }
         }
 
         func run() throws {
             try reportingErrors {
+                if all {
+                    let count = try global.openExistingStore().retryAllDead(now: .now())
+                    if json { Terminal.printJSON(.object([("retried", .int(count))])) } else { Terminal.note("\(count) job(s) → pending") }
+                    return
+                }
                 let jobs = try global.openExistingStore().retryDead(ids: ids, now: .now())
                 if json { Terminal.printJSON(.array(jobs.map(\.json))); return }
                 for job in jobs { print(job.id) }

@@ -3,7 +3,7 @@ import Foundation
 import QueueCore
 
 /// Runs a command body, turning queuectl errors into one `error: …` line on stderr
-/// and the documented exit code (1 runtime, 3 not found, 64 invalid input).
+/// and the documented exit code (1 runtime, 3 not found, 4 conflict, 64 invalid input).
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
@@ -13,6 +13,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
         case .invalidInput: throw ExitCode(64)
         case .notFound: throw ExitCode(3)
         case .runtime: throw ExitCode(1)
+        case .conflict: throw ExitCode(4)
         }
     } catch let error as ExitCode {
         throw error

@@ -18,13 +18,14 @@ struct ListCommand: ParsableCommand {
               queuectl list --state pending --limit 20 --offset 20
               queuectl list --queue mail --state pending
               queuectl list --schedule nightly
+              queuectl list --tag nightly
               queuectl list --state failed --json | jq -r '.[].id'
             """
     )
     static let defaultLimit = 100
 
     @OptionGroup var global: GlobalOptions
-    @Option(help: ArgumentHelp("Only jobs in this state (failed: a retry is due later; dead: the DLQ; scheduled: waiting for its run_at).", valueName: "state"))
+    @Option(help: ArgumentHelp("Only jobs in this state (blocked: waiting for its dependencies; scheduled: waiting for its run_at; failed: a retry is due later; dead: the DLQ).", valueName: "state"))
     var state: JobState?
     @Option(parsing: .unconditional, help: ArgumentHelp("Most jobs to show (default: \(ListCommand.defaultLimit); with --json, all).", valueName: "n"))
     var limit: Int?
@@ -34,6 +35,8 @@ struct ListCommand: ParsableCommand {
     var queue: String?
     @Option(help: "Only jobs fired by this schedule (their ids are NAME@TICK).")
     var schedule: String?
+    @Option(help: ArgumentHelp("Only jobs with this tag.", valueName: "tag"))
+    var tag: String?
     @Flag(help: "Newest first.")
     var newest = false
     @Flag(help: "Print a JSON array of job objects.")
@@ -41,18 +44,21 @@ struct ListCommand: ParsableCommand {
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if newest, queue != nil || schedule != nil { throw ValidationError("--newest does not go with --queue or --schedule") }
+        if newest, queue != nil || schedule != nil || tag != nil {
+            throw ValidationError("--newest does not go with --queue, --schedule or --tag")
+        }
         guard offset >= 0 else { throw ValidationError("--offset must not be negative") }
     }
 
     func run() throws {
         try reportingErrors {
             let store = try global.openStoreForReading()
-            if queue != nil || schedule != nil {
-                // A queue's or a schedule's jobs, oldest first (schedule: in tick order).
+            if queue != nil || schedule != nil || tag != nil {
+                // A queue's, a schedule's or a tag's jobs, oldest first (schedule: in tick order).
                 let all = json && limit == nil && offset == 0
-                let jobs = try store.jobs(state: state, queue: queue, schedule: schedule,
-                                          limit: all ? Int.max : limit ?? Self.defaultLimit, offset: offset)
+                let pageSize = all ? Int.max : limit ?? Self.defaultLimit
+                let jobs = try tag.map { try store.jobs(tagged: $0, state: state, limit: pageSize, offset: offset) }
+                    ?? (try store.jobs(state: state, queue: queue, schedule: schedule, limit: pageSize, offset: offset))
                 if json { Terminal.printJSON(.array(jobs.map(\.json))) } else { print(JobTable.render(jobs)) }
                 return
             }

@@ -136,12 +136,7 @@ struct LogsCommand: ParsableCommand {
     }
 
     /// States after which nothing more runs.
-    static func isFinal(_ state: JobState) -> Bool {
-        switch state {
-        case .completed, .dead: return true
-        case .pending, .processing, .failed, .scheduled: return false
-        }
-    }
+    static func isFinal(_ state: JobState) -> Bool { state.isFinal }
 
     /// Stdout, raw or through ``SafeOutputFilter``.
     struct Output {

@@ -23,12 +23,16 @@ struct Queuectl: ParsableCommand {
 
             Exit codes: 0 success, 1 runtime error (database, system), 3 not found (a job, a \
             schedule, a queue, or the database: only enqueue, config set, worker start, monitor, \
-            queue set/pause and schedule add create one), 64 usage or invalid input.
+            queue set/pause and schedule add create one), 4 conflict (the job's state does not \
+            allow it, e.g. cancelling a final job), 5 a job waited for ended dead or cancelled \
+            (wait, logs --follow), 6 wait timed out, 64 usage or invalid input. \
+            `enqueue --wait` exits with the job's own exit code.
             """,
         version: "1.0.0",
         subcommands: [
             EnqueueCommand.self, WorkerCommand.self, StatusCommand.self, ListCommand.self, ShowCommand.self,
-            LogsCommand.self, DLQCommand.self, QueueCommand.self, ScheduleCommand.self, ConfigCommand.self, StatsCommand.self, MonitorCommand.self, DemoCommand.self, BenchCommand.self,
+            LogsCommand.self, CancelCommand.self, WaitCommand.self, RequeueCommand.self, RunNowCommand.self, PruneCommand.self, EventsCommand.self,
+            DLQCommand.self, QueueCommand.self, ScheduleCommand.self, ConfigCommand.self, StatsCommand.self, MonitorCommand.self, DemoCommand.self, BenchCommand.self,
             MetricsCommand.self, VersionCommand.self, WebCommand.self,
         ]
     )

@@ -15,6 +15,9 @@ struct ShowCommand: ParsableCommand {
             "attempt" (within the current retry budget).
             """
     )
+    /// Most dependents listed (their count is always given).
+    static let dependentsShown = StatusReport.dependentsShown
+
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The job id.", completion: JobIDCompletion.any)
     var id: String
@@ -26,9 +29,11 @@ struct ShowCommand: ParsableCommand {
             let store = try global.openStoreForReading()
             let job = try store.job(id: id)
             let runs = try store.runs(jobID: id)
+            let dependents = try store.dependents(of: id, limit: Self.dependentsShown)
+            let dependentTotal = dependents.count < Self.dependentsShown ? dependents.count : try store.dependentCount(of: id)
             if json {
                 let workers = job.workerID == nil ? [] : try store.workers()
-                Terminal.printJSON(StatusReport.json(job: job, runs: runs, workers: workers))
+                Terminal.printJSON(StatusReport.json(job: job, runs: runs, workers: workers, dependents: dependents))
                 return
             }
             let now = Timestamp.now()
@@ -43,6 +48,9 @@ struct ShowCommand: ParsableCommand {
             if let e = job.exitCode { lines.append(("exit_code", String(e))) }
             if let e = job.lastError { lines.append(("last_error", SafeText.visible(e))) }
             if let w = job.workerID { lines.append(("worker", SafeText.visible(w))) }
+            if job.cancelRequested && job.state == .processing { lines.append(("cancel", "requested; the worker is stopping the run")) }
+            lines += try JobControlLines.lines(for: job, store: store, dependents: dependents, dependentTotal: dependentTotal)
+                .map { ($0.0, SafeText.visible($0.1)) }
             for (k, v) in lines { print("\(k.padding(toLength: 11, withPad: " ", startingAt: 0)) \(v)") }
             guard !runs.isEmpty else { print("\nno runs yet"); return }
             print("\nHistory")

@@ -23,8 +23,8 @@ struct StatsCommand: ParsableCommand {
         try reportingErrors {
             let stats = try global.openStoreForReading().stats(now: .now())
             if json { Terminal.printJSON(stats.json); return }
-            print(Terminal.table(["WINDOW", "COMPLETED", "FAILED", "COMPLETED/MIN", "FAILED/MIN"], stats.windows.map { w in
-                ["last \(w.minutes)m", String(w.succeeded), String(w.failed),
+            print(Terminal.table(["WINDOW", "COMPLETED", "FAILED", "CANCELLED", "COMPLETED/MIN", "FAILED/MIN"], stats.windows.map { w in
+                ["last \(w.minutes)m", String(w.succeeded), String(w.failed), String(w.cancelled),
                  String(format: "%.1f", w.succeededPerMinute), String(format: "%.1f", w.failedPerMinute)]
             }))
             print("\nsuccess rate (1h)  " + (stats.successRate.map { String(format: "%.1f%%", $0 * 100) } ?? "-"))

@@ -14,8 +14,10 @@ enum StdinJobs {
     static let memoryLimit = 1 << 20
 
     /// Reads stdin, enqueues its jobs and prints their ids (or, with `jsonOutput`, a
-    /// JSON array of the jobs).
-    static func enqueue(db: String?, jsonOutput: Bool) throws {
+    /// JSON array of the jobs). `transform` applies the command line's flags to
+    /// each job. A job not queued because its unique key is held prints the
+    /// holder's id, with a note on stderr.
+    static func enqueue(db: String?, jsonOutput: Bool, transform: (JobSpec) throws -> JobSpec = { $0 }) throws {
         guard fcntl(STDIN_FILENO, F_GETFD) != -1 else {
             throw QueueError.invalidInput("stdin is closed; give the jobs on stdin, or one job as an argument")
         }
@@ -31,7 +33,7 @@ enum StdinJobs {
             while batch.count < batchSize, let value = try reader.next() {
                 index += 1
                 do {
-                    batch.append(try JobSpec(json: value))
+                    batch.append(try transform(try JobSpec(json: value)))
                 } catch let error as QueueError {
                     throw QueueError.invalidInput("job \(index): \(error.message); nothing was enqueued")
                 }
@@ -49,12 +51,14 @@ enum StdinJobs {
                 return batch
             }
             return try nextBatch()
-        }, total: nil, now: .now()) { job in
+        }, total: nil, now: .now()) { enqueued in
             printed += 1
+            if enqueued.duplicate { EnqueueCommand.noteDuplicate(enqueued) }
             if jsonOutput {
-                try output.append((printed == 1 ? "[\n  " : ",\n  ") + job.json.serialized(pretty: true, indent: 1))
+                let json = EnqueueCommand.json(of: enqueued)
+                try output.append((printed == 1 ? "[\n  " : ",\n  ") + json.serialized(pretty: true, indent: 1))
             } else {
-                try output.append(job.id + "\n")
+                try output.append(SafeText.visible(enqueued.job.id) + "\n")
             }
         }
         if jsonOutput && count > 0 { try output.append("\n]\n") }

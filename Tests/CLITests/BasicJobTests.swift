@@ -36,7 +36,7 @@ import TestSupport
         #expect(logs.status == 0)
         #expect(logs.stdout.contains("hello\n"))
         #expect(logs.stdout.contains("to-stderr"))
-        #expect(try sandbox.counts() == ["pending": 0, "processing": 0, "completed": 1, "failed": 0, "dead": 0, "scheduled": 0])
+        #expect(try sandbox.counts() == ["pending": 0, "processing": 0, "completed": 1, "failed": 0, "dead": 0, "scheduled": 0, "blocked": 0, "cancelled": 0])
     }
 
     @Test func dbOptionWorksBeforeAndAfterTheSubcommandAndFromTheEnvironment() throws {

@@ -36,7 +36,7 @@ import TestSupport
         // Every worker took part (none of the two groups was starved).
         let done = try #require(try sandbox.json(["worker", "list"]).arrayValue).compactMap { $0["jobs_done"]?.intValue }
         #expect(done.count == 4 && done.reduce(0, +) == 300, "jobs_done: \(done)")
-        #expect(try sandbox.counts() == ["pending": 0, "processing": 0, "completed": 300, "failed": 0, "dead": 0, "scheduled": 0])
+        #expect(try sandbox.counts() == ["pending": 0, "processing": 0, "completed": 300, "failed": 0, "dead": 0, "scheduled": 0, "blocked": 0, "cancelled": 0])
     }
 
     @Test func concurrentEnqueuersNeverSeeALockAndLoseNothing() throws {

@@ -25,7 +25,7 @@ import TestSupport
         #expect(try sandbox.ok(["config", "get", "output-limit"]).stdout == "65536\n")
 
         let all = try sandbox.json(["config", "list"])
-        #expect(all.keys == ["max-retries", "backoff-base", "backoff-max", "job-timeout", "lease-timeout", "output-limit", "kill-grace", "claim-batch"])
+        #expect(all.keys == ["max-retries", "backoff-base", "backoff-max", "job-timeout", "lease-timeout", "output-limit", "kill-grace", "claim-batch", "backoff-jitter", "retain-completed", "retain-dead", "retain-cancelled"])
         #expect(all["max-retries"]?.intValue == 2)
         #expect(all["backoff-base"]?.doubleValue == 1.5)
         #expect(all["backoff-max"]?.intValue == 60)

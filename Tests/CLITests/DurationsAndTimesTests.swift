@@ -24,7 +24,12 @@ import TestSupport
         #expect(try sandbox.ok(["config", "get", "job-timeout"]).stdout == "600\n", "config get prints seconds for scripts")
         try sandbox.ok(["config", "set", "backoff-max", "1d"])
         let list = try sandbox.ok(["config", "list"]).stdout
-        #expect(list.contains("job-timeout    10m") && list.contains("backoff-max    1d"), "\(list)")
+        var values: [String: String] = [:]
+        for line in list.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count >= 2 { values[String(words[0])] = String(words[1]) }
+        }
+        #expect(values["job-timeout"] == "10m" && values["backoff-max"] == "1d", "\(list)")
 
         #expect(try sandbox.run(["worker", "stop", "--timeout", "90s"]).status == 0, "worker stop takes a duration")
         for bad in [["worker", "stop", "--timeout", "soon"], ["enqueue", "--command", "true", "--delay", "-5m"], ["enqueue", "--command", "true", "--timeout", "5x"],

@@ -50,7 +50,7 @@ import TestSupport
         #expect(result.status == 64, "\(label): \(result)")
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.hasPrefix("error: "))
-        #expect(try sandbox.counts() == ["pending": 1, "processing": 0, "completed": 0, "failed": 0, "dead": 0, "scheduled": 0])
+        #expect(try sandbox.counts() == ["pending": 1, "processing": 0, "completed": 0, "failed": 0, "dead": 0, "scheduled": 0, "blocked": 0, "cancelled": 0])
         #expect(try sandbox.run(["show", "b1"]).status == 3)
         #expect(try sandbox.job("existing")["command"]?.stringValue == "echo original")
     }

@@ -120,7 +120,8 @@ import TestSupport
         try sandbox.enqueue(#"{"command":"true"}"#)
         let result = try sandbox.run(["list", "--state", "bogus"])
         #expect(result.status == 64)
-        #expect(result.stderr.hasSuffix("one of the following: pending, processing, completed, failed, dead, scheduled (see --help)\n"),
+        let states = JobState.allCases.map(\.rawValue).joined(separator: ", ")
+        #expect(result.stderr.hasSuffix("one of the following: \(states) (see --help)\n"),
                 "\(result.stderr)")
     }
 

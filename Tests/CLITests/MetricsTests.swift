@@ -82,7 +82,7 @@ import TestSupport
         #expect(parsed.status == 0, "parser rejected the output: \(parsed.stderr)\n\(text)")
         #expect(parsed.lines == [
             "queuectl_jobs gauge \(JobState.allCases.count)",
-            "queuectl_runs counter 4",
+            "queuectl_runs counter \(RunOutcome.allCases.count)",
             "queuectl_run_duration_seconds histogram 19",
             "queuectl_queue_latency_seconds gauge 1",
             "queuectl_workers gauge 3",

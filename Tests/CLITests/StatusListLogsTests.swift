@@ -21,7 +21,7 @@ import TestSupport
         for (id, state) in [("c", "completed"), ("f", "failed"), ("d", "dead")] { try sandbox.waitForState(id, state) }
 
         let status = try sandbox.json(["status"])
-        #expect(status["jobs"]?.keys == ["pending", "processing", "completed", "failed", "dead", "scheduled"])
+        #expect(status["jobs"]?.keys == ["pending", "blocked", "processing", "completed", "failed", "dead", "scheduled", "cancelled"])
         // The delayed job waits as `scheduled`, outside the claim's index.
         for state in ["scheduled", "processing", "completed", "failed", "dead"] {
             #expect(status["jobs"]?[state]?.intValue == 1, "\(state): \(status.serialized())")
@@ -36,7 +36,7 @@ import TestSupport
         #expect(busy.count == 1 && busy.first?["job_id"]?.stringValue == "r")
 
         let text = try sandbox.ok(["status"])
-        for state in ["pending", "processing", "completed", "failed", "dead", "scheduled"] { #expect(text.stdout.contains(state)) }
+        for state in ["pending", "blocked", "processing", "completed", "failed", "dead", "scheduled", "cancelled"] { #expect(text.stdout.contains(state)) }
 
         // list by state and in full.
         #expect(try sandbox.json(["list", "--state", "failed"]).arrayValue?.map { $0["id"]?.stringValue } == ["f"])

@@ -109,7 +109,7 @@ import TestSupport
         try sandbox.enqueue(#"{"id":"later","command":"true","delay":3600}"#)
 
         // Nothing runs while no worker is up; everything is still there.
-        #expect(try sandbox.counts() == ["pending": 3, "processing": 0, "completed": 3, "failed": 0, "dead": 0, "scheduled": 1])
+        #expect(try sandbox.counts() == ["pending": 3, "processing": 0, "completed": 3, "failed": 0, "dead": 0, "scheduled": 1, "blocked": 0, "cancelled": 0])
         #expect(try sandbox.job("first-2") == historyBefore)
         #expect(try sandbox.run(["logs", "first-2"]).stdout == "run 2\n")
         #expect(try sandbox.ok(["config", "get", "max-retries"]).stdout == "5\n")
@@ -118,7 +118,7 @@ import TestSupport
         try sandbox.startWorkers(1)
         #expect(QueueSandbox.waitUntil(timeout: 20) { (try? sandbox.counts()["completed"]) == 6 })
         try sandbox.ok(["worker", "stop"])
-        #expect(try sandbox.counts() == ["pending": 0, "processing": 0, "completed": 6, "failed": 0, "dead": 0, "scheduled": 1])
+        #expect(try sandbox.counts() == ["pending": 0, "processing": 0, "completed": 6, "failed": 0, "dead": 0, "scheduled": 1, "blocked": 0, "cancelled": 0])
         #expect(try sandbox.state("later") == "scheduled")
         #expect(try sandbox.ok(["config", "get", "backoff_base"]).stdout == "1.25\n")
     }

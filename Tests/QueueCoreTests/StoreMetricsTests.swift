@@ -29,7 +29,7 @@ import Testing
         _ = try f.claim("w1")
 
         let metrics = try f.store.metrics(now: f.now)
-        #expect(metrics.runs == [.succeeded: 3, .failed: 1, .timedOut: 0, .interrupted: 0])
+        #expect(metrics.runs == [.succeeded: 3, .failed: 1, .timedOut: 0, .interrupted: 0, .cancelled: 0])
         let histogram = metrics.runDuration
         #expect(histogram.count == 4, "the running job's run is not finished")
         #expect(histogram.sumMilliseconds == 4 + 100 + 7_000 + 7_200_000)
