@@ -111,7 +111,14 @@ struct WebPages {
 
     func job(_ job: Job, runs: [RunRecord], output: [String], now: Timestamp) -> String {
         var h = "<h1>Job \(HTML.escape(job.id)) \(badge(job.state))</h1>"
-        if job.state == .dead { h += "<p>" + form(action: "/dlq/retry", fields: [("id", job.id)], label: "Retry") + "</p>" }
+        // The same actions as the CLI and the console, where the job's state allows them.
+        var actions: [String] = []
+        if job.state == .dead { actions.append(form(action: "/dlq/retry", fields: [("id", job.id)], label: "Retry")) }
+        if !job.state.isFinal { actions.append(form(action: "/job/cancel", fields: [("id", job.id)], label: "Cancel")) }
+        if [.scheduled, .failed].contains(job.state) { actions.append(form(action: "/job/run-now", fields: [("id", job.id)], label: "Run now")) }
+        if job.state.isFinal { actions.append(form(action: "/job/requeue", fields: [("id", job.id)], label: "Requeue")) }
+        let drawn = actions.filter { !$0.isEmpty }
+        if !drawn.isEmpty { h += "<p>" + drawn.joined(separator: " ") + "</p>" }
         h += "<table>"
         let rows: [(String, String)] = [
             ("command", "<pre>\(HTML.escape(job.command))</pre>"), ("queue", HTML.escape(job.queue)),

@@ -157,6 +157,22 @@ public struct WebServer: Sendable {
             if !ids.isEmpty { _ = try acting { try store.retryDead(ids: ids, now: .now()) } }
             return WebResponse.redirect(to: form["all"] == "1" ? "/dlq" : "/job?id=" + HTML.query(ids.first ?? ""))
         }
+        // One job's cancel, run-now or requeue; a state that does not allow it is a 409.
+        router.post("/job/cancel") { request, _ in
+            let id = try await jobID(request)
+            _ = try acting { try found { try store.cancel(ids: [id], now: .now()) } }
+            return WebResponse.redirect(to: "/job?id=" + HTML.query(id))
+        }
+        router.post("/job/run-now") { request, _ in
+            let id = try await jobID(request)
+            _ = try acting { try found { try store.runNow(ids: [id], now: .now()) } }
+            return WebResponse.redirect(to: "/job?id=" + HTML.query(id))
+        }
+        router.post("/job/requeue") { request, _ in
+            let id = try await jobID(request)
+            let copies = try acting { try found { try store.requeue(ids: [id], now: .now()) } }
+            return WebResponse.redirect(to: "/job?id=" + HTML.query(copies.first?.id ?? id))
+        }
         for (path, paused) in [("/queues/pause", true), ("/queues/resume", false)] {
             router.post(RouterPath(path)) { request, _ in
                 let form = try await checkedForm(request)
@@ -168,6 +184,12 @@ public struct WebServer: Sendable {
     }
 
     // MARK: Helpers
+
+    /// The `id` of a CSRF-checked job form.
+    func jobID(_ request: Request) async throws -> String {
+        guard let id = try await checkedForm(request)["id"], !id.isEmpty else { throw HTTPError(.badRequest, message: "give id=JOB") }
+        return id
+    }
 
     /// An `text/event-stream` of `change` events from the shared feed.
     func events() -> Response {

@@ -87,6 +87,18 @@ import TestSupport
         #expect(try web.post("/queues/resume", "queue=default").status == 403)
         #expect(try web.post("/queues/resume", "queue=default&csrf=\(token)").status == 303)
         #expect(try sandbox.json(["queue", "list"]).arrayValue?.first?["paused"] == .bool(false))
+        // A job's cancel, requeue and run-now, as on the CLI; a state that forbids it is a 409.
+        try sandbox.enqueue(#"{"id":"later","command":"true","delay":3600}"#)
+        #expect(try web.get("/job?id=later").body.contains("action=\"/job/cancel\""))
+        #expect(try web.post("/job/run-now", "id=later").status == 403)
+        #expect(try web.post("/job/run-now", "id=later&csrf=\(token)").status == 303)
+        #expect(try sandbox.state("later") == "pending")
+        #expect(try web.post("/job/cancel", "id=later&csrf=\(token)").status == 303)
+        #expect(try sandbox.state("later") == "cancelled")
+        #expect(try web.post("/job/cancel", "id=later&csrf=\(token)").status == 409)
+        #expect(try web.post("/job/cancel", "id=ghost&csrf=\(token)").status == 404)
+        #expect(try web.post("/job/requeue", "id=later&csrf=\(token)").status == 303)
+        #expect(try sandbox.json(["list", "--state", "pending"]).arrayValue?.contains { $0["requeued_from"] == .string("later") } == true)
         // The open event stream heard of the changes.
         #expect(QueueSandbox.waitUntil(timeout: 5) { stream.output().contains("event: change") })
     }
