@@ -109,6 +109,7 @@ public struct Job: Sendable, Equatable {
             ("exit_code", .optional(exitCode)),
             ("worker_id", .optional(workerID)),
             ("queue", .string(queue)),
+            ("schedule", .optional(options.schedule)),
             ("depends_on", .array(dependsOn.map(JSONValue.string))),
             ("unique_key", .optional(uniqueKey)),
             ("tags", .array(tags.map(JSONValue.string))),

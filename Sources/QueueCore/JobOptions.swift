@@ -14,6 +14,9 @@ public struct JobOptions: Sendable, Equatable {
     public var retryOnExit: [Int]?
     /// Exit codes after which the job goes straight to `dead`.
     public var noRetryExit: [Int]?
+    /// The schedule whose tick created the job (set by the store when a schedule
+    /// fires; not a field a user gives).
+    public var schedule: String?
 
     public init(cwd: String? = nil, env: [String: String] = [:], backoffBase: Double? = nil, backoffMax: Double? = nil,
                 retryOnExit: [Int]? = nil, noRetryExit: [Int]? = nil) {
@@ -27,6 +30,7 @@ public struct JobOptions: Sendable, Equatable {
 
     public var isEmpty: Bool {
         cwd == nil && env.isEmpty && backoffBase == nil && backoffMax == nil && retryOnExit == nil && noRetryExit == nil
+            && schedule == nil
     }
 
     /// The retry rule by exit code these options set.
@@ -49,6 +53,7 @@ public struct JobOptions: Sendable, Equatable {
         if let backoffMax { members.append(("backoff_max", .double(backoffMax))) }
         if let retryOnExit { members.append(("retry_on_exit", .array(retryOnExit.map { .int($0) }))) }
         if let noRetryExit { members.append(("no_retry_exit", .array(noRetryExit.map { .int($0) }))) }
+        if let schedule { members.append(("schedule", .string(schedule))) }
         return members
     }
 
@@ -68,6 +73,7 @@ public struct JobOptions: Sendable, Equatable {
             case let ("backoff_max", .number(d, _)): backoffMax = d
             case let ("retry_on_exit", .array(codes)): retryOnExit = codes.compactMap(\.integerValue)
             case let ("no_retry_exit", .array(codes)): noRetryExit = codes.compactMap(\.integerValue)
+            case let ("schedule", .string(s)): schedule = s
             default: break
             }
         }

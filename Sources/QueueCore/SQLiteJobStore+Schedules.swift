@@ -113,6 +113,7 @@ extension SQLiteJobStore {
                 for tick in ticks {
                     var spec = template
                     spec.id = schedule.jobID(tick: tick)
+                    spec.options.schedule = schedule.name
                     // A job with this id exists only if someone enqueued it by hand: the tick is done.
                     if try Int.fetchOne(db, sql: "SELECT 1 FROM jobs WHERE id = ?", arguments: [spec.id]) == nil {
                         _ = try insertJobs(db, [spec], config: config, now: now)

@@ -13,6 +13,7 @@ enum JobControlLines {
             if dependentTotal > 20 { text += ", … \(dependentTotal) in all" }
             lines.append(("dependents", text))
         }
+        if let schedule = job.options.schedule { lines.append(("schedule", schedule)) }
         if let key = job.uniqueKey { lines.append(("unique_key", key)) }
         if !job.tags.isEmpty { lines.append(("tags", job.tags.joined(separator: ", "))) }
         if let cwd = job.options.cwd { lines.append(("cwd", cwd)) }

@@ -28,6 +28,11 @@ import TestSupport
         #expect(try sandbox.counts()["completed"] == lines.count)
         let listed = try sandbox.json(["list", "--schedule", "tick"]).arrayValue?.compactMap { $0["id"]?.stringValue }
         #expect(listed == lines.sorted())
+        // Each job it fired names the schedule.
+        let schedules = try sandbox.json(["list", "--schedule", "tick"]).arrayValue?.map { $0["schedule"] }
+        #expect(schedules?.isEmpty == false && schedules?.allSatisfy { $0 == .string("tick") } == true, "\(String(describing: schedules))")
+        let shown = try sandbox.ok(["show", try #require(listed?.first)]).stdout
+        #expect(shown.contains("schedule") && shown.contains("tick"), "\(shown)")
         // Paused: no more ticks.
         Thread.sleep(forTimeInterval: 1.5)
         #expect(sandbox.lines(of: "ticks").count == lines.count)
