@@ -34,6 +34,7 @@ struct EnqueueCommand: ParsableCommand {
               queuectl enqueue '{"command":"./backup.sh","max_retries":5,"priority":10,"timeout":600}'
               queuectl enqueue --command 'make -C ~/site deploy' --delay 5m
               queuectl enqueue --command './nightly.sh' --at 02:30 --timeout 1h
+              queuectl enqueue --command './send-mail.sh' --queue mail
               jq -c '.[]' jobs.json | queuectl enqueue -      # JSON lines: all or nothing
               queuectl enqueue - < jobs.json                  # or one JSON array
               queuectl enqueue --wait --here --command 'make test'
@@ -63,6 +64,8 @@ struct EnqueueCommand: ParsableCommand {
     var runAt: String?
     @Option(parsing: .unconditional, help: ArgumentHelp("Run timeout: 30, 90s, 5m, 1h (with --command).", valueName: "duration"))
     var timeout: DurationArgument?
+    @Option(help: ArgumentHelp("The named queue (with --command; default: default).", valueName: "name"))
+    var queue: String?
     @Option(name: .customLong("depends-on"), help: ArgumentHelp("A job that must complete first (repeatable; with --command).", valueName: "id"))
     var dependsOn: [String] = []
     @Option(help: "Unique key: while a job with it is not final, no other is queued (with --command).")
@@ -81,10 +84,10 @@ struct EnqueueCommand: ParsableCommand {
     var jsonOutput = false
 
     func validate() throws {
-        let flagsUsed = id != nil || maxRetries != nil || priority != nil || delay != nil || runAt != nil || timeout != nil
+        let flagsUsed = id != nil || maxRetries != nil || priority != nil || delay != nil || runAt != nil || timeout != nil || queue != nil
         if command != nil && json != nil { throw ValidationError("give a JSON job or --command, not both") }
         if command == nil && json == nil { throw ValidationError("give a job as JSON, - for stdin, or --command") }
-        if command == nil && flagsUsed { throw ValidationError("--id, --max-retries, --priority, --delay, --at and --timeout go with --command; put them in the JSON otherwise") }
+        if command == nil && flagsUsed { throw ValidationError("--id, --max-retries, --priority, --delay, --at, --timeout and --queue go with --command; put them in the JSON otherwise") }
         if command == nil && (!dependsOn.isEmpty || uniqueKey != nil) { throw ValidationError("--depends-on and --unique-key go with --command; put them in the JSON otherwise") }
         if here && cwd != nil { throw ValidationError("give --cwd or --here, not both") }
         if wait && json == "-" { throw ValidationError("--wait takes one job (--command or one JSON object), not stdin") }
@@ -188,6 +191,7 @@ struct EnqueueCommand: ParsableCommand {
             runAtTime = t
         }
         return try JobSpec(id: id, command: command ?? "", maxRetries: maxRetries, priority: priority ?? 0,
-                           runAt: runAtTime, delaySeconds: delay?.seconds, timeout: timeout?.seconds)
+                           runAt: runAtTime, delaySeconds: delay?.seconds, timeout: timeout?.seconds,
+                           queue: queue ?? QueueName.defaultName)
     }
 }

@@ -154,4 +154,16 @@ import TestSupport
         #expect(queues.first { $0["name"]?.stringValue == "mail" }?["paused"] == .bool(true))
         #expect(queues.first { $0["name"]?.stringValue == "reports" }?["concurrency"]?.intValue == 2)
     }
+
+    @Test func enqueueCommandTakesAQueue() throws {
+        let sandbox = try QueueSandbox(name: "queue-flag")
+        defer { sandbox.cleanup() }
+        let id = try sandbox.ok(["enqueue", "--command", "true", "--queue", "mail"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try sandbox.json(["show", id])["queue"] == .string("mail"))
+        let bad = try sandbox.run(["enqueue", "--command", "true", "--queue", "no good"])
+        #expect(bad.status == 64, "\(bad)")
+        let mixed = try sandbox.run(["enqueue", #"{"command":"true"}"#, "--queue", "mail"])
+        #expect(mixed.status == 64 && mixed.stderr.contains("--queue"), "\(mixed)")
+        #expect(try sandbox.counts().values.reduce(0, +) == 1, "refused jobs wrote nothing")
+    }
 }
