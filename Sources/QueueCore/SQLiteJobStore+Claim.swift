@@ -87,6 +87,14 @@ extension SQLiteJobStore {
             """), arguments: [previous.rawValue, Cancellation.requestedReason, now.milliseconds, job.id, workerID, job.attempts]),
               let state = JobState(rawValue: text) else { return nil }
         try db.cachedStatement(sql: "DELETE FROM runs WHERE id = ? AND finished_at IS NULL").execute(arguments: [runID])
+        if state == .pending {
+            // The claim took the queue's turn (see QueueTurns); giving the job back
+            // gives the turn back too, so a batch cut short keeps the queues' order.
+            try db.cachedStatement(sql: """
+                UPDATE queues SET served = (SELECT min(served) FROM queues) - 1
+                WHERE name = ? AND (SELECT count(*) FROM queues) > 1
+                """).execute(arguments: [job.queue])
+        }
         if state == .cancelled {
             try recordEvent(db, "cancelled", jobID: job.id, detail: Cancellation.requestedReason, now: now)
             try settleDependents(db, of: job.id, endedIn: state, now: now)

@@ -140,4 +140,18 @@ import Testing
         #expect(released.allSatisfy { $0.started })
         #expect(try f.store.job(id: "a").state == .dead && f.store.job(id: "b").state == .dead)
     }
+
+    @Test func givingBackAJobClaimedAheadGivesItsQueueTheTurnBack() throws {
+        try f.worker("w1")
+        _ = try f.store.enqueue(["a1", "a2", "a3"].map { try JobSpec(id: $0, command: "true", queue: "a") }
+                                + ["b1", "b2", "b3"].map { try JobSpec(id: $0, command: "true", queue: "b") }, now: f.now)
+        // a1 alone, then a batch that takes the turns b, a: b1 and a2.
+        #expect(claimedIDs(try settle(limit: 1)) == ["a1"])
+        let batch = try settle(limit: 2)
+        #expect(claimedIDs(batch) == ["b1", "a2"])
+        // b1's run went long: a2 is given back before it started. a keeps its turn.
+        let next = try settle(givingBack: batch.ahead, limit: 1)
+        #expect(claimedIDs(next) == ["a2"], "a2 lost its turn to b2")
+    }
 }
+
