@@ -227,7 +227,7 @@ public struct MonitorViewModel {
     static func ruleText(_ rule: Schedule.Rule) -> String {
         switch rule {
         case let .cron(expression, zone): return "\(expression) (\(zone))"
-        case let .every(seconds): return "every \(duration(seconds))"
+        case let .every(seconds): return "every \(DurationText.exact(seconds))"
         }
     }
 

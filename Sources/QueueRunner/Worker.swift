@@ -226,7 +226,7 @@ public final class Worker {
         runningFile.remove()
         if let change = heartbeat.databaseGone {
             // Exit 0: a supervisor must not restart it against a database that is gone.
-            logger.warning("worker \(id) stopped after \(jobsDone) jobs: database file \(location.databasePath) \(change)")
+            logger.warning("worker \(id) stopped after \(jobsDone) job\(jobsDone == 1 ? "" : "s"): database file \(location.databasePath) \(change)")
             return 0
         }
         if released || heartbeat.wasReleased {
@@ -238,7 +238,7 @@ public final class Worker {
         } catch {
             logger.error("cannot deregister: \(error)")
         }
-        logger.info("worker \(id) stopped after \(jobsDone) jobs")
+        logger.info("worker \(id) stopped after \(jobsDone) job\(jobsDone == 1 ? "" : "s")")
         return 0
     }
 

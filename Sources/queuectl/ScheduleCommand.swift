@@ -106,7 +106,7 @@ struct ScheduleCommand: ParsableCommand {
                     let rule: String
                     switch s.rule {
                     case let .cron(expression, zone): rule = "\(expression) (\(zone))"
-                    case let .every(seconds): rule = "every \(DurationText.format(seconds))"
+                    case let .every(seconds): rule = "every \(DurationText.exact(seconds))"
                     }
                     return [s.name, rule, s.paused ? "paused" : "active",
                             s.paused ? "-" : "\(s.nextAt.iso8601) (\(Terminal.relative(s.nextAt, now: now)))",
