@@ -59,19 +59,7 @@ public enum SafeText {
     /// with unsafe characters escaped (`\n`, `\t`, `\u001b`, `\u202e`), so what was
     /// typed can be read back exactly.
     public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if isUnsafe(scalar) { out += unicodeEscape(scalar) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
+        JSONValue.string(text).serialized()
     }
 
     /// `\u001b`: the JSON escape of a character of the Basic Multilingual Plane

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QueueCore
+import QueueRunner
 
 struct LogsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,10 +67,16 @@ struct LogsCommand: ParsableCommand {
                 output.finish()
                 return
             }
-            let final = try followJob(store: store, output: &output)
+            let final = try followJob(store: store, output: &output, watcher: Self.watcher(store))
             output.finish()
             if final != .completed { throw ExitCode(Self.jobFailedExitCode) }
         }
+    }
+
+    /// Wakes a follow waiting for a job's next run on the queue's changes, instead
+    /// of reading the database every 100 ms through a retry's backoff.
+    private static func watcher(_ store: SQLiteJobStore) -> ChangeWatcher {
+        ChangeWatcher(location: store.location)
     }
 
     private func noRun() -> QueueError {
@@ -78,10 +85,10 @@ struct LogsCommand: ParsableCommand {
 
     /// Follows the job's runs, one after another, until it is final; returns its
     /// final state.
-    private func followJob(store: SQLiteJobStore, output: inout Output) throws -> JobState {
+    private func followJob(store: SQLiteJobStore, output: inout Output, watcher: ChangeWatcher) throws -> JobState {
         // Start with the latest run, then take every later run in turn (none is
         // skipped, however quickly they come).
-        guard var current = try store.runID(jobID: id, number: nil) ?? waitForFirstRun(store: store) else {
+        guard var current = try store.runID(jobID: id, number: nil) ?? waitForFirstRun(store: store, watcher: watcher) else {
             return try store.job(id: id).state
         }
         while true {
@@ -95,27 +102,31 @@ struct LogsCommand: ParsableCommand {
                 // No later run: the job is final, or waits for its next run.
                 let state = try store.job(id: id).state
                 if Self.isFinal(state), try store.runID(jobID: id, number: nil) == current { return state }
-                usleep(100_000)
+                watcher.wait(seconds: ChangeWatcher.fallbackSeconds)
             }
         }
     }
 
     /// Waits for a job that has not run yet to start its first run; nil if it
     /// became final without one.
-    private func waitForFirstRun(store: SQLiteJobStore) throws -> Int64? {
+    private func waitForFirstRun(store: SQLiteJobStore, watcher: ChangeWatcher) throws -> Int64? {
         while true {
             if let first = try store.runID(jobID: id, number: nil) { return first }
             if Self.isFinal(try store.job(id: id).state) { return nil }
-            usleep(100_000)
+            watcher.wait(seconds: ChangeWatcher.fallbackSeconds)
         }
     }
 
     /// Prints one run's output until the run ends.
+    /// How often a running job's log is read again: a chatty job would otherwise
+    /// wake a change-driven follow at every write.
+    static let runningPollMicroseconds: useconds_t = 100_000
+
     private func follow(runID: Int64, store: SQLiteJobStore, output: inout Output) throws {
         let path = store.location.runLogPath(jobID: id, runID: runID)
         var offset = try output.copy(path: path, from: 0)
         while try store.runIsActive(runID: runID) {
-            usleep(100_000)
+            usleep(Self.runningPollMicroseconds)
             offset = try output.copy(path: path, from: offset)
         }
         _ = try output.copy(path: path, from: offset)

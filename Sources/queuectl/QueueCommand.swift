@@ -13,6 +13,23 @@ enum QueueNameArgument {
     }
 }
 
+/// `queue pause` and `queue resume`: some queues by name, or `--all`.
+struct QueueSelection: ParsableArguments {
+    @Argument(help: "Queue names.")
+    var names: [String] = []
+    @Flag(help: "Every known queue.")
+    var all = false
+
+    /// The named queues; nil for `--all`.
+    var queues: [String]? { all ? nil : names }
+
+    func validate() throws {
+        guard !(all && !names.isEmpty) else { throw ValidationError("give queue names or --all, not both") }
+        guard all || !names.isEmpty else { throw ValidationError("give queue names or --all") }
+        try QueueNameArgument.validate(names)
+    }
+}
+
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue",
@@ -142,20 +159,11 @@ struct QueueCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Queue names.")
-        var names: [String] = []
-        @Flag(help: "Pause every known queue.")
-        var all = false
-
-        func validate() throws {
-            guard !(all && !names.isEmpty) else { throw ValidationError("give queue names or --all, not both") }
-            guard all || !names.isEmpty else { throw ValidationError("give queue names or --all") }
-            try QueueNameArgument.validate(names)
-        }
+        @OptionGroup var selection: QueueSelection
 
         func run() throws {
             try reportingErrors {
-                let paused = try QueuePause.pause(all ? nil : names, store: try global.openStore())
+                let paused = try QueuePause.pause(selection.queues, store: try global.openStore())
                 Terminal.note("paused: \(paused.joined(separator: ", "))")
             }
         }
@@ -172,20 +180,11 @@ struct QueueCommand: ParsableCommand {
                 """
         )
         @OptionGroup var global: GlobalOptions
-        @Argument(help: "Queue names.")
-        var names: [String] = []
-        @Flag(help: "Resume every queue.")
-        var all = false
-
-        func validate() throws {
-            guard !(all && !names.isEmpty) else { throw ValidationError("give queue names or --all, not both") }
-            guard all || !names.isEmpty else { throw ValidationError("give queue names or --all") }
-            try QueueNameArgument.validate(names)
-        }
+        @OptionGroup var selection: QueueSelection
 
         func run() throws {
             try reportingErrors {
-                let resumed = try global.openExistingStore().setPaused(false, queues: all ? nil : names)
+                let resumed = try global.openExistingStore().setPaused(false, queues: selection.queues)
                 Terminal.note("resumed: \(resumed.joined(separator: ", "))")
             }
         }
