@@ -18,23 +18,27 @@ let package = Package(
         /// Async-signal-safe process plumbing Swift cannot express: vfork+exec with
         /// setsid and PR_SET_PDEATHSIG, signal self-pipe, pidfd, wait-status macros.
         .target(name: "CQueueSys"),
-        /// The domain and its SQLite storage. No processes, no terminal.
+        /// The domain: jobs, states, the rules for their next state, and the store
+        /// capabilities every storage backend implements. No storage, no processes.
+        .target(name: "QueueCore"),
+        /// The embedded store: SQLite through GRDB, with the files beside the database
+        /// (run output, the doorbell workers watch).
         .target(
-            name: "QueueCore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+            name: "QueueSQLite",
+            dependencies: ["QueueCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         /// Running jobs: worker loop, command runner, heartbeats, recovery, supervisor.
         .target(
             name: "QueueRunner",
             dependencies: [
-                "QueueCore", "CQueueSys",
+                "QueueCore", "QueueSQLite", "CQueueSys",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "queuectl",
             dependencies: [
-                "QueueCore", "QueueRunner", "QueueMonitor", "QueueBench", "QueueWeb",
+                "QueueCore", "QueueSQLite", "QueueRunner", "QueueMonitor", "QueueBench", "QueueWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // A release binary is linked at a fixed address (not position-independent):
@@ -47,13 +51,13 @@ let package = Package(
         /// `queuectl bench`: measures the queue against the cost of spawning its jobs.
         .target(
             name: "QueueBench",
-            dependencies: ["QueueCore", "QueueRunner", "CQueueSys"]
+            dependencies: ["QueueCore", "QueueSQLite", "QueueRunner", "CQueueSys"]
         ),
         /// `queuectl web`: the browser dashboard and JSON API, served by Hummingbird.
         .target(
             name: "QueueWeb",
             dependencies: [
-                "QueueCore", "QueueRunner",
+                "QueueCore", "QueueSQLite", "QueueRunner",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -63,15 +67,15 @@ let package = Package(
         /// The full-screen console: a pure view model and a thin ncurses painter.
         .target(
             name: "QueueMonitor",
-            dependencies: ["QueueCore", "QueueRunner", "CNcursesw"]
+            dependencies: ["QueueCore", "QueueSQLite", "QueueRunner", "CNcursesw"]
         ),
         /// Helpers shared by the black-box tests: a scratch database and the built binary.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
-        .testTarget(name: "QueueRunnerTests", dependencies: ["QueueRunner", "QueueCore", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["QueueCore", "TestSupport"]),
-        .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "TestSupport"]),
+        .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore", "QueueSQLite"]),
+        .testTarget(name: "QueueRunnerTests", dependencies: ["QueueRunner", "QueueCore", "QueueSQLite", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["QueueCore", "QueueSQLite", "TestSupport"]),
+        .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "QueueSQLite", "TestSupport"]),
         /// Bounded versions of the fault, load and hostile-input suite (scripts/soak runs it longer).
-        .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "QueueSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueSQLite
 
 /// The `--scale` backlog phase: real workers on a table holding `futureJobs` jobs
 /// scheduled for later (a share of them retries waiting for their backoff) and as

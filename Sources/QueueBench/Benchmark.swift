@@ -1,6 +1,7 @@
 import CQueueSys
 import Foundation
 import QueueCore
+import QueueSQLite
 import QueueRunner
 
 /// `queuectl bench`: measures the queue's own overhead against the floor set by

@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueSQLite
 
 /// Times `queuectl enqueue` as users call it: one big `enqueue -` batch, and single
 /// calls (process start included).

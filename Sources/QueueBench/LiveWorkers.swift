@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueSQLite
 import QueueRunner
 
 /// Real worker processes on a scratch database, for the drain, pickup and idle

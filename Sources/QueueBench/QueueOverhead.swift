@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueSQLite
 import QueueRunner
 
 /// The queue's own cost per job: claim + record result, in-process, no process

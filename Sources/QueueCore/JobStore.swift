@@ -76,6 +76,18 @@ public struct InterruptedRun: Sendable, Equatable {
     public var pidStartTicks: Int64?
     public var newState: JobState
     public var started = true
+
+    public init(runID: Int64?, jobID: String, attempt: Int, workerID: String, pid: Int?, pidStartTicks: Int64?,
+                newState: JobState, started: Bool = true) {
+        self.runID = runID
+        self.jobID = jobID
+        self.attempt = attempt
+        self.workerID = workerID
+        self.pid = pid
+        self.pidStartTicks = pidStartTicks
+        self.newState = newState
+        self.started = started
+    }
 }
 
 /// Why a worker is being released by recovery.
@@ -85,7 +97,7 @@ public enum WorkerLoss: Sendable, Equatable {
     /// No heartbeat for longer than `lease-timeout`.
     case leaseExpired(seconds: Double)
 
-    var message: String {
+    public var message: String {
         switch self {
         case .processExited: return "worker process exited during the run"
         case let .leaseExpired(seconds): return "worker lost: no heartbeat for \(Int(seconds.rounded())) s"

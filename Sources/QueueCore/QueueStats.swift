@@ -7,6 +7,14 @@ public struct QueueStats: Sendable, Equatable {
         public var failed: Int
         /// Runs stopped by `queuectl cancel` (not counted as failed).
         public var cancelled = 0
+
+        public init(minutes: Int, succeeded: Int, failed: Int, cancelled: Int = 0) {
+            self.minutes = minutes
+            self.succeeded = succeeded
+            self.failed = failed
+            self.cancelled = cancelled
+        }
+
         public var succeededPerMinute: Double { Double(succeeded) / Double(minutes) }
         public var failedPerMinute: Double { Double(failed) / Double(minutes) }
     }
@@ -15,6 +23,13 @@ public struct QueueStats: Sendable, Equatable {
         public var p50: Double?
         public var p95: Double?
         public var max: Double?
+
+        public init(p50: Double?, p95: Double?, max: Double?) {
+            self.p50 = p50
+            self.p95 = p95
+            self.max = max
+        }
+
         public var json: JSONValue { .object([("p50", .optional(p50)), ("p95", .optional(p95)), ("max", .optional(max))]) }
     }
 
@@ -27,6 +42,15 @@ public struct QueueStats: Sendable, Equatable {
     public var queueWait: Percentiles
     /// Succeeded and failed runs in each of the last 30 minutes, oldest first.
     public var perMinute: [(succeeded: Int, failed: Int)]
+
+    public init(windows: [Window], successRate: Double?, runDuration: Percentiles, queueWait: Percentiles,
+                perMinute: [(succeeded: Int, failed: Int)]) {
+        self.windows = windows
+        self.successRate = successRate
+        self.runDuration = runDuration
+        self.queueWait = queueWait
+        self.perMinute = perMinute
+    }
 
     public static func == (a: QueueStats, b: QueueStats) -> Bool {
         a.windows == b.windows && a.successRate == b.successRate && a.runDuration == b.runDuration && a.queueWait == b.queueWait

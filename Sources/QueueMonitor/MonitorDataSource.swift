@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueSQLite
 import QueueRunner
 
 /// Reads what the console shows from the store, and carries out its actions

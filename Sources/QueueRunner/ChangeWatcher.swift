@@ -1,6 +1,7 @@
 import CQueueSys
 import Foundation
 import QueueCore
+import QueueSQLite
 
 /// Sleeps until the queue may have changed, without polling the database: inotify
 /// on the database's write-ahead log (every commit, by any process, writes to it),

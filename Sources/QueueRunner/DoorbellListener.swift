@@ -1,6 +1,7 @@
 import CQueueSys
 import Foundation
 import QueueCore
+import QueueSQLite
 
 /// Lets an idle worker sleep until work may be there: a ring of the doorbell
 /// (inotify on `<db>-bell`), a stop signal (self-pipe), or a timer.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import QueueCore
+import QueueSQLite
 
 /// The worker's second thread: refreshes the worker's heartbeat, notices when the
 /// worker has been released (then cancels the running job so a stale worker never

@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueSQLite
 
 /// Pausing queues as `queue pause` promises it: once `pause` returns, no job of
 /// those queues starts (jobs already running finish).

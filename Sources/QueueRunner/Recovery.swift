@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueSQLite
 
 /// Finds workers that died or stopped heartbeating and releases their jobs.
 ///

@@ -1,5 +1,6 @@
 import Logging
 import QueueCore
+import QueueSQLite
 
 /// Background pruning for the `retain-completed`, `retain-dead` and
 /// `retain-cancelled` config keys. Each worker's heartbeat thread deletes at most

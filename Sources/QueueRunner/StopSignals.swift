@@ -1,5 +1,6 @@
 import CQueueSys
 import QueueCore
+import QueueSQLite
 
 /// SIGTERM, SIGINT and SIGHUP as requests to stop, for the processes that run for
 /// a while (workers, their supervisor). They install the handler first thing, so

@@ -2,6 +2,7 @@ import CQueueSys
 import Foundation
 import Logging
 import QueueCore
+import QueueSQLite
 
 /// One worker process: claims jobs and runs them one at a time until asked to stop.
 ///

@@ -1,6 +1,7 @@
 import CQueueSys
 import Foundation
 import QueueCore
+import QueueSQLite
 
 /// Starts and stops worker processes of one database, from any directory or
 /// terminal: workers are found through the `workers` table, never through pid files.

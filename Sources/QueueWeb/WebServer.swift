@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import QueueCore
+import QueueSQLite
 import QueueRunner
 import ServiceLifecycle
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QueueCore
+import QueueSQLite
 import QueueMonitor
 import QueueRunner
 

@@ -1,4 +1,5 @@
 import QueueCore
+import QueueSQLite
 
 /// The lines `show` adds for the job-control fields, only those set.
 enum JobControlLines {

@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueSQLite
 import QueueRunner
 
 /// `enqueue --wait`: follows one job to its end, copying each run's output to

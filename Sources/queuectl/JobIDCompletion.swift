@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import QueueCore
+import QueueSQLite
 
 /// Shell completion of job ids from the database (`completion: JobIDCompletion.any`
 /// on an `@Argument` that names jobs).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import QueueCore
+import QueueSQLite
 
 extension JobState: ExpressibleByArgument {}
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import QueueCore
+import QueueSQLite
 
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import QueueCore
+import QueueSQLite
 import QueueRunner
 
 struct WorkerCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueSQLite
 import Testing
 import TestSupport
 

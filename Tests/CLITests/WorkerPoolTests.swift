@@ -1,5 +1,6 @@
 import Foundation
 @testable import QueueCore
+@testable import QueueSQLite
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// The busy handler: short, growing sleeps while another connection holds the
 /// write lock, giving up after the store's timeout.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// WAL checkpoints run only under the write lock (see WALCheckpointer): SQLite's own
 /// automatic ones are off, a store checkpoints after a write once the WAL is large,

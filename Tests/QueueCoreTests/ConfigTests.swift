@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// Config keys: names (both spellings), value parsing and ranges, formatting, and
 /// storage with defaults.

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// A `jobs_ready` entry left behind by a damaged index (its row no longer waiting)
 /// must not be claimed: SQLite trusts a partial index and would hand the same job to

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// Claiming: order (priority, then FIFO), eligibility by run_at, attempt counting,
 /// the run it opens, and what a claim tells a stopping or released worker.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// A fresh SQLite store in its own temporary folder, with a fixed clock the tests
 /// move by hand (every store call takes `now`), and helpers to register workers.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// Job control in the store: cancels racing a run's end and recovery, dependency
 /// chains and fan-outs at size, unique keys, retry rules by exit code.

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// The store's monitoring figures: run totals kept by trigger (and counted once for
 /// runs older than the migration), the histogram's buckets, and a latency read

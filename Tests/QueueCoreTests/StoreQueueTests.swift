@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// Queues in the store: counts per queue kept by the triggers, the view that keeps
 /// the totals where they were, and the migration that brings both.

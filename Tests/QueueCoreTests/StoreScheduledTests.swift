@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// Work that is not due waits outside the claim's index: enqueued for later it is
 /// `scheduled`, waiting for a retry it is `failed`, and a claim promotes it to

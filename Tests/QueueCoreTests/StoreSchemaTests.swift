@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 
 /// The schema's cost decisions: small pages, a list index without completed jobs,
 /// and per-job commits that leave worker rows alone.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import QueueCore
+@testable import QueueSQLite
 @testable import QueueMonitor
 
 /// What the console fetches, against a real scratch database: pages, totals,

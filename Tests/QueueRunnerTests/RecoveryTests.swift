@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QueueCore
+import QueueSQLite
 import TestSupport
 @testable import QueueRunner
 

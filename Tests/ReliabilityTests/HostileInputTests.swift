@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QueueCore
+import QueueSQLite
 import TestSupport
 
 /// Whatever arrives on the command line or stdin is either rejected with one clear

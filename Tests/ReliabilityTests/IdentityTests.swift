@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QueueCore
+import QueueSQLite
 import TestSupport
 
 /// Recovery kills a dead worker's job by process group. When the recorded pid now

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QueueCore
+import QueueSQLite
 import TestSupport
 
 /// Another local user shares the database's folder (`/tmp`, `/srv/shared`) and

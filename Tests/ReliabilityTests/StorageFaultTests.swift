@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QueueCore
+import QueueSQLite
 import TestSupport
 
 /// Broken storage under every command: one clear line, a non-zero exit, never a

@@ -1,3 +1,4 @@
+import QueueCore
 import Foundation
 
 /// The file a store opened (device and inode), to notice when its path no longer

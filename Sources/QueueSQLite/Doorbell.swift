@@ -1,3 +1,4 @@
+import QueueCore
 import Foundation
 
 /// Wakes idle workers at once when work arrives: producers write one byte to the

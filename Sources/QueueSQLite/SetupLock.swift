@@ -1,3 +1,4 @@
+import QueueCore
 import Foundation
 
 /// An exclusive `flock` on the database's folder, held while one process creates

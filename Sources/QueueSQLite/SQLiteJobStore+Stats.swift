@@ -1,3 +1,4 @@
+import QueueCore
 import GRDB
 
 extension SQLiteJobStore {
