@@ -105,80 +105,13 @@ public enum WorkerLoss: Sendable, Equatable {
     }
 }
 
-/// Storage of the queue. SQLite (``SQLiteJobStore``) is the embedded default; the
-/// protocol keeps the runner and the CLI independent of it so another backend
-/// (PostgreSQL for multi-host workers) can slot in.
-public protocol JobStore: Sendable {
-    var location: DatabaseLocation { get }
-
-    // Enqueue and queries
-    func enqueue(_ specs: [JobSpec], now: Timestamp) throws -> [Job]
-    /// Inserts batches from `nextBatch` (until nil) in one transaction, all or none,
-    /// with memory bounded by one batch; `enqueued` sees each job inserted (or,
-    /// marked duplicate, the job already queued under its unique key).
-    func enqueue(batches nextBatch: () throws -> [JobSpec]?, total: Int?, now: Timestamp, enqueued: (EnqueuedJob) throws -> Void) throws -> Int
-    func job(id: String) throws -> Job
-    func jobs(state: JobState?, limit: Int, offset: Int) throws -> [Job]
-    func counts() throws -> JobCounts
-    func runs(jobID: String) throws -> [RunRecord]
-    func retryDead(ids: [String], now: Timestamp) throws -> [Job]
-
-    // Config
-    func config() throws -> QueueConfig
-    func setConfig(_ key: ConfigKey, _ value: Double) throws
-    func unsetConfig(_ key: ConfigKey) throws
-
-    // Workers
-    func registerWorker(_ worker: WorkerRecord) throws
-    func workers() throws -> [WorkerRecord]
-    /// Refreshes the heartbeat; false when the row is gone (recovery released this worker).
-    func heartbeat(workerID: String, now: Timestamp) throws -> Bool
-    func requestStop(workerIDs: [String]) throws
-    func deregisterWorker(id: String) throws
-    /// How many times every worker was asked to stop (`worker stop`); a process
-    /// that starts workers reads it first and hands it to them.
-    func stopGeneration() throws -> Int64
-    /// Registers a worker started at stop generation `generation`, unless a stop of
-    /// every worker came since (then false, nothing written): a stop also reaches
-    /// workers that were still starting.
-    func registerWorker(_ worker: WorkerRecord, unlessStoppedSince generation: Int64) throws -> Bool
-    /// Asks every registered worker to stop and counts up the stop generation, in
-    /// one transaction. Returns the workers asked (read after the transaction).
-    func requestStopOfAllWorkers() throws -> [WorkerRecord]
-
-    // Running
-    func claim(workerID: String, now: Timestamp) throws -> ClaimOutcome
-    /// Records a run's end if `workerID` still holds the job; nil when it lost the lease.
-    func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job?
-    /// Releases a lost worker: the jobs it held are marked interrupted and go through the retry path.
-    /// Jobs whose runs come after `startedThrough` (the last run the worker said it
-    /// started) never started: they are given back without counting the attempt.
-    /// nil when the worker was not released (gone already, or a heartbeat came).
-    func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, startedThrough: Int64?, now: Timestamp) throws -> [InterruptedRun]?
-    /// Releases `processing` jobs whose worker row no longer exists.
-    func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun]
-    /// Earliest `run_at` among waiting jobs, so an idle worker knows when to look again.
-    func nextRunAt() throws -> Timestamp?
-
-    func stats(now: Timestamp) throws -> QueueStats
-
-    // Queues (see `QueueTurns` for how claims share them)
-    /// A claim from these queues only (nil: every queue).
-    func claim(workerID: String, queues: [String]?, now: Timestamp) throws -> ClaimOutcome
-    func queues() throws -> [QueueSummary]
-    /// Caps the jobs of `queue` held by workers at once (nil or 0: no cap); checked in the claim.
-    func setConcurrency(queue: String, _ limit: Int?) throws
-    /// Pauses or resumes queues (nil: every known one); returns the queues changed.
-    func setPaused(_ paused: Bool, queues: [String]?) throws -> [String]
-    /// Jobs of these queues held by workers now.
-    func processingCount(queues: [String]) throws -> Int
-
-    // Schedules (see `Schedule`); workers fire them in their claims.
-    func addSchedule(name: String, rule: Schedule.Rule, job: String, catchUpAll: Bool, now: Timestamp) throws -> Schedule
-    func schedules() throws -> [Schedule]
-    func removeSchedule(name: String) throws
-    func setSchedulePaused(name: String, _ paused: Bool, now: Timestamp) throws -> Schedule
-
-    /// Figures for monitoring (`queuectl metrics`); none may grow with the tables.
-    func metrics(now: Timestamp) throws -> QueueMetrics
-}
+/// Storage of the queue: every capability a backend provides. SQLite
+/// (`SQLiteJobStore`, module QueueSQLite) is the embedded default; PostgreSQL
+/// (`PostgresJobStore`, module QueuePostgres) serves workers on many hosts.
+///
+/// The domain decides, the store applies: next-state rules live in QueueCore
+/// (`RunEnding`, `RetryRule`, `Cancellation`, `DependencyStart`, `JobState`'s claim
+/// rule); a store applies them in fenced transactions (only while the worker still
+/// holds the job) and answers queries. Callers hold the narrowest capability they
+/// need: the read-only console holds a `JobReader`.
+public protocol JobStore: JobReader, JobQueueing, LeaseStore {}

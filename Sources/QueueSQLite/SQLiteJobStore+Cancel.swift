@@ -97,7 +97,7 @@ extension SQLiteJobStore {
             """), arguments: [workerID])
     }
 
-    /// A heartbeat (see ``heartbeat(workerID:jobsDone:)``) that also returns the
+    /// A heartbeat (see ``renewLease(workerID:jobsDone:)``) that also returns the
     /// jobs this worker holds whose cancel was requested. nil when the worker was released.
     public func heartbeatReportingCancels(workerID: String, jobsDone: Int = 0) throws -> (at: Timestamp, cancelled: [String])? {
         try write { db in

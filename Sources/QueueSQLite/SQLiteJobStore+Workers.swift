@@ -46,7 +46,7 @@ extension SQLiteJobStore {
     /// Renews a worker's lease with the time the write actually happens, after any
     /// wait for another process's lock: a heartbeat that waited out a long lock must
     /// not land already stale. Returns that time, or nil if the worker was released.
-    public func heartbeat(workerID: String, jobsDone: Int = 0) throws -> Timestamp? {
+    public func renewLease(workerID: String, jobsDone: Int = 0) throws -> Timestamp? {
         try write { db in
             let now = Timestamp.now()
             try db.execute(sql: "UPDATE workers SET heartbeat_at = ?, jobs_done = max(jobs_done, ?) WHERE id = ?",
