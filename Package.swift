@@ -27,18 +27,20 @@ let package = Package(
             name: "QueueSQLite",
             dependencies: ["QueueCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        /// Opens the store an address names: the one place that knows every backend.
+        .target(name: "QueueStores", dependencies: ["QueueCore", "QueueSQLite"]),
         /// Running jobs: worker loop, command runner, heartbeats, recovery, supervisor.
         .target(
             name: "QueueRunner",
             dependencies: [
-                "QueueCore", "QueueSQLite", "CQueueSys",
+                "QueueCore", "QueueSQLite", "QueueStores", "CQueueSys",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "queuectl",
             dependencies: [
-                "QueueCore", "QueueSQLite", "QueueRunner", "QueueMonitor", "QueueBench", "QueueWeb",
+                "QueueCore", "QueueSQLite", "QueueStores", "QueueRunner", "QueueMonitor", "QueueBench", "QueueWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // A release binary is linked at a fixed address (not position-independent):
@@ -51,7 +53,7 @@ let package = Package(
         /// `queuectl bench`: measures the queue against the cost of spawning its jobs.
         .target(
             name: "QueueBench",
-            dependencies: ["QueueCore", "QueueSQLite", "QueueRunner", "CQueueSys"]
+            dependencies: ["QueueCore", "QueueSQLite", "QueueStores", "QueueRunner", "CQueueSys"]
         ),
         /// `queuectl web`: the browser dashboard and JSON API, served by Hummingbird.
         .target(

@@ -17,7 +17,7 @@ final class LiveWorkers {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let location = DatabaseLocation(path: root + "/queue.db")
         store = try SQLiteJobStore(location: location)
-        supervisor = WorkerSupervisor(location: location, executable: executable)
+        supervisor = WorkerSupervisor(address: .file(location), executable: executable)
         workers = try supervisor.startBackground(count: count)
     }
 

@@ -10,6 +10,8 @@ public final class ChangeSignal: @unchecked Sendable {
         case work
         /// Anything changed (a job, a run, a worker).
         case anyChange
+        /// Anything changed, or a running job wrote output.
+        case anyChangeOrOutput
     }
 
     /// Readable after a change; -1 when none could be made (waits only time out).

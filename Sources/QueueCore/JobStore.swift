@@ -76,9 +76,13 @@ public struct InterruptedRun: Sendable, Equatable {
     public var pidStartTicks: Int64?
     public var newState: JobState
     public var started = true
+    /// The host the run's processes are on (nil: unknown, a single-host store's
+    /// orphan). Recovery signals a process group only on that host.
+    public var host: String?
 
     public init(runID: Int64?, jobID: String, attempt: Int, workerID: String, pid: Int?, pidStartTicks: Int64?,
-                newState: JobState, started: Bool = true) {
+                newState: JobState, started: Bool = true, host: String? = nil) {
+        self.host = host
         self.runID = runID
         self.jobID = jobID
         self.attempt = attempt

@@ -54,6 +54,11 @@ public protocol LeaseStore: AnyObject, Sendable {
     func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, startedThrough: Int64?, now: Timestamp) throws -> [InterruptedRun]?
     /// Releases `processing` jobs whose worker row no longer exists.
     func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun]
+
+    /// Why this store can no longer reach the queue its workers registered in (a
+    /// SQLite file deleted or replaced under them), or nil. A worker that sees a
+    /// reason stops: its results could reach no one.
+    func storageLost() -> String?
 }
 
 extension LeaseStore {

@@ -1,6 +1,5 @@
 import Foundation
 import QueueCore
-import QueueSQLite
 import QueueRunner
 
 /// Reads what the console shows from the store, and carries out its actions
@@ -8,7 +7,7 @@ import QueueRunner
 /// free of terminal code: ``MonitorFetcher`` runs it off the screen's thread, and
 /// tests call it directly.
 public final class MonitorDataSource {
-    public let store: SQLiteJobStore
+    public let store: any JobStore
     public let supervisor: WorkerSupervisor
     /// `--readonly`: never write, not even a recovery sweep.
     public let readonly: Bool
@@ -26,7 +25,7 @@ public final class MonitorDataSource {
 
     private var lastVersion: Int64?
 
-    public init(store: SQLiteJobStore, supervisor: WorkerSupervisor, readonly: Bool = false) {
+    public init(store: any JobStore, supervisor: WorkerSupervisor, readonly: Bool = false) {
         self.store = store
         self.supervisor = supervisor
         self.readonly = readonly
@@ -131,9 +130,9 @@ public final class MonitorDataSource {
         let runs = try store.runs(jobID: jobID)
         guard let run = runs.last(where: { $0.id == runID }) ?? runs.last else { return nil }
         let path = store.location.runLogPath(jobID: jobID, runID: run.id)
-        let size = Self.fileSize(path) ?? 0
-        return LogTail(jobID: jobID, attempt: run.number, running: run.outcome == nil, lines: Self.tail(path), path: path, fileSize: size,
-                       workerID: run.workerID)
+        let tail = RunOutputTail.lines(store: store, jobID: jobID, runID: run.id, bytes: Self.tailBytes)
+        return LogTail(jobID: jobID, attempt: run.number, running: run.outcome == nil, lines: tail.lines.map(LogText.clean), path: path,
+                       fileSize: tail.total, workerID: run.workerID, runID: run.id)
     }
 
     func detail(jobID: String) throws -> JobDetail? {
@@ -147,8 +146,9 @@ public final class MonitorDataSource {
         let dependents = try store.dependents(of: jobID, limit: Self.detailDependents).map(\.id)
         guard let last = runs.last else { return JobDetail(job: job, runs: [], output: [], dependents: dependents) }
         let path = store.location.runLogPath(jobID: jobID, runID: last.id)
-        return JobDetail(job: job, runs: runs, output: Array(Self.tail(path).suffix(Self.detailOutputLines)), logPath: path,
-                         logSize: Self.fileSize(path) ?? 0, dependents: dependents)
+        let tail = RunOutputTail.lines(store: store, jobID: jobID, runID: last.id, bytes: Self.tailBytes)
+        return JobDetail(job: job, runs: runs, output: Array(tail.lines.map(LogText.clean).suffix(Self.detailOutputLines)), logPath: path,
+                         logSize: tail.total, dependents: dependents, logRunID: last.id)
     }
 
     // MARK: Change detection
@@ -159,14 +159,16 @@ public final class MonitorDataSource {
     public func hasChanges(since snapshot: MonitorSnapshot) -> Bool {
         var changed = snapshot.error != nil
         do {
-            let version = try store.dataVersion()
+            let version = try store.changeToken()
             if version != lastVersion { changed = true }
             lastVersion = version
         } catch {
             changed = true
         }
-        if let log = snapshot.log, !log.path.isEmpty, Self.fileSize(log.path) ?? 0 != log.fileSize { changed = true }
-        if let detail = snapshot.detail, !detail.logPath.isEmpty, Self.fileSize(detail.logPath) ?? 0 != detail.logSize { changed = true }
+        if let log = snapshot.log, log.runID != 0,
+           RunOutputTail.size(store: store, jobID: log.jobID, runID: log.runID) != log.fileSize { changed = true }
+        if let detail = snapshot.detail, detail.logRunID != 0,
+           RunOutputTail.size(store: store, jobID: detail.job.id, runID: detail.logRunID) != detail.logSize { changed = true }
         return changed
     }
 
@@ -176,7 +178,7 @@ public final class MonitorDataSource {
     @discardableResult
     public func sweep(now: Timestamp = .now()) -> Bool {
         guard !readonly else { return false }
-        let report = store.withBusyTimeout(seconds: Self.sweepBusyTimeoutSeconds) { try? Recovery.sweepNotingInWorkerLog(store: store, now: now) }
+        let report = store.withWaitLimit(seconds: Self.sweepBusyTimeoutSeconds) { try? Recovery.sweepNotingInWorkerLog(store: store, now: now) }
         return !(report?.releasedWorkers.isEmpty ?? true) || !(report?.interrupted.isEmpty ?? true)
     }
 
@@ -188,29 +190,6 @@ public final class MonitorDataSource {
     public func reapExitedChildren() {
         var status: Int32 = 0
         while waitpid(-1, &status, WNOHANG) > 0 {}
-    }
-
-    // MARK: Files
-
-    static func fileSize(_ path: String) -> Int64? {
-        var info = stat()
-        return lstat(path, &info) == 0 ? Int64(info.st_size) : nil
-    }
-
-    /// The last lines of a file, read from its end only (logs can be large), made
-    /// safe to draw.
-    static func tail(_ path: String) -> [String] {
-        // Never through a planted link (see OwnedFile).
-        guard let fd = try? OwnedFile.open(path, .read) else { return [] }
-        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        let size = (try? handle.seekToEnd()) ?? 0
-        let start = size > UInt64(tailBytes) ? size - UInt64(tailBytes) : 0
-        try? handle.seek(toOffset: start)
-        let data = (try? handle.read(upToCount: tailBytes)) ?? Data()
-        var lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if start > 0, !lines.isEmpty { lines.removeFirst() }   // a partial first line
-        if lines.last == "" { lines.removeLast() }
-        return lines.map(LogText.clean)
     }
 
     // MARK: Actions

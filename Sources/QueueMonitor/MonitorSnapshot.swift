@@ -53,9 +53,12 @@ public struct LogTail: Sendable, Equatable {
     /// The worker that ran it, so the Workers pane keeps showing a worker's last
     /// job's output once the worker is idle.
     public var workerID: String
+    /// The run whose output this is (0: none).
+    public var runID: Int64 = 0
 
     public init(jobID: String, attempt: Int, running: Bool, lines: [String], path: String = "", fileSize: Int64 = 0,
-                workerID: String = "") {
+                workerID: String = "", runID: Int64 = 0) {
+        self.runID = runID
         self.workerID = workerID
         self.jobID = jobID
         self.attempt = attempt
@@ -77,7 +80,12 @@ public struct JobDetail: Sendable, Equatable {
     /// Jobs that depend on this one (the first few).
     public var dependents: [String]
 
-    public init(job: Job, runs: [RunRecord], output: [String], logPath: String = "", logSize: Int64 = 0, dependents: [String] = []) {
+    /// The run whose output `output` is (0: none).
+    public var logRunID: Int64 = 0
+
+    public init(job: Job, runs: [RunRecord], output: [String], logPath: String = "", logSize: Int64 = 0, dependents: [String] = [],
+                logRunID: Int64 = 0) {
+        self.logRunID = logRunID
         self.dependents = dependents
         self.job = job
         self.runs = runs

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import QueueCore
-import QueueSQLite
 
 /// The worker's second thread: refreshes the worker's heartbeat, notices when the
 /// worker has been released (then cancels the running job so a stale worker never
@@ -10,7 +9,7 @@ import QueueSQLite
 /// of the running job (each beat reads the cancels requested for the jobs this
 /// worker holds), and sweeps for dead workers.
 final class Heartbeat: @unchecked Sendable {
-    private let store: SQLiteJobStore
+    private let store: any JobStore
     private let workerID: String
     private let cancelWriteFD: Int32
     private let logger: Logger
@@ -28,7 +27,7 @@ final class Heartbeat: @unchecked Sendable {
     private var terminateSent = false
     private var cancelRequested: Set<String> = []
 
-    init(store: SQLiteJobStore, workerID: String, cancelWriteFD: Int32, terminatePipe: (read: Int32, write: Int32), logger: Logger) {
+    init(store: any JobStore, workerID: String, cancelWriteFD: Int32, terminatePipe: (read: Int32, write: Int32), logger: Logger) {
         self.store = store
         self.workerID = workerID
         self.cancelWriteFD = cancelWriteFD
@@ -117,8 +116,8 @@ final class Heartbeat: @unchecked Sendable {
             // Several beats per lease, so one slow beat does not cost the lease; after
             // a failed beat (database locked, disk full) the next try is one tick away.
             nextBeat = Monotonic.now() + Self.tickSeconds
-            if let identity = store.fileIdentity, let change = identity.change(at: store.location.databasePath) {
-                logger.critical("database file \(store.location.databasePath) \(change); stopping this worker (its jobs and results could reach no one) and cancelling its run")
+            if let change = store.storageLost() {
+                logger.critical("\(change); stopping this worker (its jobs and results could reach no one) and cancelling its run")
                 lock.withLock { databaseChange = change }
                 var byte: UInt8 = 1
                 _ = write(cancelWriteFD, &byte, 1)
@@ -127,7 +126,7 @@ final class Heartbeat: @unchecked Sendable {
             do {
                 let config = try store.config()
                 lease = config.leaseTimeoutSeconds
-                guard let (now, cancels) = try store.heartbeatReportingCancels(workerID: workerID, jobsDone: lock.withLock { jobsDone }) else {
+                guard let (now, cancels) = try store.heartbeat(workerID: workerID, jobsDone: lock.withLock { jobsDone }) else {
                     if lock.withLock({ stopped }) { return }   // deregistered on purpose
                     logger.warning("worker released by recovery (no heartbeat recorded within lease); abandoning current run")
                     lock.withLock { released = true }

@@ -1,6 +1,5 @@
 import Foundation
 import QueueCore
-import QueueSQLite
 
 /// Pausing queues as `queue pause` promises it: once `pause` returns, no job of
 /// those queues starts (jobs already running finish).
@@ -14,7 +13,7 @@ public enum QueuePause {
     /// (the queues have jobs held by workers), this waits that long before
     /// returning.
     @discardableResult
-    public static func pause(_ names: [String]?, store: SQLiteJobStore) throws -> [String] {
+    public static func pause(_ names: [String]?, store: any JobStore) throws -> [String] {
         let paused = try store.setPaused(true, queues: names)
         if try store.processingCount(queues: paused) > 0 {
             Thread.sleep(forTimeInterval: ClaimAhead.freshSeconds + 0.05)

@@ -1,6 +1,5 @@
 import Foundation
 import QueueCore
-import QueueSQLite
 
 /// Finds workers that died or stopped heartbeating and releases their jobs.
 ///
@@ -22,24 +21,32 @@ public enum Recovery {
     public static func sweep(store: any JobStore, now: Timestamp = .now(), judgingLeases: Bool = true) throws -> Report {
         var report = Report()
         let leaseTimeout = try store.config().leaseTimeoutSeconds
+        // Leases are judged on the store's clock (the database's for a server store,
+        // so clock skew between hosts cannot release a live worker or keep a dead one).
+        var expired: [String: Double] = [:]
+        if judgingLeases {
+            for (worker, silent) in try store.expiredWorkers(leaseTimeout: leaseTimeout, now: now) { expired[worker.id] = silent }
+        }
         for worker in try store.workers() {
             let loss: WorkerLoss
             if worker.hostname == ProcessIdentity.hostname,
                !ProcessIdentity.isAlive(pid: worker.pid, startTicks: worker.pidStartTicks) {
                 loss = .processExited
-            } else if judgingLeases, now.seconds(since: worker.heartbeatAt) > leaseTimeout {
-                loss = .leaseExpired(seconds: now.seconds(since: worker.heartbeatAt))
+            } else if let silent = expired[worker.id] {
+                loss = .leaseExpired(seconds: silent)
             } else {
                 continue
             }
             // The worker published its last started run and that run's process group.
             // Which runs started is taken from it only for a process that is gone: a
             // live worker (lease expired) may still start the next one.
-            let published = RunningJobFile.read(location: store.location, workerID: worker.id)
+            let published = worker.hostname == ProcessIdentity.hostname
+                ? RunningJobFile.read(location: store.location, workerID: worker.id) : nil
             let startedThrough = loss == .processExited ? published?.runID : nil
             guard var runs = try store.releaseWorker(worker, loss: loss, startedThrough: startedThrough, now: now) else {
                 continue   // a heartbeat arrived meanwhile: not released
             }
+            for i in runs.indices where runs[i].host == nil { runs[i].host = worker.hostname }
             if let published, published.pid > 0 {
                 for i in runs.indices where runs[i].runID == published.runID && runs[i].pid == nil {
                     runs[i].pid = published.pid
@@ -51,12 +58,14 @@ public enum Recovery {
             report.interrupted += runs
         }
         report.interrupted += try store.releaseOrphanedJobs(now: now)
-        for run in report.interrupted {
+        // A process group id means something only on its own host: another host's
+        // runs are left to that host's worker (fenced, it kills its own job).
+        for run in report.interrupted where run.host == nil || run.host == ProcessIdentity.hostname {
             if let pid = run.pid {
                 ProcessIdentity.signalJobGroup(pgid: pid, startTicks: run.pidStartTicks, signal: SIGKILL)
             }
         }
-        if !report.interrupted.isEmpty { Doorbell.ring(store.location) }
+        if !report.interrupted.isEmpty { store.ringWorkers() }
         return report
     }
 

@@ -1,6 +1,5 @@
 import Logging
 import QueueCore
-import QueueSQLite
 
 /// Background pruning for the `retain-completed`, `retain-dead` and
 /// `retain-cancelled` config keys. Each worker's heartbeat thread deletes at most
@@ -12,7 +11,7 @@ struct Retention {
     /// The first tick prunes at once (a worker that starts catches up).
     private var nextAt = 0.0
 
-    mutating func tick(store: SQLiteJobStore, config: QueueConfig, logger: Logger) {
+    mutating func tick(store: any JobStore, config: QueueConfig, logger: Logger) {
         let now = Monotonic.now()
         guard now >= nextAt else { return }
         nextAt = now + Self.intervalSeconds

@@ -1,6 +1,5 @@
 import CQueueSys
 import QueueCore
-import QueueSQLite
 
 /// SIGTERM, SIGINT and SIGHUP as requests to stop, for the processes that run for
 /// a while (workers, their supervisor). They install the handler first thing, so
@@ -24,9 +23,9 @@ public enum StopSignals {
     /// wait to record its last result.
     public static func interruptDatabaseWaits(_ on: Bool) {
         if on {
-            SQLiteJobStore.giveUpWaiting(when: { @Sendable in qc_stop_signal_count() > 0 })
+            StoreWaits.giveUp(when: { @Sendable in qc_stop_signal_count() > 0 })
         } else {
-            SQLiteJobStore.giveUpWaiting(when: nil)
+            StoreWaits.giveUp(when: nil)
         }
     }
 }

@@ -2,7 +2,7 @@ import CQueueSys
 import Foundation
 import Logging
 import QueueCore
-import QueueSQLite
+import QueueStores
 
 /// One worker process: claims jobs and runs them one at a time until asked to stop.
 ///
@@ -15,9 +15,10 @@ import QueueSQLite
 /// stalled, it kills its job and exits without writing anything.
 public final class Worker {
     public let id: String
+    /// Where this host keeps the queue's local files (see `JobReader.location`).
     private let location: DatabaseLocation
-    private let store: SQLiteJobStore
-    private let heartbeatStore: SQLiteJobStore
+    private let store: any JobStore
+    private let heartbeatStore: any JobStore
     private let runningFile: RunningJobFile
     private let environment = JobEnvironment()
     /// The queues this worker takes jobs from (nil: every queue).
@@ -38,23 +39,17 @@ public final class Worker {
     /// `JobStore.registerWorker(_:unlessStoppedSince:)`); nil registers regardless.
     private let stopGeneration: Int64?
 
-    public init(location: DatabaseLocation, queues: [String]? = nil, logger: Logger, stopGeneration: Int64? = nil) throws {
-        self.location = location
+    public init(address: StoreAddress, queues: [String]? = nil, logger: Logger, stopGeneration: Int64? = nil) throws {
         self.queues = queues
         self.stopGeneration = stopGeneration
         self.logger = logger
         id = "w-" + JobID.generate().suffix(10).lowercased()
         self.logger[metadataKey: "worker"] = .string(id)
-        // A worker never creates a database (a deleted one stays deleted; see
-        // Heartbeat), and refuses one of another user: it would run that user's
-        // commands as this one.
-        try location.checkDatabaseFile(mustExist: true)
-        // The main loop never checkpoints (it must not wait on the disk); the
-        // heartbeat thread's connection does, after a heartbeat that finds 4000
-        // frames in the WAL.
-        store = try SQLiteJobStore(location: location, durable: false, autoCheckpoint: false)
-        heartbeatStore = try SQLiteJobStore(location: location, durable: false, createDirectories: false)
-        try location.checkOwnedDatabase()
+        // A worker never creates a queue (a deleted one stays deleted; see
+        // Heartbeat); see StoreOpener.Use.worker.
+        store = try StoreOpener.open(address, .worker)
+        heartbeatStore = try StoreOpener.open(address, .heartbeat)
+        location = store.location
         runningFile = try RunningJobFile(location: location, workerID: id)
     }
 
@@ -74,7 +69,7 @@ public final class Worker {
         if !JobProcessTree.adoptOrphans() {
             logger.warning("cannot become a child subreaper (\(String(cString: strerror(errno)))): processes that leave a job's process group may outlive it")
         }
-        let bell = DoorbellListener(location: location, signalReadFD: signalPipe[0])
+        let bell = DoorbellListener(signal: (try? store.changeSignal(.work)), signalReadFD: signalPipe[0])
 
         let now = Timestamp.now()
         let record = WorkerRecord(id: id, pid: ProcessIdentity.currentPID, pidStartTicks: ProcessIdentity.currentStartTicks,
@@ -106,7 +101,7 @@ public final class Worker {
         // Registered: from now on a stopping worker waits for the database (to
         // record its last result) however long another process holds it.
         StopSignals.interruptDatabaseWaits(false)
-        logger.info("worker \(id) started (pid \(record.pid)) on \(location.databasePath)\(queues.map { ", queues " + $0.joined(separator: ",") } ?? "")")
+        logger.info("worker \(id) started (pid \(record.pid)) on \(store.displayAddress)\(queues.map { ", queues " + $0.joined(separator: ",") } ?? "")")
         // The heartbeat thread gets its own connection so its writes never queue
         // behind the main thread's.
         let heartbeat = Heartbeat(store: heartbeatStore, workerID: id, cancelWriteFD: cancelPipe[1],
@@ -129,8 +124,9 @@ public final class Worker {
         /// wake-up writes nothing.
         func settle(claimLimit: Int, givingBackBecause reason: String? = nil) throws -> Settlement {
             let doneAfter = unrecorded.isEmpty ? nil : jobsDone + unrecorded.count
-            let settled = try store.settle(unrecorded, givingBack: ahead, workerID: id, queues: queues, claimLimit: claimLimit,
-                                           jobsDone: doneAfter, now: .now())
+            let settled = try store.settle(unrecorded, givingBack: ahead,
+                                           request: ClaimRequest(workerID: id, limit: claimLimit, queues: queues, now: .now()),
+                                           jobsDone: doneAfter)
             for (run, job) in zip(unrecorded, settled.finished) { logResult(run.claimed, run.result, job) }
             if let doneAfter {
                 jobsDone = doneAfter
@@ -152,7 +148,7 @@ public final class Worker {
             let checkIn = RunCheckIn(after: ClaimAhead.shortRunSeconds) { [store, logger] in
                 guard !unrecorded.isEmpty || !ahead.isEmpty else { return true }
                 do {
-                    _ = try store.withBusyTimeout(seconds: 0.05) {
+                    _ = try store.withWaitLimit(seconds: 0.05) {
                         try settle(claimLimit: 0, givingBackBecause: "job \(claimed.job.id) still running after \(Int(ClaimAhead.shortRunSeconds * 1000)) ms")
                     }
                     return true
@@ -227,7 +223,7 @@ public final class Worker {
         runningFile.remove()
         if let change = heartbeat.databaseGone {
             // Exit 0: a supervisor must not restart it against a database that is gone.
-            logger.warning("worker \(id) stopped after \(jobsDone) job\(jobsDone == 1 ? "" : "s"): database file \(location.databasePath) \(change)")
+            logger.warning("worker \(id) stopped after \(jobsDone) job\(jobsDone == 1 ? "" : "s"): \(change)")
             return 0
         }
         if released || heartbeat.wasReleased {

@@ -1,7 +1,7 @@
 import CQueueSys
 import Foundation
 import QueueCore
-import QueueSQLite
+import QueueStores
 
 /// Starts and stops worker processes of one database, from any directory or
 /// terminal: workers are found through the `workers` table, never through pid files.
@@ -10,7 +10,7 @@ import QueueSQLite
 /// ``supervise(count:stopGeneration:detached:log:)``): `worker start --foreground`
 /// is one; `worker start` runs one in the background.
 public struct WorkerSupervisor: Sendable {
-    public let location: DatabaseLocation
+    public let address: StoreAddress
     public let executable: String
     /// Queues the started workers serve (nil: every queue).
     public var queues: [String]?
@@ -25,8 +25,8 @@ public struct WorkerSupervisor: Sendable {
         public var stillRunning: [WorkerRecord] = []
     }
 
-    public init(location: DatabaseLocation, executable: String = ProcessIdentity.currentExecutable) {
-        self.location = location
+    public init(address: StoreAddress, executable: String = ProcessIdentity.currentExecutable) {
+        self.address = address
         self.executable = executable
     }
 
@@ -37,20 +37,20 @@ public struct WorkerSupervisor: Sendable {
     /// (own session, output to `<db>-logs/workers.log`) that starts them and restarts
     /// those that crash. Returns once each has registered.
     public func startBackground(count: Int, timeout: Double = 15) throws -> [WorkerRecord] {
-        try location.checkOwnedDatabase()
+        let store = try StoreOpener.open(address, .supervisor)
+        let location = store.location
         try location.prepareLogsFolder()
-        let store = try SQLiteJobStore(location: location)
         let generation = try store.stopGeneration()
         let logFD = try PrivateFolder.openFile(location.workerLogPath, .append)
         defer { close(logFD) }
-        let supervisor = try spawn([executable, "worker", "supervise", "--db", location.databasePath,
+        let supervisor = try spawn([executable, "worker", "supervise", "--db", address.argument,
                                     "--count", String(count), "--stop-generation", String(generation)] + queueArguments,
                                    stdout: logFD, deathSignal: 0, newSession: true)
         return try awaitPool(of: supervisor, count: count, generation: generation, store: store, timeout: timeout)
     }
 
     /// Waits until `count` workers started by `supervisor` have registered.
-    private func awaitPool(of supervisor: pid_t, count: Int, generation: Int64, store: SQLiteJobStore,
+    private func awaitPool(of supervisor: pid_t, count: Int, generation: Int64, store: any JobStore,
                            timeout: Double) throws -> [WorkerRecord] {
         let deadline = Monotonic.now() + timeout
         while true {
@@ -61,10 +61,10 @@ public struct WorkerSupervisor: Sendable {
                 if try store.stopGeneration() != generation {
                     throw QueueError.runtime("`worker stop` asked every worker to stop while these were starting; none is left running")
                 }
-                throw QueueError.runtime("the workers' supervisor (pid \(supervisor)) exited during start-up; see \(location.workerLogPath)")
+                throw QueueError.runtime("the workers' supervisor (pid \(supervisor)) exited during start-up; see \(store.location.workerLogPath)")
             }
             if Monotonic.now() > deadline {
-                throw QueueError.runtime("workers did not register within \(Int(timeout)) s; see \(location.workerLogPath)")
+                throw QueueError.runtime("workers did not register within \(Int(timeout)) s; see \(store.location.workerLogPath)")
             }
             usleep(10_000)
         }
@@ -89,7 +89,7 @@ public struct WorkerSupervisor: Sendable {
     /// and ends their supervisors. Dead workers found on the way are released. With
     /// `wait`, returns once they (and their supervisors) are gone or `timeout` passed.
     public func stop(workerIDs: [String]? = nil, wait: Bool = true, timeout: Double = 30) throws -> StopReport {
-        let store = try SQLiteJobStore(location: location)
+        let store = try StoreOpener.open(address, .service)
         var report = StopReport()
         report.released = try Recovery.sweepNotingInWorkerLog(store: store).releasedWorkers
         // A worker already asked to stop got its SIGTERM then; a second one would cancel
@@ -110,7 +110,7 @@ public struct WorkerSupervisor: Sendable {
         for worker in local where !alreadyAsked.contains(worker.id) {
             ProcessIdentity.signalProcess(pid: worker.pid, startTicks: worker.pidStartTicks, signal: SIGTERM)
         }
-        Doorbell.ring(location)
+        store.ringWorkers()
         guard wait else { return report }
         let deadline = Monotonic.now() + timeout
         var remaining = targets
@@ -161,17 +161,16 @@ public struct WorkerSupervisor: Sendable {
     /// - It adopts orphans: what a dead worker's job left running is re-parented here
     ///   and killed (see JobProcessTree.killAdopted).
     public func supervise(count: Int, stopGeneration: Int64, detached: Bool, log: (String) -> Void) throws -> Int32 {
-        try location.checkOwnedDatabase()
-        try location.prepareLogsFolder()
+        let store = try StoreOpener.open(address, .supervisor)
+        try store.location.prepareLogsFolder()
         var signalPipe: [Int32] = [-1, -1]
         guard qc_pipe_cloexec(&signalPipe) == 0 else { throw QueueError.runtime("cannot create a pipe") }
         _ = fcntl(signalPipe[1], F_SETFL, fcntl(signalPipe[1], F_GETFL) | O_NONBLOCK)
         _ = fcntl(signalPipe[0], F_SETFL, fcntl(signalPipe[0], F_GETFL) | O_NONBLOCK)
         StopSignals.install(wakeFD: signalPipe[1])
         JobProcessTree.adoptOrphans()
-        let store = try SQLiteJobStore(location: location)
         var pool = SupervisedPool(count: count, stopGeneration: stopGeneration)
-        let argv = [executable, "worker", "run", "--db", location.databasePath, "--stop-generation", String(stopGeneration)] + queueArguments
+        let argv = [executable, "worker", "run", "--db", address.argument, "--stop-generation", String(stopGeneration)] + queueArguments
         // Attached workers get SIGTERM (a graceful stop) if this supervisor dies;
         // detached ones keep running (`worker stop` still reaches them).
         let deathSignal = detached ? 0 : SIGTERM
@@ -237,11 +236,11 @@ public struct WorkerSupervisor: Sendable {
     /// Asks the pool's registered workers to stop (the database flag and the
     /// doorbell: a signal could be a second one, which cancels the running job) and
     /// signals the ones not registered yet (they hold no job).
-    private func askToStop(_ pool: inout SupervisedPool, store: SQLiteJobStore) {
+    private func askToStop(_ pool: inout SupervisedPool, store: any JobStore) {
         let ids = pool.idsToAsk()
         if !ids.isEmpty, (try? store.requestStop(workerIDs: ids)) != nil {
             pool.asked(ids)
-            Doorbell.ring(location)
+            store.ringWorkers()
         }
         for pid in pool.unregisteredToSignal() { kill(pid, SIGTERM) }
     }

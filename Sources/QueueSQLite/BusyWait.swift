@@ -36,14 +36,10 @@ final class BusyWait: Sendable {
         return try body()
     }
 
-    /// When set, every wait of this process gives up as soon as it returns true
-    /// (see `SQLiteJobStore.giveUpWaiting(when:)`).
-    static let giveUp = Mutex<(@Sendable () -> Bool)?>(nil)
-
     /// SQLite's busy callback: `true` to try again (after sleeping), `false` to
     /// give up with `SQLITE_BUSY`. `tries` is 0 on the first call of each wait.
     func shouldRetry(tries: Int) -> Bool {
-        if let giveUp = Self.giveUp.withLock({ $0 }), giveUp() { return false }
+        if StoreWaits.shouldGiveUp { return false }
         let now = Monotonic.now()
         let expired = state.withLock { state -> Bool in
             if tries == 0 { state.deadline = now + max(0, state.timeout) }

@@ -21,8 +21,10 @@ extension SQLiteJobStore {
         let lost = try read { db in
             try String.fetchOne(db, sql: "SELECT output_lost FROM runs WHERE id = ?", arguments: [runID])
         }
-        let fd = open(location.runLogPath(jobID: jobID, runID: runID), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { return RunOutput(bytes: [], total: 0, lost: lost, exists: false) }
+        // Never through a planted link (see OwnedFile).
+        guard let fd = try? OwnedFile.open(location.runLogPath(jobID: jobID, runID: runID), .read) else {
+            return RunOutput(bytes: [], total: 0, lost: lost, exists: false)
+        }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
@@ -49,8 +51,10 @@ extension SQLiteJobStore {
                 close(fd)
                 return ChangeSignal(fd: -1, drain: {}, close: {})
             }
-        case .anyChange:
-            for path in [location.databasePath + "-wal", location.bellPath] {
+        case .anyChange, .anyChangeOrOutput:
+            var paths = [location.databasePath + "-wal", location.bellPath]
+            if kind == .anyChangeOrOutput { paths.append(location.logsDirectory) }
+            for path in paths {
                 _ = inotify_add_watch(fd, path, UInt32(IN_MODIFY | IN_ATTRIB | IN_CREATE))
             }
         }
@@ -90,5 +94,9 @@ extension SQLiteJobStore {
             let silent = now.seconds(since: worker.heartbeatAt)
             return silent > leaseTimeout ? (worker, silent) : nil
         }
+    }
+
+    public func storageLost() -> String? {
+        fileIdentity.flatMap { $0.change(at: location.databasePath) }.map { "database file \(location.databasePath) \($0)" }
     }
 }

@@ -181,14 +181,6 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         try busyWait.withTimeout(seconds, body)
     }
 
-    /// Makes every wait for another process's write lock, in every store of this
-    /// process, give up with "database is locked" once `predicate` returns true
-    /// (nil: never). A process that is starting up passes "a stop signal came", so
-    /// a stop while another process holds the lock ends it at once.
-    public static func giveUpWaiting(when predicate: (@Sendable () -> Bool)?) {
-        BusyWait.giveUp.withLock { $0 = predicate }
-    }
-
     /// A cheap change counter (`PRAGMA data_version`): different whenever another
     /// connection committed since the last call. Pollers use it to skip work.
     public func dataVersion() throws -> Int64 {

@@ -1,6 +1,5 @@
 import Foundation
 import QueueCore
-import QueueSQLite
 import ServiceLifecycle
 import Synchronization
 
@@ -20,11 +19,11 @@ final class ChangeFeed: Service, Sendable {
         var finished = false
     }
 
-    private let store: SQLiteJobStore
+    private let store: any JobStore
     private let interval: Duration
     private let state = Mutex(State())
 
-    init(store: SQLiteJobStore, interval: Duration = .milliseconds(500)) {
+    init(store: any JobStore, interval: Duration = .milliseconds(500)) {
         self.store = store
         self.interval = interval
     }
@@ -59,12 +58,12 @@ final class ChangeFeed: Service, Sendable {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            var last = try? self.store.dataVersion()
+            var last = try? self.store.changeToken()
             while !Task.isCancelled {
                 try? await Task.sleep(for: self.interval)
                 // Nobody listening: nothing to read.
                 guard self.subscriberCount > 0 else { continue }
-                let version = try? self.store.dataVersion()
+                let version = try? self.store.changeToken()
                 if version != last {
                     last = version
                     self.announce()

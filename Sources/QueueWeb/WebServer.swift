@@ -3,7 +3,6 @@ import Hummingbird
 import Logging
 import NIOCore
 import QueueCore
-import QueueSQLite
 import QueueRunner
 import ServiceLifecycle
 
@@ -33,13 +32,13 @@ public struct WebServer: Sendable {
     static let pageSize = 50
     static let maxAPILimit = 1000
 
-    let store: SQLiteJobStore
+    let store: any JobStore
     let options: Options
     /// Checked on every POST; made new at each start.
     let csrf: String
     let feed: ChangeFeed
 
-    public init(store: SQLiteJobStore, options: Options) {
+    public init(store: any JobStore, options: Options) {
         self.store = store
         self.options = options
         var generator = SystemRandomNumberGenerator()
@@ -89,7 +88,7 @@ public struct WebServer: Sendable {
             guard let id = request.uri.queryParameters.get("id") else { throw HTTPError(.badRequest, message: "give ?id=JOB") }
             let job = try found { try store.job(id: id) }
             let runs = try store.runs(jobID: id)
-            let output = runs.last.map { OutputTail.lines(path: store.location.runLogPath(jobID: id, runID: $0.id)) } ?? []
+            let output = runs.last.map { RunOutputTail.lines(store: store, jobID: id, runID: $0.id).lines } ?? []
             return WebResponse.html(pages.job(job, runs: runs, output: output, now: .now()))
         }
         router.read("/dlq") { request, _ in

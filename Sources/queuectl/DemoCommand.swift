@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import QueueCore
-import QueueSQLite
+import QueueStores
 import QueueMonitor
 import QueueRunner
 
@@ -36,12 +36,12 @@ struct DemoCommand: ParsableCommand {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("queuectl-demo-\(JobID.generate().suffix(6).lowercased())")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let location = DatabaseLocation(path: folder.appendingPathComponent("queue.db").path)
-            let store = try SQLiteJobStore(location: location)
+            let store = try StoreOpener.open(.file(location), .service)
             try store.setConfig(.backoffBase, 1.5)
             try store.setConfig(.maxRetries, 2)
             try store.setConfig(.killGrace, 1)
             _ = try store.enqueue(try Self.jobs(), now: .now())
-            let supervisor = WorkerSupervisor(location: location)
+            let supervisor = WorkerSupervisor(address: .file(location))
             _ = try supervisor.startBackground(count: workers)
             let feeder = DemoFeeder(location: location)
             feeder.start()
@@ -104,7 +104,7 @@ final class DemoFeeder: @unchecked Sendable {
 
     func start() {
         Thread.detachNewThread { [self] in
-            guard let store = try? SQLiteJobStore(location: location, createDirectories: false) else { return }
+            guard let store = try? StoreOpener.open(.file(location), .command(creating: false)) else { return }
             var n = 0
             while !lock.withLock({ stopped }) {
                 Thread.sleep(forTimeInterval: 2)

@@ -51,7 +51,7 @@ struct EventsCommand: ParsableCommand {
         try reportingErrors {
             let store = try global.openStoreForReading()
             var cursor = try since.flatMap(Self.time).map { try store.eventCursor(since: $0) } ?? store.eventCursor(last: last)
-            let watcher = follow ? ChangeWatcher(location: store.location) : nil
+            let watcher = follow ? ChangeWatcher(store: store) : nil
             var skip = since == nil ? -1 : 0
             while true {
                 let (events, next) = try store.events(after: cursor)

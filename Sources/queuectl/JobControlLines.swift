@@ -1,9 +1,8 @@
 import QueueCore
-import QueueSQLite
 
 /// The lines `show` adds for the job-control fields, only those set.
 enum JobControlLines {
-    static func lines(for job: Job, store: SQLiteJobStore, dependents: [Job], dependentTotal: Int) throws -> [(String, String)] {
+    static func lines(for job: Job, store: any JobStore, dependents: [Job], dependentTotal: Int) throws -> [(String, String)] {
         var lines: [(String, String)] = []
         if !job.dependsOn.isEmpty {
             let states = Dictionary(try store.jobs(ids: job.dependsOn).map { ($0.id, $0.state) }, uniquingKeysWith: { a, _ in a })

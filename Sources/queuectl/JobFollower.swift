@@ -1,12 +1,11 @@
 import Foundation
 import QueueCore
-import QueueSQLite
 import QueueRunner
 
 /// `enqueue --wait`: follows one job to its end, copying each run's output to
 /// stdout as it is written, and turns the end into the job's own exit status.
 struct JobFollower {
-    let store: SQLiteJobStore
+    let store: any JobStore
 
     /// How often a running job's log is read again when no change event came
     /// (output written to the log does not touch the database).
@@ -14,9 +13,9 @@ struct JobFollower {
 
     /// Follows `jobID` until it is final; returns the exit status to leave with.
     func follow(jobID: String) throws -> Int32 {
-        let watcher = ChangeWatcher(location: store.location, watchingLogs: true)
+        let watcher = ChangeWatcher(store: store, watchingOutput: true)
         var current: Int64?
-        var offset: UInt64 = 0
+        var offset: Int64 = 0
         // The same terminal rule as `logs` (made safe on a terminal, raw when piped).
         var output = LogsCommand.Output(safe: isatty(STDOUT_FILENO) != 0)
         while true {
@@ -51,7 +50,7 @@ struct JobFollower {
 
     /// Copies a run's log from `offset` to stdout; returns the new offset. The log
     /// is read as `logs` reads it (never through a planted link).
-    private func copy(runID: Int64, jobID: String, from offset: UInt64, to output: inout LogsCommand.Output) -> UInt64 {
-        (try? output.copy(path: store.location.runLogPath(jobID: jobID, runID: runID), from: offset)) ?? offset
+    private func copy(runID: Int64, jobID: String, from offset: Int64, to output: inout LogsCommand.Output) -> Int64 {
+        (try? output.copy(store: store, jobID: jobID, runID: runID, from: offset)) ?? offset
     }
 }

@@ -5,7 +5,7 @@ import Glibc
 import Darwin
 #endif
 import QueueCore
-import QueueSQLite
+import QueueStores
 
 /// Shell completion of job ids from the database (`completion: JobIDCompletion.any`
 /// on an `@Argument` that names jobs).
@@ -22,8 +22,8 @@ enum JobIDCompletion {
     static let dead: CompletionKind = .custom { words, _, prefix in candidates(words: words, prefix: prefix, state: .dead) }
 
     static func candidates(words: [String], prefix: String, state: JobState?) -> [String] {
-        guard let location = try? DatabaseLocation.resolve(explicit: databaseArgument(in: words)) else { return [] }
-        return (try? SQLiteJobStore.jobIDs(at: location, startingWith: unquoted(prefix), state: state)) ?? []
+        guard let address = try? StoreAddress.resolve(explicit: databaseArgument(in: words)) else { return [] }
+        return (try? StoreOpener.jobIDs(at: address, startingWith: unquoted(prefix), state: state)) ?? []
     }
 
     /// The value of `--db PATH` or `--db=PATH` among the words typed so far.

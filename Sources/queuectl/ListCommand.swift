@@ -1,6 +1,5 @@
 import ArgumentParser
 import QueueCore
-import QueueSQLite
 
 extension JobState: ExpressibleByArgument {}
 
@@ -71,7 +70,7 @@ struct ListCommand: ParsableCommand {
     /// Prints the jobs of `query`: a page (`limit`, default 100) as a table, with a
     /// note on stderr when there are more; with `json`, every job unless `limit` or
     /// `offset` is given. `dlq list` shares it.
-    static func show(_ query: JobListQuery, store: SQLiteJobStore, limit: Int?, offset: Int, json: Bool,
+    static func show(_ query: JobListQuery, store: any JobStore, limit: Int?, offset: Int, json: Bool,
                      render: ([Job]) -> String = { JobTable.render($0) }, empty: String? = nil) throws {
         if json && limit == nil && offset == 0 {
             var printer = Terminal.JSONArrayPrinter()

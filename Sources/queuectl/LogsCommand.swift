@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import QueueCore
-import QueueSQLite
 import QueueRunner
 
 struct LogsCommand: ParsableCommand {
@@ -56,10 +55,9 @@ struct LogsCommand: ParsableCommand {
             var output = Output(safe: !raw && isatty(STDOUT_FILENO) != 0)
             guard follow else {
                 guard let runID = try store.runID(jobID: id, number: runNumber) else { throw noRun() }
-                let path = store.location.runLogPath(jobID: id, runID: runID)
-                _ = try output.copy(path: path, from: 0)
+                _ = try output.copy(store: store, jobID: id, runID: runID, from: 0)
                 output.finish()
-                try checkNothingLost(store: store, runID: runID, path: path)
+                try checkNothingLost(store: store, runID: runID)
                 return
             }
             if runNumber != nil {
@@ -76,8 +74,8 @@ struct LogsCommand: ParsableCommand {
 
     /// Wakes a follow waiting for a job's next run on the queue's changes, instead
     /// of reading the database every 100 ms through a retry's backoff.
-    private static func watcher(_ store: SQLiteJobStore) -> ChangeWatcher {
-        ChangeWatcher(location: store.location)
+    private static func watcher(_ store: any JobStore) -> ChangeWatcher {
+        ChangeWatcher(store: store)
     }
 
     private func noRun() -> QueueError {
@@ -86,7 +84,7 @@ struct LogsCommand: ParsableCommand {
 
     /// Follows the job's runs, one after another, until it is final; returns its
     /// final state.
-    private func followJob(store: SQLiteJobStore, output: inout Output, watcher: ChangeWatcher) throws -> JobState {
+    private func followJob(store: any JobStore, output: inout Output, watcher: ChangeWatcher) throws -> JobState {
         // Start with the latest run, then take every later run in turn (none is
         // skipped, however quickly they come).
         guard var current = try store.runID(jobID: id, number: nil) ?? waitForFirstRun(store: store, watcher: watcher) else {
@@ -110,7 +108,7 @@ struct LogsCommand: ParsableCommand {
 
     /// Waits for a job that has not run yet to start its first run; nil if it
     /// became final without one.
-    private func waitForFirstRun(store: SQLiteJobStore, watcher: ChangeWatcher) throws -> Int64? {
+    private func waitForFirstRun(store: any JobStore, watcher: ChangeWatcher) throws -> Int64? {
         while true {
             if let first = try store.runID(jobID: id, number: nil) { return first }
             if Self.isFinal(try store.job(id: id).state) { return nil }
@@ -123,27 +121,26 @@ struct LogsCommand: ParsableCommand {
     /// wake a change-driven follow at every write.
     static let runningPollMicroseconds: useconds_t = 100_000
 
-    private func follow(runID: Int64, store: SQLiteJobStore, output: inout Output) throws {
-        let path = store.location.runLogPath(jobID: id, runID: runID)
-        var offset = try output.copy(path: path, from: 0)
+    private func follow(runID: Int64, store: any JobStore, output: inout Output) throws {
+        var offset = try output.copy(store: store, jobID: id, runID: runID, from: 0)
         while try store.runIsActive(runID: runID) {
             usleep(Self.runningPollMicroseconds)
-            offset = try output.copy(path: path, from: offset)
+            offset = try output.copy(store: store, jobID: id, runID: runID, from: offset)
         }
-        _ = try output.copy(path: path, from: offset)
-        try checkNothingLost(store: store, runID: runID, path: path)
+        _ = try output.copy(store: store, jobID: id, runID: runID, from: offset)
+        try checkNothingLost(store: store, runID: runID)
     }
 
     /// Fails (exit 1, after printing what there is) when the run's output was not
     /// all saved (see RunResult.outputLost) or its log has gone missing, so an empty
     /// print is never taken for a job that printed nothing.
-    private func checkNothingLost(store: SQLiteJobStore, runID: Int64, path: String) throws {
+    private func checkNothingLost(store: any JobStore, runID: Int64) throws {
         guard let run = try store.runs(jobID: id).first(where: { $0.id == runID }) else { return }
         if let lost = run.outputLost {
             throw QueueError.runtime("job \(SafeText.quoted(id)) run #\(run.number): \(lost)")
         }
-        if (run.outputBytes ?? 0) > 0, access(path, F_OK) != 0 {
-            throw QueueError.runtime("job \(SafeText.quoted(id)) run #\(run.number) printed \(run.outputBytes ?? 0) bytes, but its log \(path) is gone")
+        if (run.outputBytes ?? 0) > 0, !(try store.runOutput(jobID: id, runID: runID, from: 0, limit: 0).exists) {
+            throw QueueError.runtime("job \(SafeText.quoted(id)) run #\(run.number) printed \(run.outputBytes ?? 0) bytes, but its log \(store.location.runLogPath(jobID: id, runID: runID)) is gone")
         }
     }
 
@@ -156,24 +153,18 @@ struct LogsCommand: ParsableCommand {
 
         init(safe: Bool) { filter = safe ? SafeOutputFilter() : nil }
 
-        /// Copies the file from `offset` to stdout in chunks; returns the new offset.
-        /// The log is opened without following a link (see OwnedFile); a missing one
-        /// copies nothing.
-        mutating func copy(path: String, from offset: UInt64) throws -> UInt64 {
-            let fd: Int32
-            do {
-                fd = try OwnedFile.open(path, .read)
-            } catch let error as QueueError where error.kind == .notFound {
-                return offset
-            }
-            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-            try handle.seek(toOffset: offset)
+        /// Copies a run's output from `offset` to stdout in chunks, wherever the
+        /// store keeps it (see `JobReader.runOutput`); returns the new offset. A run
+        /// with no output yet copies nothing.
+        mutating func copy(store: any JobReader, jobID: String, runID: Int64, from offset: Int64) throws -> Int64 {
             var position = offset
-            while let chunk = try handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-                write(filter == nil ? chunk : Data(filter!.filter(chunk)))
-                position += UInt64(chunk.count)
+            while true {
+                let chunk = try store.runOutput(jobID: jobID, runID: runID, from: position, limit: 1 << 16)
+                guard !chunk.bytes.isEmpty else { return position }
+                let data = Data(chunk.bytes)
+                write(filter == nil ? data : Data(filter!.filter(data)))
+                position += Int64(chunk.bytes.count)
             }
-            return position
         }
 
         mutating func finish() {

@@ -41,7 +41,7 @@ struct MonitorCommand: ParsableCommand {
             try Self.requireTerminal()
             // A read-only look never creates a queue; the full console may (it can start workers).
             let store = try readonly ? global.openExistingStore() : global.openStore()
-            let source = MonitorDataSource(store: store, supervisor: WorkerSupervisor(location: store.location), readonly: readonly)
+            let source = MonitorDataSource(store: store, supervisor: WorkerSupervisor(address: try global.address()), readonly: readonly)
             try MonitorApp(source: source, refreshSeconds: refresh.seconds, useColor: Self.useColor).run()
         }
     }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import QueueCore
-import QueueSQLite
+import QueueStores
 
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +29,7 @@ struct VersionCommand: ParsableCommand {
         Terminal.printJSON(.object([
             ("version", .string(version)),
             ("build", .string(Self.buildConfiguration)),
-            ("sqlite", .string(SQLiteJobStore.engineVersion)),
+            ("sqlite", .string(StoreOpener.sqliteVersion)),
             ("os", .string(Self.operatingSystem)),
             ("arch", .string(Self.architecture)),
         ]))

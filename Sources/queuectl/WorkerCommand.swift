@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Logging
 import QueueCore
-import QueueSQLite
 import QueueRunner
 
 struct WorkerCommand: ParsableCommand {
@@ -70,7 +69,7 @@ struct WorkerCommand: ParsableCommand {
                     StopSignals.install()
                     StopSignals.interruptDatabaseWaits(true)
                 }
-                let store: SQLiteJobStore
+                let store: any JobStore
                 do {
                     // Validates the database, writable included, before spawning anything.
                     store = try global.openStore()
@@ -80,7 +79,7 @@ struct WorkerCommand: ParsableCommand {
                     return
                 }
                 StopSignals.interruptDatabaseWaits(false)
-                var supervisor = WorkerSupervisor(location: store.location)
+                var supervisor = WorkerSupervisor(address: try global.address())
                 supervisor.queues = try queue.map(QueueNameArgument.parse)
                 if foreground {
                     let generation = try store.stopGeneration()
@@ -124,7 +123,8 @@ struct WorkerCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let supervisor = WorkerSupervisor(location: try global.openExistingStore().location)
+                _ = try global.openExistingStore()
+                let supervisor = WorkerSupervisor(address: try global.address())
                 let report = try supervisor.stop(wait: !noWait, timeout: timeout.seconds)
                 if report.requested.isEmpty {
                     Terminal.note("no workers running")
@@ -191,11 +191,11 @@ struct WorkerCommand: ParsableCommand {
             StopSignals.install()
             StopSignals.interruptDatabaseWaits(true)
             try reportingErrors {
-                let location = try global.location()
+                let address = try global.address()
                 let queues = try queue.map(QueueNameArgument.parse)
                 let logger = WorkerLog.bootstrap(label: "queuectl.worker")
                 while true {
-                    let status = try Worker(location: location, queues: queues, logger: logger, stopGeneration: stopGeneration).run()
+                    let status = try Worker(address: address, queues: queues, logger: logger, stopGeneration: stopGeneration).run()
                     // Released by recovery while alive: come back as a new worker,
                     // unless a stop was asked for meanwhile.
                     if status == Worker.releasedStatus && !Worker.stopSignalReceived {
@@ -233,7 +233,7 @@ struct WorkerCommand: ParsableCommand {
             StopSignals.install()
             try reportingErrors {
                 let logger = WorkerLog.bootstrap(label: "queuectl.supervisor")
-                var supervisor = WorkerSupervisor(location: try global.location())
+                var supervisor = WorkerSupervisor(address: try global.address())
                 supervisor.queues = try queue.map(QueueNameArgument.parse)
                 let status = try supervisor.supervise(count: count, stopGeneration: stopGeneration, detached: true) { logger.info("\($0)") }
                 if status != 0 { throw ExitCode(status) }

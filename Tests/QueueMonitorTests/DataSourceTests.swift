@@ -19,7 +19,7 @@ import Testing
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let location = DatabaseLocation(path: folder.appendingPathComponent("queue.db").path)
             store = try SQLiteJobStore(location: location)
-            source = MonitorDataSource(store: store, supervisor: .init(location: location), readonly: readonly)
+            source = MonitorDataSource(store: store, supervisor: .init(address: .file(location)), readonly: readonly)
             try store.registerWorker(WorkerRecord(id: "w-test", pid: Int(getpid()), pidStartTicks: 0, hostname: "test",
                                                   startedAt: clock, heartbeatAt: clock))
         }

@@ -1,0 +1,82 @@
+import Foundation
+import QueueCore
+import QueueSQLite
+
+/// Opens the store an address names, the one place that knows every backend.
+/// Each use opens it the way that use needs (a worker's connection never creates
+/// a database; a command's may, only where it is allowed to create the queue).
+public enum StoreOpener {
+    public enum Use: Sendable, Equatable {
+        /// A command. `creating`: it may create the queue (enqueue, config set, …);
+        /// otherwise a missing queue is "not found" (exit 3), never created.
+        case command(creating: Bool)
+        /// A worker's main connection: the queue must exist and be this user's.
+        case worker
+        /// A worker's heartbeat connection (its own, so heartbeats never queue
+        /// behind the worker's transactions).
+        case heartbeat
+        /// A process that starts workers: the queue must be this user's.
+        case supervisor
+        /// `worker stop`, the bench, the console: an existing or new queue.
+        case service
+    }
+
+    /// `explicit`: the address was given (`--db`, `QUEUECTL_DB`), not the default.
+    public static func open(_ address: StoreAddress, _ use: Use, explicit: Bool = true) throws -> any JobStore {
+        switch address {
+        case let .file(location):
+            return try openFile(location, use, explicit: explicit)
+        case let .server(url):
+            throw QueueError.invalidInput("this build of queuectl has no PostgreSQL store; cannot open \(url)")
+        }
+    }
+
+    /// The default location's folder is created on first use; an explicit path's
+    /// folder must exist (a typo in --db should not silently create a new queue).
+    static func openFile(_ location: DatabaseLocation, _ use: Use, explicit: Bool) throws -> SQLiteJobStore {
+        switch use {
+        case let .command(creating):
+            try location.checkDatabaseFile(mustExist: !creating)
+            return try SQLiteJobStore(location: location, createDirectories: try creatingFolderAllowed(location, explicit: explicit))
+        case .worker:
+            // A worker never creates a database (a deleted one stays deleted; see
+            // Heartbeat), and refuses one of another user: it would run that user's
+            // commands as this one. Its main loop never checkpoints (it must not wait
+            // on the disk); the heartbeat connection does.
+            try location.checkDatabaseFile(mustExist: true)
+            let store = try SQLiteJobStore(location: location, durable: false, autoCheckpoint: false)
+            try location.checkOwnedDatabase()
+            return store
+        case .heartbeat:
+            return try SQLiteJobStore(location: location, durable: false, createDirectories: false)
+        case .supervisor:
+            try location.checkOwnedDatabase()
+            return try SQLiteJobStore(location: location)
+        case .service:
+            return try SQLiteJobStore(location: location)
+        }
+    }
+
+    private static func creatingFolderAllowed(_ location: DatabaseLocation, explicit: Bool) throws -> Bool {
+        guard explicit else { return true }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: location.directory, isDirectory: &isDir), isDir.boolValue else {
+            throw QueueError.runtime("database folder \(location.directory) does not exist")
+        }
+        return false
+    }
+
+    /// Job ids starting with `prefix`, for shell completion: never creates, never
+    /// migrates, never waits long (see `SQLiteJobStore.jobIDs(at:…)`).
+    public static func jobIDs(at address: StoreAddress, startingWith prefix: String, state: JobState?) throws -> [String] {
+        switch address {
+        case let .file(location):
+            return try SQLiteJobStore.jobIDs(at: location, startingWith: prefix, state: state)
+        case .server:
+            return try open(address, .command(creating: false)).jobIDs(startingWith: prefix, state: state, limit: 100)
+        }
+    }
+
+    /// The SQLite library this build links (`queuectl version --json`).
+    public static var sqliteVersion: String { SQLiteJobStore.engineVersion }
+}
