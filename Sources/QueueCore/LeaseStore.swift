@@ -38,8 +38,12 @@ public protocol LeaseStore: AnyObject, Sendable {
     /// running jobs of this worker that someone cancelled, or nil when the worker
     /// was released (its row is gone).
     func heartbeat(workerID: String, jobsDone: Int) throws -> (at: Timestamp, cancelled: [String])?
-    /// Keeps the output a run wrote so far where every host can read it (a server
-    /// store; a no-op where the output file beside the database is the record).
+    /// Whether run output lives in the store (a server store, readable from every
+    /// host) rather than in the files beside the database.
+    var keepsOutputInDatabase: Bool { get }
+    /// Keeps the output a run wrote so far where every host can read it: `bytes`
+    /// written at byte `offset` of the run's output (a server store; never called
+    /// where the file beside the database is the record). Fenced like a result.
     func appendOutput(runID: Int64, workerID: String, bytes: [UInt8], at offset: Int64) throws
 
     /// Workers whose lease ran out: no heartbeat for longer than `leaseTimeout`

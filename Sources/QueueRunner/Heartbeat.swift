@@ -26,6 +26,8 @@ final class Heartbeat: @unchecked Sendable {
     private var runningJobID: String?
     private var terminateSent = false
     private var cancelRequested: Set<String> = []
+    /// Ships the running job's output with each beat (see OutputShipper).
+    let output: OutputShipper
 
     init(store: any JobStore, workerID: String, cancelWriteFD: Int32, terminatePipe: (read: Int32, write: Int32), logger: Logger) {
         self.store = store
@@ -34,6 +36,7 @@ final class Heartbeat: @unchecked Sendable {
         self.terminateReadFD = terminatePipe.read
         self.terminateWriteFD = terminatePipe.write
         self.logger = logger
+        output = OutputShipper(workerID: workerID)
     }
 
     /// Tells the thread which job runs now (nil between runs). Under the same lock
@@ -150,6 +153,11 @@ final class Heartbeat: @unchecked Sendable {
                 // their queued heartbeats a lease to land before judging them.
                 if landed - previous > lease { graceUntil = landed + lease }
                 nextBeat = landed + Self.beatSeconds(lease: lease)
+                do {
+                    try output.ship(to: store)
+                } catch {
+                    logger.warning("cannot copy the running job's output to the database: \(error); trying again")
+                }
                 let report = try Recovery.sweep(store: store, now: now, judgingLeases: landed >= graceUntil)
                 for line in Self.describe(report) { logger.warning("\(line)") }
                 retention.tick(store: store, config: config, logger: logger)

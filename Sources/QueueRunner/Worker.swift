@@ -262,6 +262,7 @@ public final class Worker {
         var spawned: (pid: Int, ticks: Int64, at: Timestamp)?
         logger.info("job \(job.id) attempt \(job.attempts) started: \(Self.loggable(job.command))")
         runningFile.started(runID: claimed.runID)
+        heartbeat.output.setRun(jobID: job.id, runID: claimed.runID, path: location.runLogPath(jobID: job.id, runID: claimed.runID))
         let report = runner.run(job.command, cancel: cancel, checkIn: checkIn) { pid, ticks in
             spawned = (pid, ticks, .now())
             runningFile.publish(runID: claimed.runID, pid: pid, startTicks: ticks)
@@ -269,6 +270,11 @@ public final class Worker {
         runningFile.started(runID: claimed.runID)
         drainPipe(cancelReadFD)
         if heartbeat.mustAbandon { return nil }
+        do {
+            try heartbeat.output.ship(to: store, final: true)
+        } catch {
+            logger.warning("job \(job.id) attempt \(job.attempts): cannot copy its output to the database: \(error)")
+        }
         var result = report.result
         if let lost = result.outputLost {
             logger.warning("job \(job.id) attempt \(job.attempts): \(lost)")

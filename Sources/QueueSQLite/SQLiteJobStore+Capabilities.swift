@@ -86,6 +86,8 @@ extension SQLiteJobStore {
     }
 
     /// The output file beside the database is the record: nothing to copy.
+    public var keepsOutputInDatabase: Bool { false }
+
     public func appendOutput(runID: Int64, workerID: String, bytes: [UInt8], at offset: Int64) throws {}
 
     /// Every worker of a SQLite queue is on this host, so this host's clock judges.
