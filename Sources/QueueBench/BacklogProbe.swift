@@ -1,6 +1,5 @@
 import Foundation
 import QueueCore
-import QueueSQLite
 
 /// The `--scale` backlog phase: real workers on a table holding `futureJobs` jobs
 /// scheduled for later (a share of them retries waiting for their backoff) and as
@@ -8,7 +7,7 @@ import QueueSQLite
 /// due yet must cost a claim, an idle worker and an enqueue nothing.
 struct BacklogProbe {
     let executable: String
-    let root: String
+    let queues: BenchQueues
     let futureJobs: Int
     let workers: Int
     let pickupSamples: Int
@@ -23,13 +22,12 @@ struct BacklogProbe {
     }
 
     func run(progress: (String) -> Void) throws -> Result {
-        try FileManager.default.createDirectory(atPath: root + "/backlog", withIntermediateDirectories: true)
         progress("backlog: seeding \(futureJobs) future jobs and \(futureJobs) completed ones…")
-        let seeded = try SQLiteJobStore(location: DatabaseLocation(path: root + "/backlog/queue.db"))
-        try seeded.seedBacklogForBenchmark(future: futureJobs, completed: futureJobs, now: .now())
-        let backlog = try LiveWorkers(root: root + "/backlog", count: workers, executable: executable)
+        defer { queues.remove("backlog"); queues.remove("backlog-empty") }
+        try queues.seeding(try queues.open("backlog")).seedBacklogForBenchmark(future: futureJobs, completed: futureJobs, now: .now())
+        let backlog = try LiveWorkers(queues: queues, name: "backlog", count: workers, executable: executable)
         defer { backlog.stop() }
-        let empty = try LiveWorkers(root: root + "/empty", count: workers, executable: executable)
+        let empty = try LiveWorkers(queues: queues, name: "backlog-empty", count: workers, executable: executable)
         defer { empty.stop() }
 
         progress("backlog: pickup latency, idle CPU and single enqueues beside an empty table…")
@@ -40,7 +38,7 @@ struct BacklogProbe {
         var emptyTimes: [Double] = [], backlogTimes: [Double] = []
         for _ in 0..<21 {
             for live in [empty, backlog] {
-                let (status, seconds) = try ProcessTools.run(executable, ["enqueue", "{\"command\":\"true\"}", "--db", live.root + "/queue.db"])
+                let (status, seconds) = try ProcessTools.run(executable, ["enqueue", "{\"command\":\"true\"}", "--db", live.address.argument])
                 guard status == 0 else { throw BenchmarkError("enqueue exited with \(status)") }
                 if live === empty { emptyTimes.append(seconds) } else { backlogTimes.append(seconds) }
             }

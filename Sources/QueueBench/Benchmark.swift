@@ -1,7 +1,6 @@
 import CQueueSys
 import Foundation
 import QueueCore
-import QueueSQLite
 import QueueRunner
 
 /// `queuectl bench`: measures the queue's own overhead against the floor set by
@@ -23,6 +22,9 @@ public struct Benchmark {
     public var progress: (String) -> Void
     /// Phases to run (all when empty): drain, overhead, enqueue, scale, backlog (the last two with `scale`).
     public var only: Set<String> = []
+    /// A `postgres://` address to measure on, in scratch schemas of that database
+    /// (nil: SQLite files in a temporary folder).
+    public var server: String?
 
     public init(jobs: Int, workers: Int, scale: Bool, scaleRows: Int = 1_000_000, idleSeconds: Double = 10,
                 pickupSamples: Int = 300, executable: String = ProcessIdentity.currentExecutable,
@@ -42,14 +44,19 @@ public struct Benchmark {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
 
-        let probe = try SQLiteJobStore(location: DatabaseLocation(path: root + "/probe.db"))
-        let engine = try probe.engineDescription()
+        let queues = BenchQueues(server: server, root: root)
+        let probe = try queues.open("probe")
+        let engine = try queues.seeding(probe).benchmarkDescription()
+        queues.remove("probe")
         var report = BenchmarkReport(
             machine: ProcessTools.machineDescription(),
-            sqlite: "SQLite \(engine.version), journal_mode=\(engine.journalMode)",
-            durability: "enqueue synchronous=FULL (fsync per commit); workers synchronous=NORMAL",
+            sqlite: engine,
+            durability: server == nil ? "enqueue synchronous=FULL (fsync per commit); workers synchronous=NORMAL"
+                                      : "every commit durable (synchronous_commit as the server sets it)",
             jobs: jobs, workers: workers)
+        report.store = queues.label
 
+        let t = Targets(server: server != nil)
         func wanted(_ phase: String) -> Bool { only.isEmpty || only.contains(phase) }
         if wanted("drain") {
         // Floor and drain alternate in ten rounds of a tenth of the jobs each, and
@@ -57,8 +64,8 @@ public struct Benchmark {
         // a fifth from one second to the next, so the ratio compares the two over
         // the same stretch of time.
         progress("spawn floor and drain: \(workers) threads × posix_spawn(/bin/sh -c true), then \(jobs) jobs on \(workers) worker processes, in 10 alternating rounds…")
-        let live = try LiveWorkers(root: root + "/drain", count: workers, executable: executable)
-        defer { live.stop() }
+        let live = try LiveWorkers(queues: queues, name: "drain", count: workers, executable: executable)
+        defer { live.stop(); queues.remove("drain") }
         let rounds = min(10, jobs)
         var spawned = 0, floorSeconds = 0.0, drainSeconds = 0.0
         for round in 0..<rounds {
@@ -73,12 +80,12 @@ public struct Benchmark {
         report.measurements.append(Measurement("spawn_floor", "spawn floor (W=\(workers))", floor, "jobs/s"))
         let ratio = drain / floor * 100
         report.measurements.append(Measurement("drain", "drain (N=\(jobs), W=\(workers))", drain, "jobs/s"))
-        report.measurements.append(Measurement("drain_vs_floor", "drain / spawn floor", ratio, "%", target: "≥ 85%", met: ratio >= 85))
+        report.measurements.append(Measurement("drain_vs_floor", "drain / spawn floor", ratio, "%", target: "≥ \(Int(t.drainPercent))%", met: ratio >= t.drainPercent))
 
         progress("pickup latency: \(pickupSamples) spaced enqueues to idle workers…")
         let pickup = try live.pickupLatency(samples: pickupSamples)
-        report.measurements.append(Measurement("pickup_p50", "pickup latency p50", pickup.p50 * 1000, "ms", target: "≤ 5 ms", met: pickup.p50 <= 0.005))
-        report.measurements.append(Measurement("pickup_p99", "pickup latency p99", pickup.p99 * 1000, "ms", target: "≤ 20 ms", met: pickup.p99 <= 0.020))
+        report.measurements.append(Measurement("pickup_p50", "pickup latency p50", pickup.p50 * 1000, "ms", target: "≤ \(Int(t.pickupP50 * 1000)) ms", met: pickup.p50 <= t.pickupP50))
+        report.measurements.append(Measurement("pickup_p99", "pickup latency p99", pickup.p99 * 1000, "ms", target: "≤ \(Int(t.pickupP99 * 1000)) ms", met: pickup.p99 <= t.pickupP99))
 
         progress("idle workers: CPU over \(Int(idleSeconds)) s…")
         let idle = live.idleUsage(seconds: idleSeconds)
@@ -91,27 +98,29 @@ public struct Benchmark {
         progress("queue overhead: claim + record result in-process…")
         // Median of three runs on fresh databases: one run swings by a fifth with
         // the disk's fsync latency (the checkpoints are counted in).
-        let runs = try (0..<3).map { try QueueOverhead.measure(root: root + "/overhead-\($0)", jobs: max(jobs, 2000)) }
+        let runs = try (0..<3).map { try QueueOverhead.measure(queues: queues, name: "overhead-\($0)", jobs: max(jobs, 2000)) }
         let overhead = runs.sorted()[1]
-        report.measurements.append(Measurement("queue_overhead", "queue overhead (claim + result, median of 3)", overhead * 1e6, "µs/job", target: "≤ 50 µs", met: overhead <= 50e-6))
+        report.measurements.append(Measurement("queue_overhead", "queue overhead (claim + result, median of 3)", overhead * 1e6, "µs/job",
+                                                target: t.overhead.map { "≤ \(Int($0 * 1e6)) µs" }, met: t.overhead.map { overhead <= $0 }))
         }
 
         if wanted("enqueue") {
         progress("enqueue: batch through `enqueue -` and single calls…")
-        let enqueue = try EnqueueProbe(executable: executable, root: root + "/enqueue")
+        let enqueue = try EnqueueProbe(executable: executable, queues: queues)
         let batchSize = batchJobs
         let batch = try enqueue.batch(count: batchSize)
-        report.measurements.append(Measurement("enqueue_batch", "enqueue - batch (\(batchSize) jobs)", batch, "jobs/s", target: "≥ 100000 jobs/s", met: batch >= 100_000))
+        report.measurements.append(Measurement("enqueue_batch", "enqueue - batch (\(batchSize) jobs)", batch, "jobs/s", target: "≥ \(Int(t.batch)) jobs/s", met: batch >= t.batch))
         // The batch leaves a hundred megabytes of dirty pages; flush them first, or
         // their writeback would land on the single calls' fsyncs.
         sync()
-        let single = try enqueue.singleMedian(db: root + "/single.db", calls: singleEnqueueCalls)
-        report.measurements.append(Measurement("enqueue_single", "single enqueue call (median)", single * 1000, "ms", target: "≤ 12 ms", met: single <= 0.012))
+        let single = try enqueue.singleMedian(calls: singleEnqueueCalls)
+        report.measurements.append(Measurement("enqueue_single", "single enqueue call (median)", single * 1000, "ms",
+                                                target: t.singleEnqueue.map { "≤ \(Int($0 * 1000)) ms" }, met: t.singleEnqueue.map { single <= $0 }))
         }
 
         if scale && wanted("scale") {
             progress("scale: \(scaleRows) rows…")
-            let s = try ScaleProbe(executable: executable, root: root + "/scale", rows: scaleRows).run()
+            let s = try ScaleProbe(executable: executable, queues: queues, rows: scaleRows).run()
             report.measurements.append(Measurement("scale_status", "status at \(scaleRows / 1000)k rows", s.status * 1000, "ms", target: "≤ 20 ms", met: s.status <= 0.020))
             report.measurements.append(Measurement("scale_list", "list --state pending --limit 50 at \(scaleRows / 1000)k", s.list * 1000, "ms", target: "≤ 20 ms", met: s.list <= 0.020))
             report.measurements.append(Measurement("claim_empty", "claim, empty table", s.claimEmpty * 1e6, "µs"))
@@ -120,7 +129,7 @@ public struct Benchmark {
             report.measurements.append(Measurement("enqueue_scale", "single enqueue at \(scaleRows / 1000)k rows", s.enqueueFull * 1000, "ms", target: "≤ 1.2× empty", met: s.enqueueFull <= 1.2 * s.enqueueEmpty))
         }
         if scale && wanted("backlog") {
-            let b = try BacklogProbe(executable: executable, root: root + "/backlog", futureJobs: scaleRows, workers: workers,
+            let b = try BacklogProbe(executable: executable, queues: queues, futureJobs: scaleRows, workers: workers,
                                      pickupSamples: pickupSamples, idleSeconds: idleSeconds).run(progress: progress)
             let rows = "\(scaleRows / 1000)k"
             report.measurements.append(Measurement("backlog_pickup_p50", "pickup p50, \(rows) future + \(rows) done", b.pickupP50 * 1000, "ms", target: "≤ 5 ms", met: b.pickupP50 <= 0.005))
@@ -130,6 +139,28 @@ public struct Benchmark {
             report.measurements.append(Measurement("backlog_enqueue", "single enqueue, \(rows) future, workers up", b.enqueueBacklog * 1000, "ms", target: "≤ 1.2× empty", met: b.enqueueBacklog <= 1.2 * b.enqueueEmpty))
         }
         return report
+    }
+}
+
+/// What each store is held to. PostgreSQL shares the two cores with its server
+/// and pays a network round trip per statement, so its latency and drain targets
+/// are its own (see the README's "Several machines").
+struct Targets {
+    var drainPercent = 85.0
+    var pickupP50 = 0.005
+    var pickupP99 = 0.020
+    var overhead: Double? = 50e-6
+    var batch = 100_000.0
+    var singleEnqueue: Double? = 0.012
+
+    init(server: Bool) {
+        guard server else { return }
+        drainPercent = 70
+        pickupP50 = 0.010
+        pickupP99 = 0.050
+        overhead = nil
+        batch = 50_000
+        singleEnqueue = nil
     }
 }
 

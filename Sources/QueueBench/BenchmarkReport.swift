@@ -36,9 +36,12 @@ public struct BenchmarkReport: Sendable {
     public var jobs: Int
     public var workers: Int
     public var measurements: [Measurement] = []
+    /// Which store was measured: "sqlite" or "postgresql".
+    public var store = "sqlite"
 
     public var json: JSONValue {
         .object([
+            ("store", .string(store)),
             ("machine", .string(machine)),
             ("sqlite", .string(sqlite)),
             ("durability", .string(durability)),
@@ -58,7 +61,7 @@ public struct BenchmarkReport: Sendable {
     public var table: String {
         var lines = [
             "machine     \(machine)",
-            "sqlite      \(sqlite)",
+            "store       \(sqlite)",
             "durability  \(durability)",
             "",
         ]
@@ -70,6 +73,41 @@ public struct BenchmarkReport: Sendable {
             let mark = m.met.map { $0 ? "  ok" : "  MISSED" } ?? ""
             lines.append(m.label.padding(toLength: width, withPad: " ", startingAt: 0) + "  " +
                          m.formatted.padding(toLength: valueWidth, withPad: " ", startingAt: 0) + "  " + (m.target ?? "") + mark)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension BenchmarkReport {
+    /// Two runs of the bench (SQLite, then PostgreSQL) in one table, a column
+    /// each, so the stores compare on the same machine in the same minutes.
+    public static func sideBySide(_ reports: [BenchmarkReport]) -> String {
+        guard let first = reports.first else { return "" }
+        var lines = ["machine     \(first.machine)"]
+        for report in reports { lines.append(report.store.padding(toLength: 12, withPad: " ", startingAt: 0) + report.sqlite + "; " + report.durability) }
+        lines.append("")
+        var keys: [String] = []
+        var labels: [String: String] = [:]
+        for report in reports {
+            for m in report.measurements where labels[m.key] == nil {
+                keys.append(m.key)
+                labels[m.key] = m.label
+            }
+        }
+        func cell(_ report: BenchmarkReport, _ key: String) -> String {
+            guard let m = report.measurements.first(where: { $0.key == key }) else { return "-" }
+            let target = m.target.map { " (\($0)\(m.met == false ? " MISSED" : ""))" } ?? ""
+            return m.formatted + target
+        }
+        let width = max(10, labels.values.map(\.count).max() ?? 10)
+        let columns = reports.map { report in max(report.store.count, keys.map { cell(report, $0).count }.max() ?? 0) }
+        lines.append("METRIC".padding(toLength: width, withPad: " ", startingAt: 0) + zip(reports, columns).map { report, w in
+            "  " + report.store.uppercased().padding(toLength: w, withPad: " ", startingAt: 0)
+        }.joined())
+        for key in keys {
+            lines.append((labels[key] ?? key).padding(toLength: width, withPad: " ", startingAt: 0) + zip(reports, columns).map { report, w in
+                "  " + cell(report, key).padding(toLength: w, withPad: " ", startingAt: 0)
+            }.joined())
         }
         return lines.joined(separator: "\n")
     }

@@ -1,16 +1,17 @@
 import Foundation
 import QueueCore
-import QueueSQLite
 
 /// Times `queuectl enqueue` as users call it: one big `enqueue -` batch, and single
 /// calls (process start included).
 struct EnqueueProbe {
     let executable: String
+    let queues: BenchQueues
     let root: String
 
-    init(executable: String, root: String) throws {
+    init(executable: String, queues: BenchQueues) throws {
         self.executable = executable
-        self.root = root
+        self.queues = queues
+        root = queues.root + "/enqueue"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
 
@@ -21,16 +22,19 @@ struct EnqueueProbe {
         text.reserveCapacity(count * 40)
         for i in 0..<count { text += "{\"id\":\"b\(i)\",\"command\":\"true\",\"priority\":\(i % 5)}\n" }
         try text.write(toFile: input, atomically: false, encoding: .utf8)
-        let db = root + "/batch.db"
-        _ = try ProcessTools.run(executable, ["config", "list", "--db", db])   // create the schema first
+        _ = try queues.open("batch")   // create the queue first
+        defer { queues.remove("batch") }
+        let db = queues.address("batch").argument
         let (status, seconds) = try ProcessTools.run(executable, ["enqueue", "-", "--db", db], stdinPath: input)
         guard status == 0 else { throw BenchmarkError("enqueue - exited with \(status)") }
         return Double(count) / seconds
     }
 
     /// Median wall time of `calls` sequential single `queuectl enqueue` calls.
-    func singleMedian(db: String, calls: Int) throws -> Double {
-        _ = try ProcessTools.run(executable, ["config", "list", "--db", db])
+    func singleMedian(calls: Int) throws -> Double {
+        _ = try queues.open("single")
+        defer { queues.remove("single") }
+        let db = queues.address("single").argument
         var times: [Double] = []
         for _ in 0..<calls {
             let (status, seconds) = try ProcessTools.run(executable, ["enqueue", "{\"command\":\"true\"}", "--db", db])
@@ -45,14 +49,13 @@ struct EnqueueProbe {
 /// completed), to show that nothing the queue does grows with its history.
 struct ScaleProbe {
     let executable: String
-    let root: String
+    let queues: BenchQueues
     let rows: Int
 
-    init(executable: String, root: String, rows: Int) throws {
+    init(executable: String, queues: BenchQueues, rows: Int) {
         self.executable = executable
-        self.root = root
+        self.queues = queues
         self.rows = rows
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }
 
     struct Result {
@@ -65,12 +68,13 @@ struct ScaleProbe {
     }
 
     func run() throws -> Result {
-        let empty = root + "/empty.db"
-        let full = root + "/full.db"
+        defer { queues.remove("scale-empty"); queues.remove("scale-full") }
+        let empty = queues.address("scale-empty").argument
+        let full = queues.address("scale-full").argument
+        try queues.seeding(try queues.open("scale-full")).seedForBenchmark(count: rows, pendingEvery: 100, now: .now())
         // Claims are timed on connections set up like a worker's (synchronous=NORMAL).
-        let emptyStore = try SQLiteJobStore(location: DatabaseLocation(path: empty), durable: false)
-        let fullStore = try SQLiteJobStore(location: DatabaseLocation(path: full), durable: false)
-        try fullStore.seedForBenchmark(count: rows, pendingEvery: 100, now: .now())
+        let emptyStore = try queues.openAsWorker("scale-empty")
+        let fullStore = try queues.openAsWorker("scale-full")
         for store in [emptyStore] {
             _ = try store.enqueue(try (0..<(rows / 100)).map { _ in try JobSpec(command: "true") }, now: .now())
         }
@@ -100,7 +104,7 @@ struct ScaleProbe {
 
     /// Median time of one claim transaction (each followed by recording its
     /// result) on each store, the two alternating claim by claim like the enqueues.
-    private func claimTimes(_ empty: SQLiteJobStore, _ full: SQLiteJobStore) throws -> (empty: Double, full: Double) {
+    private func claimTimes(_ empty: any JobStore, _ full: any JobStore) throws -> (empty: Double, full: Double) {
         let now = Timestamp.now()
         let worker = WorkerRecord(id: "bench-\(UUID().uuidString.prefix(6))", pid: Int(getpid()), pidStartTicks: 0,
                                   hostname: "bench", startedAt: now, heartbeatAt: now)

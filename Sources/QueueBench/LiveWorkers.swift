@@ -1,23 +1,25 @@
 import Foundation
 import QueueCore
-import QueueSQLite
 import QueueRunner
 
 /// Real worker processes on a scratch database, for the drain, pickup and idle
 /// phases.
 final class LiveWorkers {
-    let store: SQLiteJobStore
+    let store: any JobStore
     let supervisor: WorkerSupervisor
     let workers: [WorkerRecord]
+    /// A scratch folder of this phase (the pickup FIFO).
     let root: String
+    /// The queue's address, for `queuectl … --db`.
+    let address: StoreAddress
     private var stopped = false
 
-    init(root: String, count: Int, executable: String) throws {
-        self.root = root
+    init(queues: BenchQueues, name: String, count: Int, executable: String) throws {
+        root = queues.root + "/" + name
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let location = DatabaseLocation(path: root + "/queue.db")
-        store = try SQLiteJobStore(location: location)
-        supervisor = WorkerSupervisor(address: .file(location), executable: executable)
+        address = queues.address(name)
+        store = try queues.open(name)
+        supervisor = WorkerSupervisor(address: address, executable: executable)
         workers = try supervisor.startBackground(count: count)
     }
 

@@ -1,7 +1,7 @@
 import QueueCore
 import GRDB
 
-extension SQLiteJobStore {
+extension SQLiteJobStore: BenchmarkSeeding {
     /// Fills the table with `count` jobs (one in `pendingEvery` pending, the rest
     /// completed) in one statement, for `queuectl bench --scale`. Never used on a
     /// user's database: the bench only opens scratch files.
@@ -54,5 +54,10 @@ extension SQLiteJobStore {
              try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?",
              try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
         }
+    }
+
+    public func benchmarkDescription() throws -> String {
+        let engine = try engineDescription()
+        return "SQLite \(engine.version), journal_mode=\(engine.journalMode)"
     }
 }

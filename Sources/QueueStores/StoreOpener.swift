@@ -79,4 +79,16 @@ public enum StoreOpener {
 
     /// The SQLite library this build links (`queuectl version --json`).
     public static var sqliteVersion: String { SQLiteJobStore.engineVersion }
+
+    /// Deletes a whole queue: the files of a SQLite queue, the schema of a server
+    /// queue. For scratch queues (the bench); never used on a user's queue.
+    public static func removeQueue(_ address: StoreAddress) throws {
+        switch address {
+        case let .file(location):
+            for suffix in ["", "-wal", "-shm", "-bell"] { unlink(location.databasePath + suffix) }
+            try? FileManager.default.removeItem(atPath: location.logsDirectory)
+        case let .server(url):
+            throw QueueError.invalidInput("this build of queuectl has no PostgreSQL store; cannot remove \(url)")
+        }
+    }
 }

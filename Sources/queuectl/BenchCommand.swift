@@ -1,5 +1,6 @@
 import ArgumentParser
 import QueueBench
+import QueueCore
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,9 +16,15 @@ struct BenchCommand: ParsableCommand {
             later (and a million completed) in the table. Targets are shown beside \
             each figure.
 
+            With --db postgres://…, the same phases run on SQLite and then on that \
+            PostgreSQL database (in scratch schemas of their own, dropped afterwards), and \
+            the two are printed side by side. Without --db the bench never reads \
+            $QUEUECTL_DB: it measures SQLite in a temporary folder.
+
             Examples:
               queuectl bench
               queuectl bench --jobs 5000 --workers 2 --scale
+              queuectl bench --db postgres://queuectl@db.internal:5432/queuectl
               queuectl bench --json > bench.json
             """
     )
@@ -41,6 +48,8 @@ struct BenchCommand: ParsableCommand {
     var only: String?
     @Flag(help: "Print JSON.")
     var json = false
+    @Option(help: ArgumentHelp("A postgres:// database to measure beside SQLite (scratch schemas only).", valueName: "address"))
+    var db: String?
 
     func validate() throws {
         guard (10...10_000_000).contains(jobs) else { throw ValidationError("--jobs must be from 10 to 10000000") }
@@ -59,8 +68,19 @@ struct BenchCommand: ParsableCommand {
             configured.only = Set((only ?? "").split(separator: ",").map(String.init))
             configured.batchJobs = batchJobs
             configured.singleEnqueueCalls = enqueueCalls
-            let report = try configured.run()
-            if json { Terminal.printJSON(report.json) } else { print(report.table) }
+            if let db, !StoreAddress.isServerAddress(db) {
+                throw QueueError.invalidInput("bench --db takes a postgres:// address (SQLite is always measured, in a temporary folder)")
+            }
+            var reports = [try configured.run()]
+            if let db {
+                configured.server = db
+                reports.append(try configured.run())
+            }
+            if json {
+                Terminal.printJSON(reports.count == 1 ? reports[0].json : .object(reports.map { ($0.store, $0.json) }))
+            } else {
+                print(reports.count == 1 ? reports[0].table : BenchmarkReport.sideBySide(reports))
+            }
         }
     }
 }
