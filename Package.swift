@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         /// Async-signal-safe process plumbing Swift cannot express: vfork+exec with
@@ -29,6 +30,15 @@ let package = Package(
         ),
         /// Opens the store an address names: the one place that knows every backend.
         .target(name: "QueueStores", dependencies: ["QueueCore", "QueueSQLite"]),
+        /// The multi-host store: PostgreSQL through postgres-nio, for workers on many machines.
+        .target(
+            name: "QueuePostgres",
+            dependencies: [
+                "QueueCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// Running jobs: worker loop, command runner, heartbeats, recovery, supervisor.
         .target(
             name: "QueueRunner",
@@ -72,8 +82,9 @@ let package = Package(
             dependencies: ["QueueCore", "QueueSQLite", "QueueRunner", "CNcursesw"]
         ),
         /// Helpers shared by the black-box tests: a scratch database and the built binary.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["QueuePostgres"], path: "Tests/TestSupport"),
         .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore", "QueueSQLite"]),
+        .testTarget(name: "QueuePostgresTests", dependencies: ["QueuePostgres", "QueueCore", "TestSupport"]),
         .testTarget(name: "QueueRunnerTests", dependencies: ["QueueRunner", "QueueCore", "QueueSQLite", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["QueueCore", "QueueSQLite", "TestSupport"]),
         .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "QueueSQLite", "TestSupport"]),
