@@ -1,0 +1,210 @@
+import Foundation
+import Logging
+import PostgresNIO
+import QueueCore
+
+/// One PostgreSQL connection used from blocking code: queuectl's worker loop,
+/// heartbeat and CLI commands are synchronous threads, and postgres-nio is
+/// asynchronous.
+///
+/// How it blocks: each statement is handed to postgres-nio's `EventLoopFuture`
+/// interface and the calling thread waits on the future (`wait()`), so a statement
+/// costs one round trip to the server plus two thread hand-offs (about 0.1 ms on
+/// loopback; see the commit that added this type for the measurement). The
+/// connection's I/O runs on the process-wide event loop group
+/// (`MultiThreadedEventLoopGroup.singleton`). Never call it from an event-loop
+/// thread (NIO refuses a `wait()` there); async code should hand it to a thread.
+///
+/// One session is one connection, used by one thread at a time: a lock makes
+/// other threads (a heartbeat) wait for the statement or transaction in progress.
+/// The connection is opened on first use and opened again when the server dropped
+/// it, so a worker whose database went away resumes once it is back; a statement
+/// that fails because the connection broke is not retried (it may have run), it
+/// throws `cannot reach PostgreSQL at …`.
+///
+/// Every connection sets `search_path` to the address's schema at startup, so
+/// statements name tables without a schema and one database can hold several
+/// queues.
+public final class PostgresSession: @unchecked Sendable {
+    public let address: PostgresAddress
+    private let password: String?
+    private let lock = NSRecursiveLock()
+    private var connection: PostgresConnection?
+    private var transactionDepth = 0
+    private var nextConnectionID = 0
+
+    /// Most times ``transaction(_:)`` runs its body when the server reports a
+    /// serialization failure or a deadlock (each a rollback of the whole transaction).
+    public static let transactionAttempts = 5
+
+    static let logger = Logger(label: "queuectl.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Finds the password (``PostgresPassword``) now; connects on first use.
+    public init(address: PostgresAddress, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.address = address
+        self.password = PostgresPassword.lookup(for: address, environment: environment)
+    }
+
+    deinit {
+        connection?.closeSoon()
+    }
+
+    /// Connects now if not connected, so an unreachable server is reported before
+    /// any work starts.
+    public func connect() throws {
+        try locked { _ = try openConnection() }
+    }
+
+    /// Closes the connection (the next statement opens a new one).
+    public func close() {
+        locked {
+            if let connection { try? connection.close().wait() }
+            connection = nil
+        }
+    }
+
+    /// Runs one statement and returns its rows. Values are bound through
+    /// `PostgresQuery`'s interpolation: `"… WHERE id = \(id)"` sends `id` as a
+    /// parameter, `\(unescaped: text)` pastes SQL text.
+    @discardableResult
+    public func query(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try run(query).rows
+    }
+
+    /// Runs one statement and returns the number of rows it changed (or returned).
+    @discardableResult
+    public func execute(_ query: PostgresQuery) throws -> Int {
+        try run(query).metadata.rows ?? 0
+    }
+
+    /// Runs `body` in one transaction: `BEGIN`, then `COMMIT`, or `ROLLBACK` if it
+    /// throws. When the server aborts it with a serialization failure or a deadlock
+    /// (another host's transaction won), the whole transaction runs again, up to
+    /// ``transactionAttempts`` times, so `body` must do nothing but database work
+    /// it can repeat. A transaction inside a transaction is part of the outer one.
+    /// `retryingConflicts: false` runs it once, for a body that cannot be repeated
+    /// (one that reads a stream).
+    @discardableResult
+    public func transaction<T>(retryingConflicts: Bool = true, _ body: () throws -> T) throws -> T {
+        try locked {
+            if transactionDepth > 0 {
+                transactionDepth += 1
+                defer { transactionDepth -= 1 }
+                return try body()
+            }
+            var attempt = 1
+            while true {
+                do {
+                    return try runTransaction(body)
+                } catch let error as PostgresQueryError where retryingConflicts && error.isRetryable && attempt < Self.transactionAttempts {
+                    attempt += 1
+                    // A short random pause, so the transactions that collided do not
+                    // collide again.
+                    usleep(UInt32.random(in: 1_000...(5_000 * UInt32(attempt))))
+                }
+            }
+        }
+    }
+
+    private func runTransaction<T>(_ body: () throws -> T) throws -> T {
+        try run("BEGIN")
+        transactionDepth = 1
+        defer { transactionDepth = 0 }
+        let result: T
+        do {
+            result = try body()
+        } catch {
+            // A broken connection has no transaction left to roll back.
+            if connection != nil { _ = try? run("ROLLBACK") }
+            throw error
+        }
+        try run("COMMIT")
+        return result
+    }
+
+    @discardableResult
+    private func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
+        try locked {
+            let connection = try openConnection()
+            do {
+                return try connection.query(query, logger: Self.logger).wait()
+            } catch {
+                let mapped = PostgresFailure.map(error, address: address, connecting: false)
+                if !(mapped is PostgresQueryError) || connection.isClosed {
+                    // The connection is broken: the next statement opens another.
+                    self.connection = nil
+                    connection.closeSoon()
+                }
+                throw mapped
+            }
+        }
+    }
+
+    /// The open connection, opening one if there is none or the server closed it.
+    /// A transaction never moves to a new connection: its statements so far are gone.
+    private func openConnection() throws -> PostgresConnection {
+        if let connection, !connection.isClosed { return connection }
+        connection = nil
+        if transactionDepth > 0 { throw PostgresFailure.unreachable(address, "the connection was lost during a transaction") }
+        nextConnectionID += 1
+        do {
+            let configuration = try Self.configuration(address, password: password)
+            let opened = try PostgresConnection.connect(
+                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
+                id: nextConnectionID, logger: Self.logger
+            ).wait()
+            connection = opened
+            return opened
+        } catch {
+            throw PostgresFailure.map(error, address: address, connecting: true)
+        }
+    }
+
+    /// The postgres-nio configuration for an address: TLS per `sslmode`, the
+    /// connect timeout, and `search_path` and `application_name` as startup
+    /// parameters (no extra round trip).
+    static func configuration(_ address: PostgresAddress, password: String?) throws -> PostgresConnection.Configuration {
+        var configuration: PostgresConnection.Configuration
+        if let socket = address.socketPath {
+            configuration = .init(unixSocketPath: socket, username: address.user, password: password, database: address.database)
+        } else {
+            configuration = .init(host: address.host, port: address.port, username: address.user, password: password,
+                                  database: address.database, tls: try tls(address.tlsMode))
+        }
+        configuration.options.connectTimeout = .milliseconds(Int64(address.connectTimeoutSeconds * 1000))
+        configuration.options.additionalStartupParameters = [
+            ("search_path", address.quotedSchema),
+            ("application_name", "queuectl"),
+        ]
+        return configuration
+    }
+
+    private static func tls(_ mode: PostgresAddress.TLSMode) throws -> PostgresConnection.Configuration.TLS {
+        switch mode {
+        case .disable:
+            return .disable
+        case .prefer, .require:
+            // As libpq's prefer and require: encrypted, the certificate unchecked.
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            let context = try NIOSSLContext(configuration: tls)
+            return mode == .prefer ? .prefer(context) : .require(context)
+        case .verifyFull:
+            return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+        }
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
+extension PostgresConnection {
+    /// Closes without waiting for it, keeping the object alive until it is closed
+    /// (postgres-nio requires a connection to be closed before it goes away).
+    func closeSoon() {
+        close().whenComplete { _ in withExtendedLifetime(self) {} }
+    }
+}
