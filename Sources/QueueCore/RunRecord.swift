@@ -37,6 +37,9 @@ public struct RunRecord: Sendable, Equatable {
     public var outputBytes: Int64?
     /// Why output of this run is missing from its log (see RunResult.outputLost).
     public var outputLost: String?
+    /// The host the run was on, where the store records it (a server store, whose
+    /// workers are on many hosts); nil on SQLite, whose workers share one host.
+    public var host: String?
 
     public init(id: Int64, jobID: String, number: Int = 0, attempt: Int, workerID: String, startedAt: Timestamp, finishedAt: Timestamp? = nil,
                 outcome: RunOutcome? = nil, exitCode: Int? = nil, signal: Int? = nil, pid: Int? = nil,
@@ -65,6 +68,7 @@ public struct RunRecord: Sendable, Equatable {
             ("run", .int(number)),
             ("attempt", .int(attempt)),
             ("worker_id", .string(workerID)),
+        ] + (host.map { [("host", JSONValue.string($0))] } ?? []) + [
             ("started_at", .string(startedAt.iso8601)),
             ("finished_at", .optional(finishedAt)),
             ("outcome", .optional(outcome?.rawValue)),

@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueuePostgres
 import QueueSQLite
 
 /// Opens the store an address names, the one place that knows every backend.
@@ -27,8 +28,32 @@ public enum StoreOpener {
         case let .file(location):
             return try openFile(location, use, explicit: explicit)
         case let .server(url):
-            throw QueueError.invalidInput("this build of queuectl has no PostgreSQL store; cannot open \(url)")
+            return try openServer(try PostgresAddress(parsing: url), use)
         }
+    }
+
+    /// A server queue is a schema in its database: commands that may not create a
+    /// queue (and workers) find it there or stop with "not found" (exit 3), like a
+    /// missing SQLite file; the others create it (migrations run once across hosts).
+    static func openServer(_ address: PostgresAddress, _ use: Use) throws -> any JobStore {
+        let mayCreate: Bool
+        switch use {
+        case let .command(creating): mayCreate = creating
+        case .worker, .heartbeat: mayCreate = false
+        case .supervisor, .service: mayCreate = true
+        }
+        if !mayCreate {
+            let session = PostgresSession(address: address)
+            defer { session.close() }
+            guard try PostgresSchema.version(session) > 0 else {
+                throw QueueError.notFound("no queue at \(address.redacted) (schema \(address.schema) has none); `queuectl enqueue` creates it")
+            }
+        }
+        let store = try PostgresJobStore(address: address)
+        guard let capable = store as Any as? any JobStore else {
+            throw QueueError.runtime("the PostgreSQL store of this build is incomplete")
+        }
+        return capable
     }
 
     /// The default location's folder is created on first use; an explicit path's
@@ -88,7 +113,9 @@ public enum StoreOpener {
             for suffix in ["", "-wal", "-shm", "-bell"] { unlink(location.databasePath + suffix) }
             try? FileManager.default.removeItem(atPath: location.logsDirectory)
         case let .server(url):
-            throw QueueError.invalidInput("this build of queuectl has no PostgreSQL store; cannot remove \(url)")
+            let session = PostgresSession(address: try PostgresAddress(parsing: url))
+            defer { session.close() }
+            try PostgresSchema.drop(session)
         }
     }
 }

@@ -1,0 +1,48 @@
+import Foundation
+import PostgresNIO
+import QueueCore
+
+/// The queue in a PostgreSQL database, shared by workers on many hosts.
+///
+/// The store's operations live in extensions by concern (`PostgresJobStore+Jobs`,
+/// `+Config`, …), each mirroring its SQLite counterpart's semantics: the same
+/// errors, the same orderings. This file holds only what they share: the address,
+/// the one connection every operation runs on, and opening (which migrates the
+/// schema, once across hosts; see ``PostgresSchema``).
+///
+/// Times are queuectl's (`Timestamp`, ms since the epoch); what measures a lease
+/// (heartbeats, claims, recovery) must read the database's clock,
+/// `queuectl_now_ms()`, never the caller's, so clock skew between hosts cannot
+/// release a live worker or keep a dead one.
+public final class PostgresJobStore: @unchecked Sendable {
+    public let address: PostgresAddress
+    /// The connection every operation of this store runs on (one per store: a
+    /// worker holds one store, plus a ``PostgresListener`` for wake-ups).
+    public let session: PostgresSession
+
+    /// Connects and brings the schema up to date. Throws `cannot reach PostgreSQL
+    /// at HOST:PORT/DATABASE: …` when the server cannot be used.
+    public init(address: PostgresAddress, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        self.address = address
+        session = PostgresSession(address: address, environment: environment)
+        try PostgresSchema.migrate(session)
+    }
+
+    /// Opens the store at a `postgres://` address (see ``PostgresAddress``).
+    public convenience init(parsing text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        try self.init(address: PostgresAddress(parsing: text), environment: environment)
+    }
+
+    /// The address as `status` and `--json` show it (it never holds a password).
+    public var displayName: String { address.redacted }
+
+    /// The channel idle workers of this queue listen on.
+    public var wakeChannel: String { PostgresSchema.wakeChannel(schema: address.schema) }
+
+    /// Wakes idle workers (delivered when the current transaction commits): for
+    /// changes that make work claimable without a job changing state, such as a
+    /// queue resumed or its limit raised. Jobs becoming `pending` notify by trigger.
+    public func wake() throws {
+        try session.execute("SELECT queuectl_wake()")
+    }
+}
