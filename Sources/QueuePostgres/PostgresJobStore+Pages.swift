@@ -1,0 +1,160 @@
+import PostgresNIO
+import QueueCore
+
+/// How a job list (`JobListQuery`) becomes SQL on PostgreSQL: the WHERE clause
+/// and the ORDER BY, the same lists in the same order as the SQLite store's.
+extension JobListQuery {
+    /// The queue a `queue:NAME` filter names (nil for a text filter or none).
+    var queueFilter: String? {
+        filter.hasPrefix(Self.queuePrefix) ? String(filter.dropFirst(Self.queuePrefix.count)) : nil
+    }
+
+    /// The WHERE terms of the list, values bound into `statement`.
+    func postgresConditions(_ statement: inout PostgresStatementText) -> [String] {
+        var conditions: [String] = []
+        if let state { conditions.append(state.postgresCondition) }
+        if let queue = queueFilter {
+            conditions.append("queue = \(statement.bind(queue))")
+        } else if !filter.isEmpty {
+            // Case-insensitive containment in the id or command (and the last error).
+            let needle = statement.bind(filter.lowercased())
+            var fields = ["id", "command"]
+            if matchErrors { fields.append("last_error") }
+            conditions.append("(" + fields.map { "strpos(lower(coalesce(\($0), '')), \(needle)) > 0" }
+                .joined(separator: " OR ") + ")")
+        }
+        return conditions
+    }
+
+    func postgresOrder(reversed: Bool) -> String {
+        if usesClaimOrder {
+            return reversed ? "ORDER BY priority ASC, run_at DESC, seq DESC" : "ORDER BY priority DESC, run_at, seq"
+        }
+        switch order {
+        case .oldest: return reversed ? "ORDER BY seq DESC" : "ORDER BY seq ASC"
+        case .recentlyChanged: return reversed ? "ORDER BY updated_at ASC, seq ASC" : "ORDER BY updated_at DESC, seq DESC"
+        case .newest, .claim: return reversed ? "ORDER BY seq ASC" : "ORDER BY seq DESC"
+        }
+    }
+}
+
+/// The paged, filtered reads of the console and the dashboard. Each fetches only
+/// the rows on screen, so they stay fast with millions of jobs.
+extension PostgresJobStore {
+    /// Up to `limit` jobs of `query` starting at position `offset`, and how many
+    /// jobs the list holds in all, both from one snapshot.
+    public func jobPage(_ query: JobListQuery, limit: Int, offset: Int) throws -> JobPage {
+        try readSnapshot {
+            let total = try listTotal(query)
+            let offset = max(0, offset)
+            let limit = max(0, min(limit, total - offset))
+            guard limit > 0 else { return JobPage(jobs: [], total: total, offset: offset) }
+            // OFFSET walks the rows it skips: past the middle, walk from the other end
+            // (the last page of a million jobs is as quick as the first).
+            let reversed = offset > total / 2
+            let skip = reversed ? total - offset - limit : offset
+            var statement = PostgresStatementText()
+            let conditions = query.postgresConditions(&statement)
+            let order = query.postgresOrder(reversed: reversed)
+            let sql: String
+            if query.usesClaimOrder && query.queueFilter == nil {
+                // `jobs_ready` is ordered within each queue (queue is its first
+                // column): read the first `skip + limit` of every queue that has
+                // pending jobs through it, then merge, instead of sorting every
+                // pending job.
+                let perQueue = statement.bind(skip + limit)
+                sql = """
+                    SELECT \(Job.postgresColumns) FROM (
+                        SELECT queue AS name FROM job_counts WHERE state = 'pending' GROUP BY queue HAVING sum(n) > 0
+                    ) AS q CROSS JOIN LATERAL (
+                        SELECT \(Job.postgresColumns), seq FROM jobs
+                        WHERE \((conditions + ["queue = q.name"]).joined(separator: " AND "))
+                        \(order) LIMIT \(perQueue)
+                    ) AS j
+                    \(order) LIMIT \(statement.bind(limit)) OFFSET \(statement.bind(skip))
+                    """
+            } else {
+                sql = """
+                    SELECT \(Job.postgresColumns) FROM jobs \(Self.whereClause(conditions))
+                    \(order) LIMIT \(statement.bind(limit)) OFFSET \(statement.bind(skip))
+                    """
+            }
+            let jobs = try session.query(statement.query(sql)).map(Job.init(postgresRow:))
+            return JobPage(jobs: reversed ? jobs.reversed() : jobs, total: total, offset: offset)
+        }
+    }
+
+    /// Position of job `id` in the list of `query` (0 is the top), or nil when the
+    /// job is not in that list (any more).
+    public func jobPosition(id: String, in query: JobListQuery) throws -> Int? {
+        try readSnapshot {
+            var statement = PostgresStatementText()
+            let conditions = query.postgresConditions(&statement)
+            let idCondition = "id = \(statement.bind(id))"
+            guard let row = try session.query(statement.query("""
+                SELECT seq, priority, run_at, updated_at FROM jobs \(Self.whereClause(conditions + [idCondition]))
+                """)).first else { return nil }
+            let (seq, priority, runAt, updatedAt) = try row.decode((Int64, Int, Int64, Int64).self)
+            var counting = PostgresStatementText()
+            var before = query.postgresConditions(&counting)
+            if query.usesClaimOrder {
+                let p = counting.bind(priority), r = counting.bind(runAt), s = counting.bind(seq)
+                before.append("(priority > \(p) OR (priority = \(p) AND (run_at < \(r) OR (run_at = \(r) AND seq < \(s)))))")
+            } else if query.order == .oldest {
+                before.append("seq < \(counting.bind(seq))")
+            } else if query.order == .recentlyChanged {
+                let u = counting.bind(updatedAt)
+                before.append("(updated_at > \(u) OR (updated_at = \(u) AND seq > \(counting.bind(seq))))")
+            } else {
+                before.append("seq > \(counting.bind(seq))")
+            }
+            return try session.query(counting.query("SELECT count(*) FROM jobs \(Self.whereClause(before))"))
+                .first?.decode(Int.self) ?? 0
+        }
+    }
+
+    /// Every job of `query`, in its order, from one snapshot, handed to `body` one
+    /// at a time. The rows come through a server-side cursor ``forEachBatch`` at a
+    /// time, so memory stays that of one batch for `list --json` of a million jobs.
+    public func forEachJob(_ query: JobListQuery, _ body: (Job) throws -> Void) throws {
+        try readSnapshot {
+            var statement = PostgresStatementText()
+            let conditions = query.postgresConditions(&statement)
+            try session.execute(statement.query("""
+                DECLARE queuectl_each_job NO SCROLL CURSOR FOR
+                SELECT \(Job.postgresColumns) FROM jobs \(Self.whereClause(conditions)) \(query.postgresOrder(reversed: false))
+                """))
+            while true {
+                let rows = try session.query("FETCH \(unescaped: String(Self.forEachBatch)) FROM queuectl_each_job")
+                for row in rows { try body(try Job(postgresRow: row)) }
+                if rows.count < Self.forEachBatch { break }
+            }
+            try session.execute("CLOSE queuectl_each_job")
+        }
+    }
+
+    /// Rows `forEachJob` fetches per round trip.
+    static let forEachBatch = 1000
+
+    static func whereClause(_ conditions: [String]) -> String {
+        conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+    }
+
+    /// Jobs in the whole list: from the sharded per-queue, per-state counters when
+    /// there is no text filter (a few dozen rows, whatever the table holds), else
+    /// counted.
+    func listTotal(_ query: JobListQuery) throws -> Int {
+        var statement = PostgresStatementText()
+        if query.filter.isEmpty || query.queueFilter != nil {
+            var conditions: [String] = []
+            if let state = query.state { conditions.append(state.postgresCondition) }
+            if let queue = query.queueFilter { conditions.append("queue = \(statement.bind(queue))") }
+            return try session.query(statement.query("""
+                SELECT coalesce(sum(n), 0)::BIGINT FROM job_counts \(Self.whereClause(conditions))
+                """)).first?.decode(Int.self) ?? 0
+        }
+        let conditions = query.postgresConditions(&statement)
+        return try session.query(statement.query("SELECT count(*) FROM jobs \(Self.whereClause(conditions))"))
+            .first?.decode(Int.self) ?? 0
+    }
+}
