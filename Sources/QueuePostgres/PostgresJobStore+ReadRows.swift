@@ -19,19 +19,20 @@ extension RunRecord {
     /// Columns in the order ``init(postgresRow:number:)`` reads them.
     static let postgresColumns = """
         id, job_id, attempt, worker_id, started_at, finished_at, outcome, exit_code, signal, pid, pid_start, error, \
-        output_bytes, output_lost
+        output_bytes, output_lost, host
         """
 
     /// Reads ``postgresColumns``; `number` is the run's place in its job's history.
     init(postgresRow row: PostgresRow, number: Int) throws {
         let (id, jobID, attempt, workerID, startedAt, finishedAt, outcome, exitCode, signal, pid, pidStart, error,
-             outputBytes, outputLost)
+             outputBytes, outputLost, host)
             = try row.decode((Int64, String, Int, String, Int64, Int64?, String?, Int?, Int?, Int?, Int64?, String?,
-                              Int64?, String?).self)
+                              Int64?, String?, String?).self)
         self.init(id: id, jobID: jobID, number: number, attempt: attempt, workerID: workerID,
                   startedAt: Timestamp(milliseconds: startedAt), finishedAt: finishedAt.map(Timestamp.init(milliseconds:)),
                   outcome: outcome.flatMap(RunOutcome.init(rawValue:)), exitCode: exitCode, signal: signal, pid: pid,
                   pidStartTicks: pidStart, error: error, outputBytes: outputBytes, outputLost: outputLost)
+        self.host = host
     }
 }
 
