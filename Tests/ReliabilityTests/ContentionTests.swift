@@ -8,6 +8,8 @@ import TestSupport
 @Suite struct ContentionTests {
     @Test func exactlyOnceWithEightWorkersAndFourEnqueuers() throws {
         let sandbox = try QueueSandbox(name: "contention")
+        // A file store always: it checks attempts and workers in the history with SQL.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let marker = sandbox.directory + "/marker"
         for group in [3, 3, 2] { try sandbox.must(["worker", "start", "--count", String(group)]) }

@@ -9,6 +9,8 @@ import TestSupport
 @Suite struct CrashChaosTests {
     @Test func killingWorkersAtRandomLosesNothing() throws {
         let sandbox = try QueueSandbox(name: "chaos")
+        // A file store always: it reads the history with SQL and checks the file's integrity.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let marker = sandbox.directory + "/marker"
         try sandbox.must(["config", "set", "backoff-base", "1"])
@@ -24,7 +26,7 @@ import TestSupport
         // workers then stop gracefully (they get SIGTERM when their parent dies).
         let supervisor = Process()
         supervisor.executableURL = URL(fileURLWithPath: QueueSandbox.binaryPath)
-        supervisor.arguments = ["--db", sandbox.databasePath, "worker", "start", "--foreground", "--count", "2"]
+        supervisor.arguments = ["--db", db, "worker", "start", "--foreground", "--count", "2"]
         supervisor.standardError = FileHandle.nullDevice
         try supervisor.run()
         defer { if supervisor.isRunning { kill(supervisor.processIdentifier, SIGKILL) } }
@@ -77,6 +79,8 @@ import TestSupport
 
     @Test func aKilledWorkersJobLeavesNoProcessBehind() throws {
         let sandbox = try QueueSandbox(name: "orphans")
+        // A file store always: it reads the history with SQL.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let pids = sandbox.directory + "/pids"
         // A job whose shell starts a background child and a foreground one.
@@ -98,6 +102,8 @@ import TestSupport
 
     @Test func aStaleWorkerRowNeverSignalsAnUnrelatedProcess() throws {
         let sandbox = try QueueSandbox(name: "identity")
+        // A file store always: it plants a worker row with SQL.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["config", "set", "max-retries", "3"])   // creates the queue
         // An unrelated process, and a worker row that claims its pid with another start time.

@@ -23,9 +23,10 @@ extension QueueSandbox {
         return items.compactMap { if case let .number(_, n?)? = $0["pid"] { return Int32(n) } else { return nil } }
     }
 
-    /// Runs a query on the sandbox database (through the SQLite library).
+    /// Runs a query on the sandbox database (through the SQLite library): only for
+    /// tests that declared they need a file store.
     func sql(_ query: String) throws -> String {
-        try SQLiteProbe.query(databasePath, query)
+        try SQLiteProbe.query(try requireFileStore(), query)
     }
 }
 

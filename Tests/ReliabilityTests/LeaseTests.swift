@@ -11,6 +11,8 @@ import TestSupport
     /// be presumed dead, and no job may be interrupted and run again.
     @Test func aLockLongerThanTheLeaseInterruptsNoLiveWorker() throws {
         let sandbox = try QueueSandbox(name: "lease-lock")
+        // A file store always: it holds SQLite's write lock.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["config", "set", "lease-timeout", "2"])
         let lines = (0..<3).map { #"{"id":"long\#($0)","command":"echo $QUEUECTL_JOB_ID >> \#(sandbox.directory)/started; sleep 7"}"# }
@@ -18,7 +20,7 @@ import TestSupport
         let workers = try sandbox.startWorkers(3)
         #expect(QueueSandbox.waitUntil { sandbox.lines("started").count == 3 })
 
-        let holder = try LockHolder(database: sandbox.databasePath)
+        let holder = try LockHolder(database: db)
         usleep(4_500_000)   // twice the lease without a single heartbeat
         holder.release()
 
@@ -36,6 +38,8 @@ import TestSupport
     /// runs recovery), must not make them look dead before they know of it.
     @Test func loweringTheLeaseUnderRunningWorkersInterruptsNothing() throws {
         let sandbox = try QueueSandbox(name: "lease-lower")
+        // A file store always: it reads the history with SQL.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let lines = (0..<3).map { #"{"id":"long\#($0)","command":"echo $QUEUECTL_JOB_ID >> \#(sandbox.directory)/started; sleep 5"}"# }
         try sandbox.must(["enqueue", "-"], stdin: lines.joined(separator: "\n"))
