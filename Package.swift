@@ -88,6 +88,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["QueueCore", "QueueSQLite", "QueueStores", "TestSupport"]),
         .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "QueueStores", "TestSupport"]),
         /// Bounded versions of the fault, load and hostile-input suite (scripts/soak runs it longer).
-        .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "QueueSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "QueueSQLite", "QueueStores", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
