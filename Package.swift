@@ -81,14 +81,24 @@ let package = Package(
             name: "QueueMonitor",
             dependencies: ["QueueCore", "QueueSQLite", "QueueRunner", "CNcursesw"]
         ),
-        /// Helpers shared by the black-box tests: a scratch database and the built binary.
+        /// Helpers shared by the black-box tests: a scratch queue (a SQLite file, or a
+        /// PostgreSQL schema when QUEUECTL_TEST_DB is set) and the built binary.
         .target(name: "TestSupport", dependencies: ["QueuePostgres"], path: "Tests/TestSupport"),
-        .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore", "QueueSQLite"]),
+        /// The domain alone: durations, cron, JSON, retry rules, timestamps, config keys.
+        .testTarget(name: "QueueCoreTests", dependencies: ["QueueCore"]),
+        /// What every store must do, run against the store QUEUECTL_TEST_DB names
+        /// (SQLite when unset), through the store capabilities only.
+        .testTarget(name: "StoreConformanceTests", dependencies: ["QueueCore", "QueueStores", "TestSupport"]),
+        /// The embedded store's own concerns: locks, checkpoints, query plans, migrations.
+        .testTarget(
+            name: "QueueSQLiteTests",
+            dependencies: ["QueueCore", "QueueSQLite", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "QueuePostgresTests", dependencies: ["QueuePostgres", "QueueCore", "TestSupport"]),
         .testTarget(name: "QueueRunnerTests", dependencies: ["QueueRunner", "QueueCore", "QueueSQLite", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["QueueCore", "QueueSQLite", "TestSupport"]),
-        .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "QueueSQLite", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["QueueCore", "QueueSQLite", "QueueStores", "TestSupport"]),
+        .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "QueueStores", "TestSupport"]),
         /// Bounded versions of the fault, load and hostile-input suite (scripts/soak runs it longer).
-        .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "QueueSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "QueueSQLite", "QueueStores", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -43,15 +43,15 @@ import TestSupport
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
         let bin = QueueSandbox.binaryPath
-        let before = try QueueSandbox.exec(bin, ["--db", sandbox.databasePath, "enqueue", #"{"id":"a","command":"true"}"#])
+        let before = try QueueSandbox.exec(bin, ["--db", sandbox.address, "enqueue", #"{"id":"a","command":"true"}"#])
         #expect(before.status == 0, "\(before)")
-        let after = try QueueSandbox.exec(bin, ["enqueue", #"{"id":"b","command":"true"}"#, "--db", sandbox.databasePath])
+        let after = try QueueSandbox.exec(bin, ["enqueue", #"{"id":"b","command":"true"}"#, "--db", sandbox.address])
         #expect(after.status == 0, "\(after)")
-        let equals = try QueueSandbox.exec(bin, ["--db=\(sandbox.databasePath)", "enqueue", #"{"id":"c","command":"true"}"#])
+        let equals = try QueueSandbox.exec(bin, ["--db=\(sandbox.address)", "enqueue", #"{"id":"c","command":"true"}"#])
         #expect(equals.status == 0, "\(equals)")
-        let env = try sandbox.runRaw(["enqueue", #"{"id":"d","command":"true"}"#], environment: ["QUEUECTL_DB": sandbox.databasePath])
+        let env = try sandbox.runRaw(["enqueue", #"{"id":"d","command":"true"}"#], environment: ["QUEUECTL_DB": sandbox.address])
         #expect(env.status == 0, "\(env)")
-        let dashes = try QueueSandbox.exec(bin, ["--db", sandbox.databasePath, "enqueue", "--", #"{"id":"e","command":"true"}"#])
+        let dashes = try QueueSandbox.exec(bin, ["--db", sandbox.address, "enqueue", "--", #"{"id":"e","command":"true"}"#])
         #expect(dashes.status == 0, "\(dashes)")
         // All of them landed in the sandbox database.
         let ids = try sandbox.json(["list"]).arrayValue?.compactMap { $0["id"]?.stringValue }
@@ -59,7 +59,7 @@ import TestSupport
         // --db wins over the environment.
         let other = sandbox.path("other.db")
         let both = try sandbox.runRaw(["--db", other, "enqueue", #"{"id":"f","command":"true"}"#],
-                                      environment: ["QUEUECTL_DB": sandbox.databasePath])
+                                      environment: ["QUEUECTL_DB": sandbox.address])
         #expect(both.status == 0, "\(both)")
         #expect(FileManager.default.fileExists(atPath: other))
         #expect(try sandbox.counts()["pending"] == 5)
@@ -67,6 +67,8 @@ import TestSupport
 
     @Test func defaultDatabaseFollowsXDGAndIsPrivate() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it is about the default database file's place and mode.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let result = try sandbox.runRaw(["enqueue", #"{"command":"true"}"#],
                                         environment: ["XDG_DATA_HOME": sandbox.path("fresh-xdg"), "HOME": sandbox.directory])

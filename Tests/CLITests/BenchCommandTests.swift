@@ -8,11 +8,13 @@ import TestSupport
 @Suite struct BenchCommandTests {
     @Test func tinyBenchReportsEveryFigureAsJSON() throws {
         let sandbox = try QueueSandbox(name: "bench")
+        // A file store always: it checks that the bench never creates the sandbox's database file.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         // No --db: the bench takes none and makes its own scratch databases.
         let result = try sandbox.runRaw(
             ["bench", "--jobs", "20", "--workers", "2", "--scale", "--scale-rows", "2000", "--idle-seconds", "0.2",
-             "--pickup-samples", "3", "--batch-jobs", "200", "--enqueue-calls", "2", "--json"], environment: ["QUEUECTL_DB": sandbox.databasePath], timeout: 180)
+             "--pickup-samples", "3", "--batch-jobs", "200", "--enqueue-calls", "2", "--json"], environment: ["QUEUECTL_DB": db], timeout: 180)
         #expect(result.status == 0, "\(result)")
         let report = try JSONValue.parse(result.stdout)
         for field in ["machine", "sqlite", "durability"] {
@@ -32,7 +34,7 @@ import TestSupport
             #expect(value >= 0 && value.isFinite, "\(key) = \(value)")
         }
         // The user's database is never touched: the sandbox database was not even created.
-        #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath))
+        #expect(!FileManager.default.fileExists(atPath: db))
     }
 
     @Test func benchRejectsNonsenseSizes() throws {

@@ -105,9 +105,9 @@ extension QueueSandbox {
     func spawn(_ arguments: [String]) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: QueueSandbox.binaryPath)
-        process.arguments = ["--db", databasePath] + arguments
+        process.arguments = ["--db", address] + arguments
         var env = ProcessInfo.processInfo.environment
-        env["QUEUECTL_DB"] = databasePath
+        env["QUEUECTL_DB"] = address
         env["NO_COLOR"] = "1"
         process.environment = env
         _ = FileManager.default.createFile(atPath: path("stderr.log"), contents: nil)

@@ -7,10 +7,12 @@ import TestSupport
 @Suite struct ClaimBatchTests {
     @Test func aLongRunRecordsWhatCameBeforeAndGivesBackWhatCameAfter() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it reads workers.log beside the database.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.configure([("claim-batch", "8")])
         _ = try sandbox.startWorkers(1)
-        let log = sandbox.databasePath + "-logs/workers.log"
+        let log = db + "-logs/workers.log"
         func logText() -> String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
         // The batch grows only while runs stay short (under 10 ms): a busy machine can
@@ -64,6 +66,8 @@ import TestSupport
 
     @Test func claimBatchOneTakesOneJobAtATime() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it reads workers.log beside the database.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.configure([("claim-batch", "1")])
         let jobs = (0..<30).map { #"{"id":"j\#($0)","command":"true"}"# }
@@ -74,7 +78,7 @@ import TestSupport
         #expect(try sandbox.counts()["processing"] == 1)
         let last = try sandbox.job("last")
         #expect(last["state"]?.stringValue == "pending" && last["history"]?.arrayValue?.isEmpty == true)
-        let log = (try? String(contentsOfFile: sandbox.databasePath + "-logs/workers.log", encoding: .utf8)) ?? ""
+        let log = (try? String(contentsOfFile: db + "-logs/workers.log", encoding: .utf8)) ?? ""
         #expect(!log.contains("claimed ahead"))
         try sandbox.waitForState("last", "completed", timeout: 20)
     }

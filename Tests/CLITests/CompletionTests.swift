@@ -12,6 +12,8 @@ import TestSupport
     @Test(arguments: ["bash", "zsh", "fish"])
     func completionScriptForEachShell(shell: String) throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it checks that no database file is created.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let result = try sandbox.runRaw(["--generate-completion-script", shell], environment: [:])
         #expect(result.status == 0 && result.stderr.isEmpty, "\(result)")
@@ -27,7 +29,7 @@ import TestSupport
                                      "\(shell) is not installed (.ci/run installs it)")
         let check = try QueueSandbox.exec(shellPath, ["-n", script])
         #expect(check.status == 0, "\(shell) -n: \(check)")
-        #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath), "generating a script opens no database")
+        #expect(!FileManager.default.fileExists(atPath: db), "generating a script opens no database")
     }
 
     @Test func jobIDsAreCompletedFromTheDatabase() throws {
@@ -47,8 +49,8 @@ import TestSupport
         defer { other.cleanup() }
         try other.enqueue(#"{"id":"elsewhere","command":"true"}"#)
         let viaOption = try sandbox.runRaw(
-            ["---completion", "show", "--", "positional@0", "4", "0", "queuectl", "show", "--db", other.databasePath, ""],
-            environment: ["QUEUECTL_DB": sandbox.databasePath])
+            ["---completion", "show", "--", "positional@0", "4", "0", "queuectl", "show", "--db", other.address, ""],
+            environment: ["QUEUECTL_DB": sandbox.address])
         #expect(viaOption.lines == ["elsewhere"])
     }
 
@@ -72,7 +74,7 @@ import TestSupport
             """
         let binDir = URL(fileURLWithPath: QueueSandbox.binaryPath).deletingLastPathComponent().path
         let result = try QueueSandbox.exec("/bin/bash", ["-c", driver], environment: [
-            "QUEUECTL_DB": sandbox.databasePath, "PATH": binDir + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+            "QUEUECTL_DB": sandbox.address, "PATH": binDir + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
         ])
         #expect(result.lines.sorted() == ["alpha", "beta"], "\(result)")
     }
@@ -81,19 +83,21 @@ import TestSupport
     /// no candidates, nothing on stderr, nothing created.
     @Test func completionIsSilentAndCreatesNothing() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it names missing and non-database files and checks nothing is created.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let notADatabase = sandbox.path("notes.txt")
         try "not sqlite".write(toFile: notADatabase, atomically: true, encoding: .utf8)
-        for database in [sandbox.databasePath, sandbox.path("missing/q.db"), notADatabase] {
+        for database in [db, sandbox.path("missing/q.db"), notADatabase] {
             let result = try sandbox.runRaw(["---completion", "show", "--", "positional@0", "2", "0", "queuectl", "show", ""],
                                             environment: ["QUEUECTL_DB": database])
             #expect(result.stdout.isEmpty && result.stderr.isEmpty, "\(database): \(result)")
         }
-        #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath))
+        #expect(!FileManager.default.fileExists(atPath: db))
         #expect(!FileManager.default.fileExists(atPath: sandbox.path("missing")))
         #expect(try String(contentsOfFile: notADatabase, encoding: .utf8) == "not sqlite")
         // A malformed request is silent too (an error would land in the command line).
-        let malformed = try sandbox.runRaw(["---completion", "show", "--"], environment: ["QUEUECTL_DB": sandbox.databasePath])
+        let malformed = try sandbox.runRaw(["---completion", "show", "--"], environment: ["QUEUECTL_DB": sandbox.address])
         #expect(malformed.stdout.isEmpty && malformed.stderr.isEmpty, "\(malformed)")
     }
 
@@ -121,7 +125,7 @@ import TestSupport
         let words = ["queuectl"] + command + [prefix]
         let result = try sandbox.runRaw(
             ["---completion"] + command + ["--", "positional@0", String(words.count - 1), String(prefix.count)] + words,
-            environment: ["QUEUECTL_DB": sandbox.databasePath])
+            environment: ["QUEUECTL_DB": sandbox.address])
         #expect(result.status == 0 && result.stderr.isEmpty, "\(result)")
         return result.lines
     }

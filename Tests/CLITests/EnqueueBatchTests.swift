@@ -106,6 +106,8 @@ import TestSupport
 
     @Test func explicitDatabaseInAMissingFolderIsAnErrorAndCreatesNothing() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it names a database file in a missing folder.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let missing = sandbox.path("typo/queue.db")
         let result = try QueueSandbox.exec(QueueSandbox.binaryPath, ["--db", missing, "enqueue", #"{"command":"true"}"#])

@@ -44,7 +44,7 @@ import TestSupport
         FileManager.default.createFile(atPath: output, contents: nil)
         let follower = Process()
         follower.executableURL = URL(fileURLWithPath: QueueSandbox.binaryPath)
-        follower.arguments = ["--db", sandbox.databasePath, "events", "--follow", "--json"]
+        follower.arguments = ["--db", sandbox.address, "events", "--follow", "--json"]
         follower.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         follower.standardError = FileHandle.nullDevice
         try follower.run()

@@ -92,26 +92,30 @@ import TestSupport
 
     @Test func invalidUTF8OnStdinIsRejected() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it checks that no database file is created.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let bytes = Data(#"{"command":"echo "#.utf8) + Data([0xFF, 0xFE]) + Data("\"}\n".utf8)
-        let result = try sandbox.runRaw(["--db", sandbox.databasePath, "enqueue", "-"], stdin: bytes, environment: [:])
+        let result = try sandbox.runRaw(["--db", db, "enqueue", "-"], stdin: bytes, environment: [:])
         #expect(result.status == 64, "\(result)")
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("UTF-8"))
-        #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath), "nothing written, not even a new database")
+        #expect(!FileManager.default.fileExists(atPath: db), "nothing written, not even a new database")
     }
 
     @Test func invalidUTF8InAnArgumentIsRejectedNotAltered() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it checks that no database file is created.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         // Only a shell can hand raw bytes to argv (Process takes Strings).
         for form in [#"enqueue --command "$(printf 'echo \377')""#, #"enqueue "$(printf '{"command":"echo \377"}')""#] {
-            let result = try QueueSandbox.exec("/bin/sh", ["-c", #"exec "$0" --db "$1" "# + form, QueueSandbox.binaryPath, sandbox.databasePath])
+            let result = try QueueSandbox.exec("/bin/sh", ["-c", #"exec "$0" --db "$1" "# + form, QueueSandbox.binaryPath, db])
             #expect(result.status == 64, "\(form): \(result)")
             #expect(result.stdout.isEmpty)
             #expect(result.stderr.contains("UTF-8"), "\(result.stderr)")
         }
-        #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath), "nothing written, not even a new database")
+        #expect(!FileManager.default.fileExists(atPath: db), "nothing written, not even a new database")
     }
 
     @Test func anUnknownStateErrorListsTheValidStates() throws {

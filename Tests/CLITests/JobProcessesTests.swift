@@ -65,13 +65,15 @@ import TestSupport
     /// command running, and says so in workers.log.
     @Test func killedWorkersJobIsReleasedAndItsProcessesKilledPromptly() throws {
         let sandbox = try QueueSandbox(name: "tree-kill9")
+        // A file store always: it reads workers.log beside the database.
+        let db = try sandbox.requireFileStore()
         defer { TestProcesses.kill(containing: "sleep 392"); sandbox.cleanup() }
         let inGroup = sandbox.path("in-group.pid"), escaped = sandbox.path("escaped.pid")
         let id = try sandbox.enqueue(#"{"command":"setsid sleep 3921 & echo $! > \#(escaped); sleep 3922 & echo $! > \#(inGroup); wait","max_retries":0}"#)
         let worker = try #require(try sandbox.startWorkers(1).first)
         let escapedPID = try #require(TestProcesses.pid(inFile: escaped))
         let groupPID = try #require(TestProcesses.pid(inFile: inGroup))
-        let logPath = sandbox.databasePath + "-logs/workers.log"
+        let logPath = db + "-logs/workers.log"
         kill(worker.pid, SIGKILL)
         // Only /proc and the log are looked at here: a queuectl command would sweep itself.
         #expect(TestProcesses.waitGone(groupPID, timeout: 5), "the job's process group outlived its killed worker")
@@ -86,6 +88,8 @@ import TestSupport
     /// job, kills its process group, and says so in workers.log.
     @Test func aCommandsSweepNamesTheInterruptedJobInTheWorkersLog() throws {
         let sandbox = try QueueSandbox(name: "sweep-log")
+        // A file store always: it reads workers.log beside the database.
+        let db = try sandbox.requireFileStore()
         defer { TestProcesses.kill(containing: "sleep 3941"); sandbox.cleanup() }
         let marker = sandbox.path("job.pid")
         let id = try sandbox.enqueue(#"{"command":"sleep 3941 & echo $! > \#(marker); wait","max_retries":0}"#)
@@ -100,7 +104,7 @@ import TestSupport
         try sandbox.ok(["status"])
         #expect(try sandbox.state(id) == "dead")
         #expect(TestProcesses.waitGone(child, timeout: 3), "the job's process group outlived its killed worker")
-        let log = try String(contentsOfFile: sandbox.databasePath + "-logs/workers.log", encoding: .utf8)
+        let log = try String(contentsOfFile: db + "-logs/workers.log", encoding: .utf8)
         #expect(log.contains("queuectl.recovery: [pid ") && log.contains("released worker \(worker.id) (presumed dead): interrupted the run of job \(id)"), "\(log)")
     }
 
@@ -108,13 +112,15 @@ import TestSupport
     /// control characters shown rather than written to the log.
     @Test func jobStartIsLoggedWithItsCommandEscapedAndCapped() throws {
         let sandbox = try QueueSandbox(name: "start-log")
+        // A file store always: it reads workers.log beside the database.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let short = try sandbox.enqueue(#"{"command":"echo '\u001b]0;title\u0007' done"}"#)
         let long = try sandbox.enqueue(#"{"command":"true\n# \#(String(repeating: "x", count: 300))"}"#)
         try sandbox.startWorkers(1)
         try sandbox.waitForState(short, "completed")
         try sandbox.waitForState(long, "completed")
-        let log = try String(contentsOfFile: sandbox.databasePath + "-logs/workers.log", encoding: .utf8)
+        let log = try String(contentsOfFile: db + "-logs/workers.log", encoding: .utf8)
         let lines = log.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasSuffix("job \(short) attempt 1 started: echo '␛]0;title␇' done") }, "\(log)")
         let longLine = try #require(lines.first { $0.contains("job \(long) attempt 1 started: ") })

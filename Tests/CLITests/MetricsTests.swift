@@ -93,13 +93,15 @@ import TestSupport
 
     @Test func missingDatabaseIsAnErrorAndIsNotCreated() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it is about a missing database file (exit 3, nothing created).
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let result = try sandbox.run(["metrics"])
         #expect(result.status == 3)
         #expect(result.stdout.isEmpty)
-        #expect(result.stderr.hasPrefix("error: no database at \(sandbox.databasePath)"), "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("error: no database at \(db)"), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1)
-        #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath))
+        #expect(!FileManager.default.fileExists(atPath: db))
         let elsewhere = sandbox.path("no-such-folder/q.db")
         #expect(try sandbox.run(["metrics", "--db", elsewhere]).status != 0)
         #expect(!FileManager.default.fileExists(atPath: sandbox.path("no-such-folder")))
@@ -107,6 +109,8 @@ import TestSupport
 
     @Test func versionCommandMatchesVersionFlag() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it checks that version creates no database file.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let flag = try sandbox.ok(["--version"]).stdout
         #expect(!flag.isEmpty)
@@ -115,7 +119,7 @@ import TestSupport
         #expect(json["version"]?.stringValue == flag.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(json.keys == ["version", "build", "sqlite", "os", "arch"])
         #expect(json["sqlite"]?.stringValue?.hasPrefix("3.") == true)
-        #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath), "version needs no database")
+        #expect(!FileManager.default.fileExists(atPath: db), "version needs no database")
     }
 
     /// A python3 that can import prometheus_client (the one on PATH, else Debian's).

@@ -22,6 +22,8 @@ import TestSupport
 
     @Test func commandsOnAMissingDatabaseSaySoAndCreateNothing() throws {
         let sandbox = try QueueSandbox(name: "missing-db")
+        // A file store always: it is about missing database files and folders (exit 3, nothing created).
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let typo = sandbox.directory + "/typo.db"
         for command in Self.needExisting {
@@ -41,6 +43,8 @@ import TestSupport
 
     @Test func commandsThatAddToAQueueCreateIt() throws {
         let sandbox = try QueueSandbox(name: "create-db")
+        // A file store always: it names new database files by path.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let viaConfig = sandbox.directory + "/config.db"
         #expect(try sandbox.runRaw(["--db", viaConfig, "config", "set", "max-retries", "5"], environment: [:]).status == 0)
@@ -52,6 +56,8 @@ import TestSupport
 
     @Test func anEmptyPathOrOneThatIsNotAFileIsRefused() throws {
         let sandbox = try QueueSandbox(name: "not-a-db")
+        // A file store always: it is about paths that cannot be a database file.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let enqueue = ["enqueue", #"{"id":"a","command":"true"}"#]
         for command in [["status"], enqueue] {

@@ -8,6 +8,8 @@ import TestSupport
 @Suite struct PruneTests {
     @Test func pruneDeletesOldFinalJobsWithTheirLogsButKeepsWhatOthersWaitFor() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it checks the run logs beside the database are deleted.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.ok(["enqueue", "-"], stdin: """
             {"id":"done1","command":"echo one"}
@@ -28,7 +30,7 @@ import TestSupport
         #expect(pruned["completed"]?.intValue == 1)
         #expect(try sandbox.run(["show", "done1"]).status == 3)
         #expect(try sandbox.state("done2") == "completed")
-        let logs = try FileManager.default.contentsOfDirectory(atPath: sandbox.databasePath + "-logs")
+        let logs = try FileManager.default.contentsOfDirectory(atPath: db + "-logs")
         #expect(!logs.contains { $0.hasPrefix("done1") } && logs.contains { $0.hasPrefix("done2") }, "\(logs)")
         let young = try sandbox.json(["prune", "--completed-older", "1h"])
         #expect(young["completed"]?.intValue == 0)

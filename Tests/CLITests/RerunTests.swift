@@ -36,6 +36,8 @@ import TestSupport
 
     @Test func dlqRetryAllAndDeleteTakeEveryDeadJob() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it checks the run logs beside the database are deleted.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.ok(["enqueue", "-"], stdin: (0..<3).map { #"{"id":"d\#($0)","command":"echo out; exit 1","max_retries":0}"# }.joined(separator: "\n"))
         try sandbox.startWorkers(1)
@@ -52,7 +54,7 @@ import TestSupport
         try sandbox.ok(["dlq", "delete", "d0"])
         #expect(try sandbox.run(["show", "d0"]).status == 3)
         #expect(try sandbox.json(["dlq", "delete", "--all"])["deleted"]?.intValue == 2)
-        let logs = try FileManager.default.contentsOfDirectory(atPath: sandbox.databasePath + "-logs").filter { $0.hasPrefix("d") }
+        let logs = try FileManager.default.contentsOfDirectory(atPath: db + "-logs").filter { $0.hasPrefix("d") }
         #expect(logs.isEmpty, "\(logs)")
     }
 }

@@ -49,7 +49,7 @@ import TestSupport
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }
         // Without the sandbox's own --db, so the one given here is the only one.
-        let environment = ["QUEUECTL_DB": sandbox.databasePath]
+        let environment = ["QUEUECTL_DB": sandbox.address]
         func raw(_ arguments: [String]) throws -> CLIResult { try sandbox.runRaw(arguments, environment: environment) }
         let other = sandbox.directory + "/other.db"
         for arguments in [["enqueue", #"{"id":"s1","command":"true"}"#, "--db", other],
@@ -74,6 +74,8 @@ import TestSupport
 
     @Test func otherFormsStillGoThroughTheParser() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it checks that no database file is created.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let help = try sandbox.ok(["enqueue", "--help"])
         #expect(help.stdout.contains("USAGE: queuectl enqueue"))
@@ -83,7 +85,7 @@ import TestSupport
         let mixed = try sandbox.run(["enqueue", #"{"command":"true"}"#, "--priority", "3"])
         #expect(mixed.status == 64)
         #expect(mixed.stderr.contains("go with --command"))
-        #expect(!FileManager.default.fileExists(atPath: sandbox.databasePath), "nothing written, not even a new database")
+        #expect(!FileManager.default.fileExists(atPath: db), "nothing written, not even a new database")
     }
 
     /// Runs `arguments` on a fresh queue holding one job `existing`; returns the

@@ -30,7 +30,7 @@ import TestSupport
         #expect(list.components(separatedBy: "processing").count == 2, "the states are listed once: \(list)")
         let set = try sandbox.ok(["config", "set", "--help"]).stdout
         #expect(!set.contains("raw-values") && set.contains("<value>"), "\(set)")
-        let help = try sandbox.runRaw(["help", "worker"], environment: ["QUEUECTL_DB": sandbox.databasePath])
+        let help = try sandbox.runRaw(["help", "worker"], environment: ["QUEUECTL_DB": sandbox.address])
         #expect(help.status == 0 && help.stdout.contains("USAGE"), "queuectl help still works: \(help)")
     }
 

@@ -13,7 +13,7 @@ import TestSupport
         defer { sandbox.cleanup() }
         try sandbox.enqueue(#"{"id":"before","command":"true"}"#)
         let input: SpawnInput = kind == "closed" ? .closed : .path(sandbox.directory)
-        let (result, _) = try QueueSandbox.spawnMeasured(QueueSandbox.binaryPath, ["enqueue", "-", "--db", sandbox.databasePath],
+        let (result, _) = try QueueSandbox.spawnMeasured(QueueSandbox.binaryPath, ["enqueue", "-", "--db", sandbox.address],
                                                          stdin: input, timeout: 30)
         #expect(result.status == 64, "\(result)")
         #expect(result.stdout.isEmpty, "\(result)")
@@ -37,10 +37,10 @@ import TestSupport
         let small = sandbox.path("one.jsonl")
         try "{\"command\":\"true\"}\n".write(toFile: small, atomically: false, encoding: .utf8)
 
-        let (base, baseKiB) = try QueueSandbox.spawnMeasured(QueueSandbox.binaryPath, ["enqueue", "-", "--db", sandbox.databasePath],
+        let (base, baseKiB) = try QueueSandbox.spawnMeasured(QueueSandbox.binaryPath, ["enqueue", "-", "--db", sandbox.address],
                                                              stdin: .path(small), timeout: 60)
         #expect(base.status == 0, "\(base)")
-        let (big, bigKiB) = try QueueSandbox.spawnMeasured(QueueSandbox.binaryPath, ["enqueue", "-", "--db", sandbox.databasePath],
+        let (big, bigKiB) = try QueueSandbox.spawnMeasured(QueueSandbox.binaryPath, ["enqueue", "-", "--db", sandbox.address],
                                                            stdin: .path(input), timeout: 120)
         #expect(big.status == 0, "\(big.stderr)")
         let ids = big.stdout.split(separator: "\n")

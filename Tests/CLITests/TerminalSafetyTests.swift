@@ -83,7 +83,7 @@ import TestSupport
             Issue.record("/usr/bin/script (util-linux's bsdutils) is needed to give logs a terminal")
             return
         }
-        let shell = "'\(QueueSandbox.binaryPath)' --db '\(sandbox.databasePath)' logs out"
+        let shell = "'\(QueueSandbox.binaryPath)' --db '\(sandbox.address)' logs out"
         let onTerminal = try QueueSandbox.exec("/usr/bin/script", ["-qec", shell, "/dev/null"], timeout: 30).stdout
         #expect(onTerminal.contains("␛]0;title␇\u{1B}[31mred\u{1B}[0m <U+202E>x"), "\(onTerminal.debugDescription)")
         let raw = try QueueSandbox.exec("/usr/bin/script", ["-qec", shell + " --raw", "/dev/null"], timeout: 30).stdout

@@ -157,7 +157,7 @@ final class WebProcess {
         outPath = sandbox.path("web.out")
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: QueueSandbox.binaryPath)
-        process.arguments = ["web", "--db", sandbox.databasePath] + arguments
+        process.arguments = ["web", "--db", sandbox.address] + arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = process.standardOutput
         process.standardInput = FileHandle.nullDevice

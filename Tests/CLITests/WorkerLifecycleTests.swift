@@ -1,6 +1,6 @@
 import Foundation
 import QueueCore
-import QueueSQLite
+import QueueStores
 import Testing
 import TestSupport
 
@@ -231,7 +231,7 @@ import TestSupport
         #expect(kill(holder.pid, SIGKILL) == 0)
 
         // Read the database directly: no queuectl command runs a sweep meanwhile.
-        let store = try SQLiteJobStore(location: DatabaseLocation(path: sandbox.databasePath), createDirectories: false)
+        let store = try StoreOpener.open(try StoreAddress.resolve(explicit: sandbox.address), .command(creating: false))
         let start = Date()
         let completed = try QueueSandbox.waitUntil(timeout: 15) { try store.job(id: "orphan").state == .completed }
         #expect(completed, "the surviving worker never released and reran the job")
@@ -273,6 +273,8 @@ import TestSupport
 
     @Test func workersStartAndStopFromAnyDirectoryAndRunJobsWhereStarted() throws {
         let sandbox = try QueueSandbox()
+        // A file store always: it names the database by relative paths (--db ../queue.db).
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let home = sandbox.path("project")
         let elsewhere = sandbox.path("elsewhere")

@@ -10,14 +10,16 @@ import TestSupport
 @Suite struct WorkerPoolTests {
     /// Every live process of this sandbox's database (workers, supervisors).
     func poolProcesses(_ sandbox: QueueSandbox) -> [Int32] {
-        TestProcesses.running(containing: sandbox.databasePath).filter {
+        TestProcesses.running(containing: sandbox.address).filter {
             TestProcesses.commandLine($0)?.contains(" worker ") ?? false
         }
     }
 
     @Test func aCrashedBackgroundWorkerIsReplacedAndStopEndsTheSupervisor() throws {
         let sandbox = try QueueSandbox(name: "pool-restart")
-        defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
+        // A file store always: it reads workers.log beside the database.
+        let db = try sandbox.requireFileStore()
+        defer { TestProcesses.kill(containing: sandbox.address); sandbox.cleanup() }
         let started = try sandbox.startWorkers(2)
         let supervisor = try #require(TestProcesses.parent(of: started[0].pid))
         #expect(TestProcesses.parent(of: started[1].pid) == supervisor)
@@ -28,7 +30,7 @@ import TestSupport
             return workers.count == 2 && !workers.contains { $0.pid == started[0].pid }
         }
         #expect(replaced, "the pool shrank: \((try? sandbox.workers()) ?? [])")
-        let log = try String(contentsOfFile: sandbox.databasePath + "-logs/workers.log", encoding: .utf8)
+        let log = try String(contentsOfFile: db + "-logs/workers.log", encoding: .utf8)
         #expect(log.contains("pid \(started[0].pid) was killed by signal 9 (SIGKILL); starting a replacement in 0.5 s"), "\(log)")
 
         let stop = try sandbox.ok(["worker", "stop", "--timeout", "10"])
@@ -43,15 +45,17 @@ import TestSupport
     /// and `worker stop` comes while they wait.
     @Test func stopRacingStartLeavesNoWorkerRunning() throws {
         let sandbox = try QueueSandbox(name: "pool-race")
-        defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
+        // A file store always: it holds SQLite's write lock while the pool starts.
+        let db = try sandbox.requireFileStore()
+        defer { TestProcesses.kill(containing: sandbox.address); sandbox.cleanup() }
         try sandbox.ok(["config", "set", "kill-grace", "1"])   // creates the database before the race
         let start = try sandbox.spawn(["worker", "start", "--count", "8"])
         _ = QueueSandbox.waitUntil(timeout: 10) { workerProcesses(sandbox).count >= 1 }
-        let lock = try WriteLockHolder(databasePath: sandbox.databasePath)
+        let lock = try WriteLockHolder(databasePath: db)
         _ = QueueSandbox.waitUntil(timeout: 10) { workerProcesses(sandbox).count >= 8 }
         let stop = Process()
         stop.executableURL = URL(fileURLWithPath: QueueSandbox.binaryPath)
-        stop.arguments = ["--db", sandbox.databasePath, "worker", "stop", "--timeout", "20"]
+        stop.arguments = ["--db", db, "worker", "stop", "--timeout", "20"]
         stop.standardOutput = FileHandle.nullDevice
         stop.standardError = FileHandle.nullDevice
         try stop.run()
@@ -73,9 +77,11 @@ import TestSupport
     /// (another process holds its write lock) ends it gracefully, with a log line.
     @Test func stopSignalWhileWaitingForTheDatabaseIsGraceful() throws {
         let sandbox = try QueueSandbox(name: "pool-locked")
-        defer { TestProcesses.kill(containing: sandbox.databasePath); sandbox.cleanup() }
+        // A file store always: it holds SQLite's write lock.
+        let db = try sandbox.requireFileStore()
+        defer { TestProcesses.kill(containing: sandbox.address); sandbox.cleanup() }
         try sandbox.ok(["config", "set", "kill-grace", "1"])   // creates the database
-        let lock = try WriteLockHolder(databasePath: sandbox.databasePath)
+        let lock = try WriteLockHolder(databasePath: db)
         defer { lock.release() }
         for signal in [SIGTERM, SIGINT] {
             let foreground = try sandbox.spawn(["worker", "start", "--foreground"])

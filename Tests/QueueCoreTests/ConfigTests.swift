@@ -1,10 +1,9 @@
 import Foundation
 import Testing
 @testable import QueueCore
-@testable import QueueSQLite
 
-/// Config keys: names (both spellings), value parsing and ranges, formatting, and
-/// storage with defaults.
+/// Config keys: names (both spellings), value parsing and ranges, formatting and
+/// defaults. (Storage: StoreConformanceTests/StoreConfigTests.)
 @Suite struct ConfigTests {
     @Test func keyNamesAcceptBothSpellings() throws {
         #expect(try ConfigKey(name: "max-retries") == .maxRetries)
@@ -72,31 +71,6 @@ import Testing
         #expect(policy.delay(afterFailedRuns: 16) == 65_536)
         #expect(policy.delay(afterFailedRuns: 17) == 86_400)
         #expect(policy.delay(afterFailedRuns: 30) == 86_400)
-    }
-
-    @Test func storeSetsReadsAndUnsets() throws {
-        let f = try StoreFixture()
-        try f.store.setConfig(.maxRetries, 5)
-        try f.store.setConfig(.backoffBase, 1.5)
-        try f.store.setConfig(.backoffMax, 30)
-        try f.store.setConfig(.jobTimeout, 12)
-        var config = try f.store.config()
-        #expect(config.maxRetries == 5)
-        #expect(config.retryPolicy == RetryPolicy(base: 1.5, maxDelay: 30))
-        #expect(config.jobTimeout == 12)
-        try f.store.setConfig(.maxRetries, 6)
-        #expect(try f.store.config().maxRetries == 6)
-
-        try f.store.unsetConfig(.backoffMax)
-        try f.store.unsetConfig(.maxRetries)
-        config = try f.store.config()
-        #expect(config.value(.backoffMax) == 86_400)
-        #expect(config.maxRetries == 3)
-        #expect(config.values[.maxRetries] == nil)
-
-        // Values survive reopening the database.
-        let reopened = try SQLiteJobStore(location: f.location)
-        #expect(try reopened.config().retryPolicy.base == 1.5)
     }
 
     @Test func jobTimeoutZeroMeansNone() throws {

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import QueueCore
-import QueueSQLite
 
 /// The one way queuectl opens its files beside a database: never through a link,
 /// only this user's regular files with one name, in folders only this user can write.

@@ -34,4 +34,12 @@ import Testing
         #expect(RetryPolicy.hasRetriesLeft(attempts: 2, maxRetries: 2))
         #expect(RetryPolicy.hasRetriesLeft(attempts: 3, maxRetries: 2) == false)
     }
+
+    @Test func jitterShortensTheDelayByAtMostItsFraction() {
+        let policy = RetryPolicy(base: 2, maxDelay: 10, jitter: 0.5)
+        #expect(policy.jitteredDelay(afterFailedRuns: 3, unit: 0) == 8)
+        #expect(policy.jitteredDelay(afterFailedRuns: 3, unit: 0.999) > 4)
+        #expect(policy.jitteredDelay(afterFailedRuns: 5, unit: 1) == 5)
+        #expect(RetryPolicy(base: 2).jitteredDelay(afterFailedRuns: 3, unit: 0.7) == 8)
+    }
 }

@@ -1,30 +1,38 @@
 import Foundation
 import Testing
 @testable import QueueCore
-@testable import QueueSQLite
 @testable import QueueMonitor
+import QueueStores
+import TestSupport
 
-/// What the console fetches, against a real scratch database: pages, totals,
-/// cursors kept on their job, filters, log tails, actions.
+/// What the console fetches, against a real scratch queue in the store the suite
+/// runs against (see `TestDatabase`): pages, totals, cursors kept on their job,
+/// filters, log tails, actions.
 @Suite struct DataSourceTests {
-    /// A scratch store in a temporary folder, removed at the end.
+    /// A scratch queue (with a temporary folder), removed at the end. `fileStore`:
+    /// a SQLite file whatever the suite runs against.
     final class Scratch {
         let folder: URL
-        let store: SQLiteJobStore
+        let address: StoreAddress
+        let store: any JobStore
         let source: MonitorDataSource
         var clock = Timestamp(milliseconds: 1_800_000_000_000)
 
-        init(readonly: Bool = false) throws {
+        init(readonly: Bool = false, fileStore: Bool = false) throws {
             folder = FileManager.default.temporaryDirectory.appendingPathComponent("queuectl-monitor-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let location = DatabaseLocation(path: folder.appendingPathComponent("queue.db").path)
-            store = try SQLiteJobStore(location: location)
-            source = MonitorDataSource(store: store, supervisor: .init(address: .file(location)), readonly: readonly)
+            let file = folder.appendingPathComponent("queue.db").path
+            address = try StoreAddress.resolve(explicit: fileStore ? file : TestDatabase.newQueueAddress(folder: folder.path))
+            store = try StoreOpener.open(address, .command(creating: true))
+            source = MonitorDataSource(store: store, supervisor: .init(address: address), readonly: readonly)
             try store.registerWorker(WorkerRecord(id: "w-test", pid: Int(getpid()), pidStartTicks: 0, hostname: "test",
                                                   startedAt: clock, heartbeatAt: clock))
         }
 
-        deinit { try? FileManager.default.removeItem(at: folder) }
+        deinit {
+            TestDatabase.removeQueue(address.argument)
+            try? FileManager.default.removeItem(at: folder)
+        }
 
         func enqueue(_ ids: [String], priority: Int = 0, maxRetries: Int = 2, command: String = "echo hi") throws {
             clock = clock.adding(seconds: 1)
@@ -172,7 +180,9 @@ import Testing
     }
 
     @Test func theLogTailShowsTheLatestRunCleaned() throws {
-        let s = try Scratch()
+        // A file store always: it writes the run's output file beside the database
+        // (a server store keeps output in the database, written by the worker).
+        let s = try Scratch(fileStore: true)
         try s.enqueueDead(["noisy"])
         let runID = try #require(try s.store.runID(jobID: "noisy", number: nil))
         let path = s.store.location.runLogPath(jobID: "noisy", runID: runID)
@@ -202,7 +212,7 @@ import Testing
         _ = s.source.hasChanges(since: snapshot)
         #expect(!s.source.hasChanges(since: snapshot))
         // Another connection commits.
-        let other = try SQLiteJobStore(location: s.store.location)
+        let other = try StoreOpener.open(s.address, .command(creating: false))
         _ = try other.enqueue([try JobSpec(id: "x", command: "true")], now: s.clock)
         #expect(s.source.hasChanges(since: snapshot))
     }

@@ -59,7 +59,7 @@ import TestSupport
         defer { tmux.kill() }
         let statusFile = sandbox.directory + "/monitor.status"
         try tmux.run(["new-session", "-d", "-s", "mon", "-x", "120", "-y", "40"]
-                     + Tmux.monitorCommand(db: sandbox.databasePath, statusFile: statusFile, extra: ["--refresh", "0.2"]))
+                     + Tmux.monitorCommand(db: sandbox.address, statusFile: statusFile, extra: ["--refresh", "0.2"]))
         try tmux.run(["set-option", "-t", "mon", "remain-on-exit", "on"])
         #expect(try tmux.waitFor("2 Workers"))
         #expect(try tmux.waitFor(workerID))
@@ -113,7 +113,7 @@ import TestSupport
         defer { tmux.kill() }
         let statusFile = sandbox.directory + "/monitor.status"
         try tmux.run(["new-session", "-d", "-s", "mon", "-x", "100", "-y", "30"]
-                     + Tmux.monitorCommand(db: sandbox.databasePath, statusFile: statusFile))
+                     + Tmux.monitorCommand(db: sandbox.address, statusFile: statusFile))
         try tmux.run(["set-option", "-t", "mon", "remain-on-exit", "on"])
         #expect(try tmux.waitFor("1 Jobs"))
         try tmux.send("C-c")
@@ -129,7 +129,7 @@ import TestSupport
         defer { tmux.kill() }
         let statusFile = sandbox.directory + "/monitor.status"
         try tmux.run(["new-session", "-d", "-s", "mon", "-x", "120", "-y", "40"]
-                     + Tmux.monitorCommand(db: sandbox.databasePath, statusFile: statusFile))
+                     + Tmux.monitorCommand(db: sandbox.address, statusFile: statusFile))
         try tmux.run(["set-option", "-t", "mon", "remain-on-exit", "on"])
         #expect(try tmux.waitFor("1 Jobs"))
         let shell = try #require(Int32(try tmux.run(["display-message", "-p", "-t", "mon", "#{pane_pid}"]).stdout

@@ -7,6 +7,11 @@ import TestSupport
 
 /// Recovery reads a dead worker's running-job file to tell the jobs it started from
 /// those it had claimed ahead and never started.
+///
+/// On a SQLite file always, whatever QUEUECTL_TEST_DB says: these tests fake a
+/// stalled worker with heartbeats in the past on this process's clock, which only
+/// the SQLite store judges leases by (a server store uses its own clock; recovery
+/// through the store's lease side is in StoreConformanceTests).
 @Suite struct RecoveryTests {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recovery-\(UUID().uuidString.prefix(8))").path
 

@@ -20,13 +20,13 @@ import TestSupport
         // group through that file) and outside its millisecond write transactions: a
         // process stopped while holding SQLite's write lock blocks every writer until
         // it resumes, which no lease can help (a limit of SQLite's file locks).
-        let runFile = sandbox.databasePath + "-logs/workers/\(stale.id).run"
+        let runFile = (try sandbox.requireFileStore()) + "-logs/workers/\(stale.id).run"
         #expect(QueueSandbox.waitUntil {
             ((try? String(contentsOfFile: runFile, encoding: .utf8)) ?? "").split(separator: " ").dropFirst().first == Substring(sandbox.lines("pgids")[0])
         }, "the worker never published its run")
         for _ in 0..<50 {
             #expect(kill(stale.pid, SIGSTOP) == 0)
-            if SQLiteProbe.canTakeWriteLock(sandbox.databasePath, timeout: 0.3) { return stale }
+            if SQLiteProbe.canTakeWriteLock((try? sandbox.requireFileStore()) ?? "", timeout: 0.3) { return stale }
             kill(stale.pid, SIGCONT)
             usleep(30_000)
         }
@@ -56,6 +56,8 @@ import TestSupport
 
     @Test func frozenWorkersRunIsKilledAndItRecordsNothing() throws {
         let sandbox = try QueueSandbox(name: "fencing-kill")
+        // A file store always: it freezes a worker outside SQLite's write lock and reads the history with SQL.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let dir = sandbox.directory
         // Attempt 1 starts a tree of long sleeps; attempt 2 runs 3 s, long enough
@@ -85,6 +87,8 @@ import TestSupport
 
     @Test func frozenWorkersFinishedRunCannotOverwriteTheTakeover() throws {
         let sandbox = try QueueSandbox(name: "fencing-result")
+        // A file store always: it freezes a worker outside SQLite's write lock and reads the history with SQL.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let dir = sandbox.directory
         // Attempt 1 ends (exit 0) while its worker is frozen: the worker wakes up

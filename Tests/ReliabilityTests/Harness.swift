@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import QueueStores
 import TestSupport
 
 /// Small helpers for attacking a sandboxed queue.
@@ -23,9 +24,22 @@ extension QueueSandbox {
         return items.compactMap { if case let .number(_, n?)? = $0["pid"] { return Int32(n) } else { return nil } }
     }
 
-    /// Runs a query on the sandbox database (through the SQLite library).
+    /// The sandbox's queue opened in this process, for reading it through the store
+    /// capabilities on any store.
+    func store() throws -> any JobStore {
+        try StoreOpener.open(try StoreAddress.resolve(explicit: address), .command(creating: false))
+    }
+
+    /// Every run of every job, oldest first, read through the store capabilities.
+    func allRuns() throws -> [RunRecord] {
+        let store = try store()
+        return try store.jobs(state: nil, limit: 1_000_000).flatMap { try store.runs(jobID: $0.id) }.sorted { $0.id < $1.id }
+    }
+
+    /// Runs a query on the sandbox database (through the SQLite library): only for
+    /// tests that declared they need a file store.
     func sql(_ query: String) throws -> String {
-        try SQLiteProbe.query(databasePath, query)
+        try SQLiteProbe.query(try requireFileStore(), query)
     }
 }
 

@@ -38,10 +38,12 @@ import TestSupport
 
     @Test func garbageIsRejectedAndNothingIsWritten() throws {
         let sandbox = try QueueSandbox(name: "fuzz")
+        // A file store always: it checks the file's contents and integrity with SQL.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["enqueue", #"{"id":"keep","command":"true"}"#])
         for (i, input) in Self.cases().enumerated() {
-            let viaStdin = try sandbox.runRaw(["--db", sandbox.databasePath, "enqueue", "-"], stdin: input, environment: [:], timeout: 60)
+            let viaStdin = try sandbox.runRaw(["--db", db, "enqueue", "-"], stdin: input, environment: [:], timeout: 60)
             #expect(viaStdin.status == 64, "case \(i): \(viaStdin.status) \(viaStdin.stderr.prefix(200))")
             #expect(viaStdin.stdout.isEmpty && viaStdin.stderr.hasPrefix("error: ") && !viaStdin.stderr.contains("Fatal"), "case \(i)")
         }
@@ -51,6 +53,8 @@ import TestSupport
 
     @Test func oddButValidJobsAreStoredExactly() throws {
         let sandbox = try QueueSandbox(name: "exact")
+        // A file store always: it reads the stored command with SQL.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let command = "printf '%s\\n' \"tab\there\" 'quote\"s' 'emoji ✅ 完成' \"$QUEUECTL_JOB_ID\""
         let json = JSONValue.object([("id", .string("odd-~!@#$%^&*()_+=")), ("command", .string(command)), ("priority", .int(-7))])
@@ -81,6 +85,8 @@ import TestSupport
 
     @Test func hugeBinaryOutputIsCappedWithoutGrowingTheWorker() throws {
         let sandbox = try QueueSandbox(name: "big-output")
+        // A file store always: it checks the capped log file beside the database.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["config", "set", "output-limit", "1M"])
         // 100 MB of binary, non-UTF-8 output.
@@ -92,16 +98,18 @@ import TestSupport
         let peakKB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
             .flatMap { $0.split(separator: " ").compactMap { Int($0) }.first } ?? Int.max
         #expect(peakKB < 60 * 1024, "worker peak RSS \(peakKB) kB while capturing 100 MB")
-        let logs = try sandbox.runRaw(["--db", sandbox.databasePath, "logs", "flood"], environment: [:], timeout: 30)
+        let logs = try sandbox.runRaw(["--db", db, "logs", "flood"], environment: [:], timeout: 30)
         #expect(logs.status == 0)
         #expect(try sandbox.sql("select output_bytes from runs where job_id = 'flood'") == "100000000")
-        let files = try FileManager.default.contentsOfDirectory(atPath: sandbox.databasePath + "-logs").filter { $0.hasPrefix("flood.") }
-        let size = try FileManager.default.attributesOfItem(atPath: sandbox.databasePath + "-logs/" + files[0])[.size] as? Int ?? 0
+        let files = try FileManager.default.contentsOfDirectory(atPath: db + "-logs").filter { $0.hasPrefix("flood.") }
+        let size = try FileManager.default.attributesOfItem(atPath: db + "-logs/" + files[0])[.size] as? Int ?? 0
         #expect(size > 1_048_576 && size < 1_048_576 + 200, "log is the cap plus a note, got \(size)")
     }
 
     @Test func killedBatchEnqueueIsAllOrNothing() throws {
         let sandbox = try QueueSandbox(name: "batch-kill")
+        // A file store always: it resets and counts the jobs table with SQL and checks the file's integrity.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["config", "set", "max-retries", "3"])   // creates the queue
         let lines = (0..<300_000).map { #"{"id":"k\#($0)","command":"true"}"# }.joined(separator: "\n")
@@ -112,7 +120,7 @@ import TestSupport
             _ = try sandbox.sql("delete from jobs; update queue_counts set n = 0")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: QueueSandbox.binaryPath)
-            p.arguments = ["--db", sandbox.databasePath, "enqueue", "-"]
+            p.arguments = ["--db", db, "enqueue", "-"]
             p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: input))
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice

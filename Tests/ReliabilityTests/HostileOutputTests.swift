@@ -9,6 +9,8 @@ import TestSupport
 @Suite struct HostileOutputTests {
     @Test func outputIsKeptExactlyButNeverPrintedRawInSummaries() throws {
         let sandbox = try QueueSandbox(name: "hostile-output")
+        // A file store always: it reads the job's state and the file's integrity with SQL.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         // Invalid UTF-8, NUL, an SGR colour, an OSC window title ended by BEL, a
         // backspace and DEL on the last line, then a failing exit.
@@ -25,7 +27,7 @@ import TestSupport
         func rawStdout(_ arguments: [String]) throws -> Data {
             let file = sandbox.directory + "/stdout.bin"
             let r = try QueueSandbox.exec("/bin/sh", ["-c", #"out=$1; shift; exec "$@" > "$out""#, "sh", file,
-                                                      QueueSandbox.binaryPath, "--db", sandbox.databasePath] + arguments)
+                                                      QueueSandbox.binaryPath, "--db", db] + arguments)
             #expect(r.status == 0, "\(arguments): \(r)")
             return try Data(contentsOf: URL(fileURLWithPath: file))
         }

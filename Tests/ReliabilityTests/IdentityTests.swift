@@ -9,6 +9,8 @@ import TestSupport
 @Suite struct IdentityTests {
     @Test func recoveryNeverSignalsAGroupWhosePidWasReused() throws {
         let sandbox = try QueueSandbox(name: "identity-recovery")
+        // A file store always: it plants a dead worker's rows with SQL and its running-job file beside the database.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["enqueue", #"{"id":"held","command":"true"}"#])
         // An unrelated process that leads its own process group, like a reused job pid.
@@ -28,8 +30,8 @@ import TestSupport
                 values ('held', 1, 'w-gone', \(now - 60_000), \(now - 60_000), \(pid), 1);
             """)
         let runID = try sandbox.sql("select id from runs where job_id = 'held'")
-        try FileManager.default.createDirectory(atPath: sandbox.databasePath + "-logs/workers", withIntermediateDirectories: true)
-        try "\(runID) \(pid) 1\n".write(toFile: sandbox.databasePath + "-logs/workers/w-gone.run", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: db + "-logs/workers", withIntermediateDirectories: true)
+        try "\(runID) \(pid) 1\n".write(toFile: db + "-logs/workers/w-gone.run", atomically: true, encoding: .utf8)
 
         // Looking runs recovery: the job is released, the bystander lives on.
         try sandbox.must(["status"])

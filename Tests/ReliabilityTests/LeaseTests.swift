@@ -11,6 +11,8 @@ import TestSupport
     /// be presumed dead, and no job may be interrupted and run again.
     @Test func aLockLongerThanTheLeaseInterruptsNoLiveWorker() throws {
         let sandbox = try QueueSandbox(name: "lease-lock")
+        // A file store always: it holds SQLite's write lock.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["config", "set", "lease-timeout", "2"])
         let lines = (0..<3).map { #"{"id":"long\#($0)","command":"echo $QUEUECTL_JOB_ID >> \#(sandbox.directory)/started; sleep 7"}"# }
@@ -18,7 +20,7 @@ import TestSupport
         let workers = try sandbox.startWorkers(3)
         #expect(QueueSandbox.waitUntil { sandbox.lines("started").count == 3 })
 
-        let holder = try LockHolder(database: sandbox.databasePath)
+        let holder = try LockHolder(database: db)
         usleep(4_500_000)   // twice the lease without a single heartbeat
         holder.release()
 
@@ -47,10 +49,10 @@ import TestSupport
         let until = Date().addingTimeInterval(3)
         while Date() < until { try sandbox.must(["status"]) }
 
-        let done = try QueueSandbox.waitUntil(timeout: 15) { try sandbox.sql("select count(*) from jobs where state = 'completed'") == "3" }
-        let history = try sandbox.sql("select job_id, attempt, worker_id, outcome, error from runs order by id")
+        let done = try QueueSandbox.waitUntil(timeout: 15) { try sandbox.count("completed") == 3 }
+        let history = try sandbox.allRuns()
         #expect(done, "\(history)")
-        #expect(try sandbox.sql("select count(*) from runs where outcome = 'interrupted'") == "0", "live workers lost their jobs: \(history)")
+        #expect(!history.contains { $0.outcome == .interrupted }, "live workers lost their jobs: \(history)")
         #expect(sandbox.lines("started").count == 3, "a job ran again")
     }
 }

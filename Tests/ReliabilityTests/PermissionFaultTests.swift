@@ -14,11 +14,13 @@ import TestSupport
 
     @Test(.enabled(if: canDropPrivileges)) func permissionDenied() throws {
         let sandbox = try QueueSandbox(name: "denied")
+        // A file store always: it is about another user's access to the database file.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["enqueue", #"{"id":"kept","command":"true"}"#])
         // The database belongs to root (0600); nobody may not open it.
         for command in Self.reads + Self.writes {
-            let r = try runAsNobody(["--db", sandbox.databasePath] + command)
+            let r = try runAsNobody(["--db", db] + command)
             #expect(isCleanFailure(r), "\(command): \(r)")
             #expect(r.stderr.contains("permission denied"), "\(command): \(r.stderr)")
         }
@@ -30,13 +32,14 @@ import TestSupport
 
     @Test(.enabled(if: canDropPrivileges)) func readOnlyDatabaseFileThenWritableAgain() throws {
         let sandbox = try QueueSandbox(name: "readonly-file")
+        // A file store always: it makes the database file read-only.
+        let db = try sandbox.requireFileStore()
         defer {
-            _ = try? runAsNobody(["--db", sandbox.databasePath, "worker", "stop", "--timeout", "10"])
+            _ = try? runAsNobody(["--db", db, "worker", "stop", "--timeout", "10"])
             sandbox.cleanup()
         }
         // Everything runs as the owner of the files, nobody: root would ignore the mode.
         #expect(chown(sandbox.directory, 65534, 65534) == 0)
-        let db = sandbox.databasePath
         func queuectl(_ arguments: [String]) throws -> CLIResult { try runAsNobody(["--db", db] + arguments) }
         #expect(try queuectl(["enqueue", #"{"id":"kept","command":"true"}"#]).status == 0)
 
@@ -70,12 +73,13 @@ import TestSupport
     /// without a trace: the run's history, the workers' log and `logs` say so.
     @Test(.enabled(if: canDropPrivileges)) func outputThatCannotBeSavedIsReportedLost() throws {
         let sandbox = try QueueSandbox(name: "lost-output")
+        // A file store always: it makes the logs folder beside the database read-only.
+        let db = try sandbox.requireFileStore()
         defer {
-            _ = try? runAsNobody(["--db", sandbox.databasePath, "worker", "stop", "--timeout", "10"])
+            _ = try? runAsNobody(["--db", db, "worker", "stop", "--timeout", "10"])
             sandbox.cleanup()
         }
         #expect(chown(sandbox.directory, 65534, 65534) == 0)
-        let db = sandbox.databasePath
         func queuectl(_ arguments: [String]) throws -> CLIResult { try runAsNobody(["--db", db] + arguments) }
         #expect(try queuectl(["enqueue", #"{"id":"loud","command":"echo hello; echo world","delay":1}"#]).status == 0)
         #expect(try queuectl(["worker", "start"]).status == 0)
@@ -97,6 +101,8 @@ import TestSupport
 
     @Test(.enabled(if: canMount)) func workerSurvivesAFullDiskAndResumes() throws {
         let sandbox = try QueueSandbox(name: "full-worker")
+        // A file store always: it puts the database file on a full filesystem.
+        try sandbox.requireFileStore()
         let mountPoint = sandbox.directory + "/small"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         #expect(try QueueSandbox.spawnAndWait("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint]).status == 0)

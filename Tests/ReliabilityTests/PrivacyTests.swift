@@ -8,6 +8,8 @@ import TestSupport
 @Suite struct PrivacyTests {
     @Test func dataFolderIsPrivateAndJobsSeeOnlyTheWorkersEnvironment() throws {
         let sandbox = try QueueSandbox(name: "privacy")
+        // A file store always: it checks the modes of the default database file and the files beside it.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let xdg = sandbox.directory + "/data"
         let work = sandbox.directory + "/work dir"

@@ -18,10 +18,12 @@ import TestSupport
 
     @Test(.enabled(if: getuid() == 0)) func aLogsFolderOfAnotherUserOrOpenToOthersIsRefused() throws {
         let sandbox = try QueueSandbox(name: "planted-logs")
+        // A file store always: it plants the logs folder beside the database.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         #expect(chmod(sandbox.directory, 0o1777) == 0)
         try sandbox.must(["enqueue", #"{"id":"j","command":"echo secret output"}"#])
-        let logs = sandbox.databasePath + "-logs"
+        let logs = db + "-logs"
         let target = sandbox.directory + "/bashrc"
         try "# mine\n".write(toFile: target, atomically: false, encoding: .utf8)
         // The other user's folder, open to all, with a link where job j's first log goes.
@@ -48,20 +50,22 @@ import TestSupport
 
     @Test func noFileBesideTheDatabaseIsWrittenThroughALink() throws {
         let sandbox = try QueueSandbox(name: "planted-links")
+        // A file store always: it plants links in place of the files beside the database.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let script = sandbox.directory + "/script.sh"
         try "#!/bin/sh\necho hi\n".write(toFile: script, atomically: false, encoding: .utf8)
         // The doorbell, rung by every enqueue: a link to a script, then a dangling link.
-        #expect(symlink(script, sandbox.databasePath + "-bell") == 0)
+        #expect(symlink(script, db + "-bell") == 0)
         try sandbox.must(["enqueue", #"{"id":"a","command":"true"}"#])
         #expect(text(script) == "#!/bin/sh\necho hi\n")
         let nowhere = sandbox.directory + "/created-through-the-bell"
-        #expect(unlink(sandbox.databasePath + "-bell") == 0 && symlink(nowhere, sandbox.databasePath + "-bell") == 0)
+        #expect(unlink(db + "-bell") == 0 && symlink(nowhere, db + "-bell") == 0)
         try sandbox.must(["enqueue", #"{"id":"b","command":"true"}"#])
         #expect(!FileManager.default.fileExists(atPath: nowhere))
 
         // workers.log, which `worker start` appends to.
-        let logs = sandbox.databasePath + "-logs"
+        let logs = db + "-logs"
         #expect(mkdir(logs, 0o700) == 0 && symlink(script, logs + "/workers.log") == 0)
         let start = try sandbox.run(["worker", "start"])
         #expect(isCleanFailure(start) && start.stderr.contains("workers.log is a symbolic link"), "\(start)")
@@ -70,10 +74,11 @@ import TestSupport
 
     @Test(.enabled(if: canDropPrivileges)) func aLinkInPlaceOfTheWALFileLeavesItsTargetsModeAlone() throws {
         let sandbox = try QueueSandbox(name: "planted-wal")
+        // A file store always: it plants a link in place of the -wal file.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         // The owner is nobody here: root's writes never depend on file modes.
         #expect(chown(sandbox.directory, Self.otherUser, Self.otherUser) == 0)
-        let db = sandbox.databasePath
         #expect(try runAsNobody(["--db", db, "enqueue", #"{"id":"a","command":"true"}"#]).status == 0)
         let secret = sandbox.directory + "/secret"
         try "key\n".write(toFile: secret, atomically: false, encoding: .utf8)
@@ -91,6 +96,8 @@ import TestSupport
 
     @Test func aWorkerStopsWhenItsDatabaseIsDeletedOrReplaced() throws {
         let sandbox = try QueueSandbox(name: "db-gone")
+        // A file store always: it deletes and replaces the database file under a worker.
+        let db = try sandbox.requireFileStore()
         // `worker stop` cannot reach workers of a deleted database: should one
         // survive (the failure this test looks for), it is killed here.
         var started: [Int32] = []
@@ -98,7 +105,6 @@ import TestSupport
             for pid in started where isLiveProcess(pid) { kill(pid, SIGKILL) }
             sandbox.cleanup()
         }
-        let db = sandbox.databasePath
         try sandbox.must(["config", "set", "max-retries", "0"])
         let first = try #require(try sandbox.startWorkers(1).first)
         started.append(first.pid)

@@ -14,20 +14,24 @@ import TestSupport
 
     @Test func garbageInsteadOfADatabase() throws {
         let sandbox = try QueueSandbox(name: "garbage")
+        // A file store always: it writes garbage where the database file goes.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         var bytes = [UInt8](repeating: 0, count: 8192)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        try Data(bytes).write(to: URL(fileURLWithPath: sandbox.databasePath))
+        try Data(bytes).write(to: URL(fileURLWithPath: db))
         for command in Self.commands {
             let r = try sandbox.run(command)
             #expect(isCleanFailure(r), "\(command): \(r)")
             #expect(r.stderr.contains("not a queuectl database"), "\(command): \(r.stderr)")
         }
-        #expect(try Data(contentsOf: URL(fileURLWithPath: sandbox.databasePath)) == Data(bytes), "the file was left as it was")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: db)) == Data(bytes), "the file was left as it was")
     }
 
     @Test func missingFolder() throws {
         let sandbox = try QueueSandbox(name: "missing")
+        // A file store always: it names a database file in a missing folder.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let path = sandbox.directory + "/no/such/folder/queue.db"
         for command in Self.commands {
@@ -43,12 +47,14 @@ import TestSupport
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
     func permissionDenied() throws {
         let sandbox = try QueueSandbox(name: "denied")
+        // A file store always: it is about another user's access to the database file.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["enqueue", #"{"id":"mine","command":"true"}"#])
         chmod(sandbox.directory, 0o755)   // others may look in the folder, not at the 0600 database
         for command in Self.commands {
             let r = try QueueSandbox.spawnAndWait("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups",
-                                                                        QueueSandbox.binaryPath, "--db", sandbox.databasePath] + command)
+                                                                        QueueSandbox.binaryPath, "--db", db] + command)
             #expect(isCleanFailure(r), "\(command): \(r)")
             #expect(r.stderr.contains("permission denied"), "\(command): \(r.stderr)")
         }
@@ -57,10 +63,12 @@ import TestSupport
 
     @Test func heldByALongWriteTransaction() throws {
         let sandbox = try QueueSandbox(name: "locked")
+        // A file store always: it holds SQLite's write lock.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["enqueue", #"{"id":"before","command":"true"}"#])
         // Another process takes the write lock and keeps it past the busy timeout.
-        let holder = try LockHolder(database: sandbox.databasePath)
+        let holder = try LockHolder(database: db)
         usleep(300_000)
         let started = Date()
         let r = try sandbox.run(["enqueue", #"{"id":"blocked","command":"true"}"#], timeout: 60)
@@ -76,6 +84,8 @@ import TestSupport
 
     @Test(.enabled(if: canMount)) func fullDiskThenRecovery() throws {
         let sandbox = try QueueSandbox(name: "full")
+        // A file store always: it puts the database file on a full filesystem.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let mountPoint = sandbox.directory + "/small"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
@@ -108,6 +118,8 @@ import TestSupport
 
     @Test(.enabled(if: canMount)) func readOnlyFilesystem() throws {
         let sandbox = try QueueSandbox(name: "readonly")
+        // A file store always: it puts the database file on a read-only filesystem.
+        try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         let mountPoint = sandbox.directory + "/ro"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
@@ -127,16 +139,18 @@ import TestSupport
 
     @Test func workersBackOffWhileTheDatabaseIsLockedAndResume() throws {
         let sandbox = try QueueSandbox(name: "resume")
+        // A file store always: it holds SQLite's write lock.
+        let db = try sandbox.requireFileStore()
         defer { sandbox.cleanup() }
         try sandbox.must(["worker", "start"])
         // Enqueue first, then lock: the worker's claim and heartbeat wait on the lock.
         try sandbox.must(["enqueue", #"{"id":"waits","command":"true"}"#])
-        let holder = try LockHolder(database: sandbox.databasePath)
+        let holder = try LockHolder(database: db)
         usleep(12_000_000)
         holder.release()
         #expect(try QueueSandbox.waitUntil(timeout: 20) { try sandbox.sql("select state from jobs where id = 'waits'") == "completed" })
         let workers = try sandbox.must(["worker", "list"]).stdout
-        let log = (try? String(contentsOfFile: sandbox.databasePath + "-logs/workers.log", encoding: .utf8)) ?? ""
+        let log = (try? String(contentsOfFile: db + "-logs/workers.log", encoding: .utf8)) ?? ""
         // Its heartbeat could not be written for longer than the lease, so a look may
         // have released it; the process then registers again as a new worker.
         #expect(try QueueSandbox.waitUntil(timeout: 10) { try sandbox.workerPIDs().count == 1 },

@@ -15,12 +15,18 @@ public struct CLIResult: Sendable, CustomStringConvertible {
     }
 }
 
-/// A scratch directory with its own database for black-box tests of the built
-/// `queuectl` binary. Never touches the user's database: every call gets `--db`
-/// and `QUEUECTL_DB` pointing inside the sandbox.
+/// A scratch queue for black-box tests of the built `queuectl` binary: a folder
+/// for scratch files and a queue of its own, never the user's (every call gets
+/// `--db` and `QUEUECTL_DB`). The queue is `queue.db` in the folder, or, when
+/// `QUEUECTL_TEST_DB` names a PostgreSQL server, a schema of its own there, dropped
+/// at cleanup (see `TestDatabase`).
 public final class QueueSandbox: @unchecked Sendable {
+    /// Scratch files (markers, scripts); on SQLite also the database and the files beside it.
     public let directory: String
-    public let databasePath: String
+    /// What `--db` gets: the SQLite file, or the server address with its schema.
+    public private(set) var address: String
+    /// Whether a command has run against `address` yet.
+    private var used = false
 
     /// The `queuectl` executable built next to the test bundle.
     public static let binaryPath: String = {
@@ -42,17 +48,32 @@ public final class QueueSandbox: @unchecked Sendable {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
         directory = base.path
-        databasePath = base.appendingPathComponent("queue.db").path
+        address = try TestDatabase.newQueueAddress(folder: base.path)
     }
 
     deinit { cleanup() }
 
-    /// Runs `queuectl ARGS` against the sandbox database.
+    /// Declares that the calling test is about the SQLite file itself (the files
+    /// beside it, its modes, links, WAL, locks, or paths given as `--db`), so it
+    /// runs on a SQLite file whatever `QUEUECTL_TEST_DB` says, and returns the
+    /// file's path. Call it before the first command.
+    @discardableResult
+    public func requireFileStore() throws -> String {
+        let path = directory + "/queue.db"
+        if address != path {
+            guard !used else { throw TestFailure("requireFileStore() must come before the sandbox's first command") }
+            address = path
+        }
+        return path
+    }
+
+    /// Runs `queuectl ARGS` against the sandbox's queue.
     @discardableResult
     public func run(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
                     timeout: Double = 60) throws -> CLIResult {
-        try Self.exec(Self.binaryPath, ["--db", databasePath] + arguments, stdin: stdin.map { Data($0.utf8) },
-                      environment: environment.merging(["QUEUECTL_DB": databasePath]) { a, _ in a }, timeout: timeout)
+        used = true
+        return try Self.exec(Self.binaryPath, ["--db", address] + arguments, stdin: stdin.map { Data($0.utf8) },
+                             environment: environment.merging(["QUEUECTL_DB": address]) { a, _ in a }, timeout: timeout)
     }
 
     /// Runs `queuectl ARGS` without adding `--db` (for testing database resolution).
@@ -119,14 +140,16 @@ public final class QueueSandbox: @unchecked Sendable {
         return try condition()
     }
 
-    /// Stops every worker of this sandbox and removes its files. A worker a test
-    /// left stopped (SIGSTOP) is continued first, and one that is still alive after
-    /// `worker stop` is killed: a failing test leaves no process behind.
+    /// Stops every worker of this sandbox and removes its files (and its schema on a
+    /// server). A worker a test left stopped (SIGSTOP) is continued first, and one
+    /// that is still alive after `worker stop` is killed: a failing test leaves no
+    /// process behind.
     public func cleanup() {
         let pids = workerPIDs()
         for pid in pids { kill(pid, SIGCONT) }
         _ = try? run(["worker", "stop", "--timeout", "10"], timeout: 20)
         for pid in pids where kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        TestDatabase.removeQueue(address)
         try? FileManager.default.removeItem(atPath: directory)
     }
 

@@ -12,11 +12,6 @@ import Testing
         try f.store.setConfig(.backoffBase, 2)
     }
 
-    func settle(_ results: [FinishedRun] = [], givingBack: [ClaimedJob] = [], limit: Int,
-                worker: String = "w1") throws -> Settlement {
-        try f.store.settle(results, givingBack: givingBack, workerID: worker, claimLimit: limit, now: f.now)
-    }
-
     func claimedIDs(_ s: Settlement) -> [String] {
         guard case let .claimed(first) = s.next else { return [] }
         return ([first] + s.ahead).map(\.job.id)
@@ -28,7 +23,7 @@ import Testing
         try f.enqueue("high", priority: 5)
         try f.enqueue("mid", priority: 1)
         try f.enqueue("low2")
-        let s = try settle(limit: 3)
+        let s = try f.settle(limit: 3)
         #expect(claimedIDs(s) == ["high", "mid", "low"])
         #expect(try f.store.counts()[.processing] == 3)
         #expect(try f.store.counts()[.pending] == 1)
@@ -38,24 +33,24 @@ import Testing
             #expect(try f.store.runs(jobID: id).count == 1)
         }
         // Fewer waiting than the limit: what there is.
-        let rest = try settle(limit: 8, worker: "w2-unregistered-is-released")
+        let rest = try f.settle(limit: 8, worker: "w2-unregistered-is-released")
         #expect(rest.next == .workerReleased && rest.ahead.isEmpty)
         try f.worker("w2")
-        #expect(claimedIDs(try settle(limit: 8, worker: "w2")) == ["low2"])
+        #expect(claimedIDs(try f.settle(limit: 8, worker: "w2")) == ["low2"])
         #expect(try f.assertCountsConsistent())
     }
 
     @Test func recordsEveryResultAndGivesBackTheUnstartedJobs() throws {
         try f.worker("w1")
         for id in ["a", "b", "c", "d"] { try f.enqueue(id) }
-        let s = try settle(limit: 4)
+        let s = try f.settle(limit: 4)
         guard case let .claimed(a) = s.next else { Issue.record("nothing claimed"); return }
         let (b, c, d) = (s.ahead[0], s.ahead[1], s.ahead[2])
         f.advance(seconds: 1)
         var failed = StoreFixture.failure
         failed.startedAt = f.now.adding(seconds: -0.5)
         failed.finishedAt = f.now.adding(seconds: -0.2)
-        let done = try settle([FinishedRun(claimed: a, result: StoreFixture.success), FinishedRun(claimed: b, result: failed)],
+        let done = try f.settle([FinishedRun(claimed: a, result: StoreFixture.success), FinishedRun(claimed: b, result: failed)],
                               givingBack: [c, d], limit: 0)
         #expect(done.finished.map { $0?.state } == [.completed, .failed])
         #expect(done.next == .noJob)
@@ -74,7 +69,7 @@ import Testing
         #expect(try f.assertCountsConsistent())
         // Given back in their place: the next claim takes them in their order.
         try f.worker("w2")
-        #expect(claimedIDs(try settle(limit: 2, worker: "w2")) == ["c", "d"])
+        #expect(claimedIDs(try f.settle(limit: 2, worker: "w2")) == ["c", "d"])
     }
 
     @Test func aRetryGivenBackIsDueAgainWithItsAttemptsAndError() throws {
@@ -84,10 +79,10 @@ import Testing
         _ = try f.store.finish(first, workerID: "w1", result: StoreFixture.failure, now: f.now)
         let failedAt = try f.store.job(id: "r")
         f.advance(seconds: 3)
-        let s = try settle(limit: 1)
+        let s = try f.settle(limit: 1)
         guard case let .claimed(retry) = s.next else { Issue.record("retry not claimed"); return }
         #expect(retry.job.attempts == 2)
-        _ = try settle(givingBack: [retry], limit: 0)
+        _ = try f.settle(givingBack: [retry], limit: 0)
         let job = try f.store.job(id: "r")
         // Claimed from `pending` (promoted when its retry came due), so back to it.
         #expect(job.state == .pending && job.attempts == 1 && job.runAt == failedAt.runAt)
@@ -99,14 +94,14 @@ import Testing
         let w1 = try f.worker("w1")
         try f.enqueue("a")
         try f.enqueue("b")
-        let s = try settle(limit: 2)
+        let s = try f.settle(limit: 2)
         let b = s.ahead[0]
         // Recovery released w1 and another worker took b meanwhile.
-        _ = try f.store.releaseWorker(w1, loss: .processExited, now: f.now)
+        _ = try f.release(w1, .processExited)
         f.advance(seconds: 60)
         try f.worker("w2")
-        #expect(claimedIDs(try settle(limit: 8, worker: "w2")).contains("b"))
-        _ = try settle(givingBack: [b], limit: 0)
+        #expect(claimedIDs(try f.settle(limit: 8, worker: "w2")).contains("b"))
+        _ = try f.settle(givingBack: [b], limit: 0)
         let job = try f.store.job(id: "b")
         #expect(job.state == .processing && job.workerID == "w2")
         #expect(try f.store.runs(jobID: "b").count == 2)
@@ -115,7 +110,7 @@ import Testing
     @Test func recoveryGivesBackTheRunsAfterTheLastStartedOne() throws {
         let w1 = try f.worker("w1")
         for id in ["a", "b", "c"] { try f.enqueue(id, maxRetries: 0) }
-        let s = try settle(limit: 3)
+        let s = try f.settle(limit: 3)
         guard case let .claimed(a) = s.next else { Issue.record("nothing claimed"); return }
         // w1 died running a; it never started b or c.
         let released = try #require(try f.store.releaseWorker(w1, loss: .processExited, startedThrough: a.runID, now: f.now))
@@ -135,7 +130,7 @@ import Testing
     @Test func recoveryCountsEveryRunWhenTheWorkerLeftNoRecord() throws {
         let w1 = try f.worker("w1")
         for id in ["a", "b"] { try f.enqueue(id, maxRetries: 0) }
-        _ = try settle(limit: 2)
+        _ = try f.settle(limit: 2)
         let released = try #require(try f.store.releaseWorker(w1, loss: .processExited, startedThrough: nil, now: f.now))
         #expect(released.allSatisfy { $0.started })
         #expect(try f.store.job(id: "a").state == .dead && f.store.job(id: "b").state == .dead)
@@ -146,11 +141,11 @@ import Testing
         _ = try f.store.enqueue(["a1", "a2", "a3"].map { try JobSpec(id: $0, command: "true", queue: "a") }
                                 + ["b1", "b2", "b3"].map { try JobSpec(id: $0, command: "true", queue: "b") }, now: f.now)
         // a1 alone, then a batch that takes the turns b, a: b1 and a2.
-        #expect(claimedIDs(try settle(limit: 1)) == ["a1"])
-        let batch = try settle(limit: 2)
+        #expect(claimedIDs(try f.settle(limit: 1)) == ["a1"])
+        let batch = try f.settle(limit: 2)
         #expect(claimedIDs(batch) == ["b1", "a2"])
         // b1's run went long: a2 is given back before it started. a keeps its turn.
-        let next = try settle(givingBack: batch.ahead, limit: 1)
+        let next = try f.settle(givingBack: batch.ahead, limit: 1)
         #expect(claimedIDs(next) == ["a2"], "a2 lost its turn to b2")
     }
 }

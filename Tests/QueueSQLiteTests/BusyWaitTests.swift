@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func aWriteWaitsForTheLockAndThenSucceeds() throws {
-        let fixture = try StoreFixture()
+        let fixture = try SQLiteFixture()
         let holder = try SQLiteJobStore(location: fixture.location)
         let release = DispatchSemaphore(value: 0)
         let done = holdWriteLock(holder, until: release)
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func aShorterTimeoutAppliesOnlyInsideWithBusyTimeout() throws {
-        let fixture = try StoreFixture()
+        let fixture = try SQLiteFixture()
         let holder = try SQLiteJobStore(location: fixture.location)
         let release = DispatchSemaphore(value: 0)
         let done = holdWriteLock(holder, until: release)

@@ -9,8 +9,8 @@ import Testing
 /// every claim while the jobs behind it wait. The damage is forged the way SQLite's
 /// own tests do: hide the index's WHERE for one update through `writable_schema`.
 @Suite struct StaleIndexTests {
-    let f: StoreFixture
-    init() throws { f = try StoreFixture() }
+    let f: SQLiteFixture
+    init() throws { f = try SQLiteFixture() }
 
     @Test func aStaleReadyEntryIsSkippedNotClaimedForever() throws {
         try f.worker("w1")

@@ -10,7 +10,7 @@ import Testing
     /// Jobs in a copy of the database file alone (without its WAL): what has been
     /// checkpointed. The copy is made by another process, so this one never opens
     /// and closes the database file (which would drop its connections' locks).
-    private func checkpointedJobs(_ fixture: StoreFixture) throws -> Int {
+    private func checkpointedJobs(_ fixture: SQLiteFixture) throws -> Int {
         let copy = fixture.directory + "/copy-\(UUID().uuidString.prefix(6)).db"
         let cp = Process()
         cp.executableURL = URL(fileURLWithPath: "/bin/cp")
@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func noConnectionCheckpointsOnItsOwn() throws {
-        let fixture = try StoreFixture()
+        let fixture = try SQLiteFixture()
         let worker = try SQLiteJobStore(location: fixture.location, durable: false, autoCheckpoint: false)
         for store in [fixture.store, worker] {
             #expect(try store.read { try Int.fetchOne($0, sql: "PRAGMA wal_autocheckpoint") } == 0)
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func checkpointCopiesWhatWasCommittedAndNothingElseDoes() throws {
-        let fixture = try StoreFixture()
+        let fixture = try SQLiteFixture()
         let store = try SQLiteJobStore(location: fixture.location, durable: false, autoCheckpoint: false)
         _ = try store.enqueue(specs(50, prefix: "a"), now: fixture.now)
         #expect(try store.checkpoint())
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func aStoreCheckpointsAfterAWriteThatLeavesTheWALLarge() throws {
-        let fixture = try StoreFixture()
+        let fixture = try SQLiteFixture()
         // 50,000 jobs are about 6,300 WAL frames of 1 KiB, past the 4,000 after
         // which a store checkpoints.
         #expect(WALCheckpointer.autoCheckpointFrames == 4000)
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func aCheckpointNeverRunsBesideAnotherWrite() throws {
-        let fixture = try StoreFixture()
+        let fixture = try SQLiteFixture()
         _ = try fixture.enqueue("first")
         let holder = try SQLiteJobStore(location: fixture.location)
         let release = DispatchSemaphore(value: 0)

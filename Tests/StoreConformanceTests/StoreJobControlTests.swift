@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import QueueCore
-@testable import QueueSQLite
 
 /// Job control in the store: cancels racing a run's end and recovery, dependency
 /// chains and fan-outs at size, unique keys, retry rules by exit code.
@@ -16,7 +15,7 @@ import Testing
     /// commits first decides, and the job ends in exactly one final state whose
     /// history agrees with it.
     @Test func cancelRacingAFinishingRunEndsInOneFinalState() throws {
-        let other = try SQLiteJobStore(location: f.location)
+        let other = try f.connection(.command(creating: false))
         var outcomes: [JobState: Int] = [:]
         for attempt in 0..<150 {
             let succeeded = attempt % 2 == 0
@@ -59,7 +58,7 @@ import Testing
         let report = try f.store.cancel(ids: ["a"], now: f.now)
         #expect(report.stopping == ["a"] && report.cancelled.isEmpty)
         let worker = try #require(try f.workerRow("w1"))
-        _ = try f.store.releaseWorker(worker, loss: .processExited, now: f.now)
+        _ = try f.release(worker, .processExited)
         let job = try f.store.job(id: "a")
         #expect(job.state == .cancelled && job.lastError == Cancellation.requestedReason)
         #expect(try f.store.runs(jobID: "a").map(\.outcome) == [.interrupted])
@@ -69,7 +68,7 @@ import Testing
         try f.enqueue("a")
         let claimed = try f.claim("w1")
         _ = try f.store.cancel(ids: ["a"], now: f.now)
-        _ = try f.store.settle([], givingBack: [claimed], workerID: "w1", claimLimit: 0, now: f.now)
+        _ = try f.settle(givingBack: [claimed], limit: 0)
         #expect(try f.store.job(id: "a").state == .cancelled)
         #expect(try f.store.counts()[.pending] == 0)
     }
@@ -175,14 +174,6 @@ import Testing
         #expect(job.runAt == f.now.adding(seconds: 7))
     }
 
-    @Test func jitterShortensTheDelayByAtMostItsFraction() {
-        let policy = RetryPolicy(base: 2, maxDelay: 10, jitter: 0.5)
-        #expect(policy.jitteredDelay(afterFailedRuns: 3, unit: 0) == 8)
-        #expect(policy.jitteredDelay(afterFailedRuns: 3, unit: 0.999) > 4)
-        #expect(policy.jitteredDelay(afterFailedRuns: 5, unit: 1) == 5)
-        #expect(RetryPolicy(base: 2).jitteredDelay(afterFailedRuns: 3, unit: 0.7) == 8)
-    }
-
     @Test func bulkCancelTakesEveryPendingJobInBatches() throws {
         _ = try f.store.enqueue(try (0..<20_000).map { _ in try JobSpec(command: "true") }, now: f.now)
         var batches = 0
@@ -190,16 +181,5 @@ import Testing
         #expect(report.cancelled.count == 20_000 && batches >= 10)
         let counts = try f.store.counts()
         #expect(counts[.cancelled] == 20_000 && counts[.pending] == 0)
-    }
-}
-
-/// A value shared with another thread.
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T {
-        get { lock.withLock { stored } }
-        set { lock.withLock { stored = newValue } }
     }
 }

@@ -2,9 +2,9 @@ import Foundation
 @testable import QueueCore
 @testable import QueueSQLite
 
-/// A fresh SQLite store in its own temporary folder, with a fixed clock the tests
+/// A fresh SQLite store (the concrete type, for tests of its internals) in its own temporary folder, with a fixed clock the tests
 /// move by hand (every store call takes `now`), and helpers to register workers.
-final class StoreFixture: @unchecked Sendable {
+final class SQLiteFixture: @unchecked Sendable {
     let directory: String
     let location: DatabaseLocation
     let store: SQLiteJobStore

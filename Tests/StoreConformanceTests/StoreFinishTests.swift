@@ -119,7 +119,7 @@ import Testing
         let stale = try f.claim("w1")
         // w1 stops heartbeating; recovery releases it and w2 takes the retry.
         f.advance(seconds: 30)
-        _ = try f.store.releaseWorker(w1, loss: .leaseExpired(seconds: 30), now: f.now)
+        _ = try f.release(w1, .leaseExpired(seconds: 30))
         f.advance(seconds: 1)
         let current = try f.claim("w2")
         #expect(current.job.attempts == 2)
@@ -143,7 +143,7 @@ import Testing
         let w1 = try #require(try f.workerRow("w1"))
         try f.enqueue("a")
         let attempt1 = try f.claim("w1")
-        _ = try f.store.releaseWorker(w1, loss: .processExited, now: f.now)
+        _ = try f.release(w1, .processExited)
         try f.worker("w1")
         f.advance(seconds: 1)
         let attempt2 = try f.claim("w1")
@@ -157,11 +157,11 @@ import Testing
         let w1 = try #require(try f.workerRow("w1"))
         try f.enqueue("a")
         let claimed = try f.claim("w1")
-        _ = try f.store.releaseWorker(w1, loss: .processExited, now: f.now)
+        _ = try f.release(w1, .processExited)
         let afterRelease = try f.store.job(id: "a")
         #expect(afterRelease.state == .failed)
         #expect(try f.store.finish(claimed, workerID: "w1", result: StoreFixture.success, now: f.now) == nil)
         #expect(try f.store.job(id: "a") == afterRelease)
-        #expect(try f.store.heartbeat(workerID: "w1", now: f.now) == false)
+        #expect(try f.store.heartbeat(workerID: "w1", jobsDone: 0) == nil)
     }
 }

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 @testable import QueueCore
-@testable import QueueSQLite
 
 /// Claiming: order (priority, then FIFO), eligibility by run_at, attempt counting,
 /// the run it opens, and what a claim tells a stopping or released worker.
@@ -109,15 +108,13 @@ import Testing
         try f.enqueue("a")
         try f.enqueue("b")
         let first = try f.claim("w1")
-        let settled = try f.store.settle([FinishedRun(claimed: first, result: StoreFixture.success)], workerID: "w1",
-                                         claimLimit: 1, now: f.now)
+        let settled = try f.settle([FinishedRun(claimed: first, result: StoreFixture.success)], limit: 1)
         let (finished, next) = (settled.finished.first ?? nil, settled.next)
         #expect(finished?.state == .completed)
         guard case let .claimed(second) = next else { Issue.record("expected b, got \(next)"); return }
         #expect(second.job.id == "b")
         #expect(try f.workerRow("w1")?.jobsDone == 0, "a busy worker's count waits for its heartbeat or for running out of work")
-        let none = try f.store.settle([FinishedRun(claimed: second, result: StoreFixture.success)], workerID: "w1",
-                                      claimLimit: 0, jobsDone: 2, now: f.now).next
+        let none = try f.settle([FinishedRun(claimed: second, result: StoreFixture.success)], limit: 0, jobsDone: 2).next
         #expect(none == .noJob)
         #expect(try f.store.counts()[.completed] == 2)
         #expect(try f.workerRow("w1")?.jobsDone == 2)
@@ -125,15 +122,14 @@ import Testing
     }
 
     @Test func manyClaimantsTakeEachJobOnce() throws {
-        // Separate connections (as separate worker processes have) racing on one file.
+        // Separate connections (as separate worker processes have) racing on one queue.
         let ids = (0..<200).map { "j\($0)" }
         _ = try f.store.enqueue(ids.map { try JobSpec(id: $0, command: "true") }, now: f.now)
         let workers = (0..<4).map { "racer-\($0)" }
         for w in workers { try f.worker(w) }
-        let location = f.location
         let now = f.now
         let claimedPerWorker = try workers.map { w -> @Sendable () throws -> [String] in
-            let store = try SQLiteJobStore(location: location, durable: false)
+            let store = try f.connection(.worker)
             return {
                 var mine: [String] = []
                 while case let .claimed(c) = try store.claim(workerID: w, now: now) {

@@ -5,11 +5,12 @@ import Testing
 @testable import QueueSQLite
 
 /// The schema's cost decisions: small pages, a list index without completed jobs,
-/// and per-job commits that leave worker rows alone.
-@Suite struct StoreSchemaTests {
-    let f: StoreFixture
+/// per-job commits that leave worker rows alone, a claim index that holds only due
+/// work, and reads that seek their indexes.
+@Suite struct SQLiteSchemaTests {
+    let f: SQLiteFixture
 
-    init() throws { f = try StoreFixture() }
+    init() throws { f = try SQLiteFixture() }
 
     private func plan(_ sql: String) throws -> String {
         try f.store.read { db in
@@ -37,7 +38,7 @@ import Testing
         try f.enqueue("a")
         try f.enqueue("b")
         let claimed = try f.claim("w1")
-        _ = try f.store.finish(claimed, workerID: "w1", result: StoreFixture.success, now: f.now)
+        _ = try f.store.finish(claimed, workerID: "w1", result: SQLiteFixture.success, now: f.now)
         let indexed = try f.store.read { db in
             try String.fetchAll(db, sql: "SELECT state FROM jobs INDEXED BY jobs_state WHERE state <> 'completed'")
         }
@@ -52,7 +53,7 @@ import Testing
         let before = try f.store.read { db in try Row.fetchOne(db, sql: "SELECT * FROM workers WHERE id = 'w1'") }
         let claimed = try f.claim("w1")
         #expect(try f.workerRow("w1")?.jobID == "a")
-        _ = try f.store.finish(claimed, workerID: "w1", result: StoreFixture.success, now: f.now)
+        _ = try f.store.finish(claimed, workerID: "w1", result: SQLiteFixture.success, now: f.now)
         let after = try f.store.read { db in try Row.fetchOne(db, sql: "SELECT * FROM workers WHERE id = 'w1'") }
         #expect(before == after)
         #expect(try f.workerRow("w1")?.state == .idle)
@@ -86,25 +87,58 @@ import Testing
         }
     }
 
-    @Test func aVersion1DatabaseIsMigratedInPlace() throws {
-        // Build a database with only the first migration, holding jobs, then open it.
-        let directory = f.directory + "/old"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/queue.db"
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try SQLiteJobStore.migrator.migrate(queue, upTo: "v1")
-            try queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at)
-                    VALUES ('old-1', 'true', 'completed', 3, 0, 0, 0), ('old-2', 'true', 'pending', 3, 0, 0, 0)
-                    """)
+    /// Entries of the claim's index, read through it.
+    private func readyEntries() throws -> [String] {
+        try f.store.read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM jobs INDEXED BY jobs_ready WHERE \(SQLiteJobStore.readyCondition) ORDER BY priority DESC, run_at, seq")
+        }
+    }
+
+    @Test func onlyDueWorkIsInTheClaimIndex() throws {
+        try f.worker("w1")
+        for i in 0..<300 { try f.enqueue("later-\(i)", priority: 10, delay: Double(60 + i)) }
+        try f.enqueue("retry", maxRetries: 3)
+        _ = try f.store.finish(try f.claim("w1"), workerID: "w1", result: SQLiteFixture.failure, now: f.now)
+        try f.enqueue("now", priority: -5)
+        #expect(try readyEntries() == ["now"], "only due work may be in the claim's index")
+    }
+
+    @Test func aBurstOfDueJobsIsPromotedInBoundedSteps() throws {
+        try f.worker("w1")
+        let total = SQLiteJobStore.promotionBatch + 50
+        _ = try f.store.enqueue((0..<total).map { try JobSpec(id: "j\($0)", command: "true", delaySeconds: 1 + Double($0) / 1000) }, now: f.now)
+        f.advance(seconds: 5)
+        let first = try f.claim("w1")
+        #expect(first.job.id == "j0")
+        #expect(try f.store.counts()[.pending] == SQLiteJobStore.promotionBatch - 1)
+        #expect(try f.store.counts()[.scheduled] == 50)
+        // The rest follow on later claims, every job once, earliest first.
+        _ = try f.store.finish(first, workerID: "w1", result: SQLiteFixture.success, now: f.now)
+        #expect(try f.drainOrder("w1") == (1..<total).map { "j\($0)" })
+        #expect(try f.assertCountsConsistent())
+    }
+
+    @Test func promotionAndWakeUpSeekTheDueIndex() throws {
+        func plan(_ sql: String) throws -> String {
+            try f.store.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: [0]).map { $0["detail"] as String }.joined(separator: "; ")
             }
         }
-        let store = try SQLiteJobStore(location: DatabaseLocation(path: path))
-        #expect(try store.jobs(state: .pending, limit: 10).map(\.id) == ["old-2"])
-        #expect(try store.jobs(state: .completed, limit: 10).map(\.id) == ["old-1"])
-        let indexSQL = try store.read { db in try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'jobs_state'") }
-        #expect(indexSQL?.contains("WHERE state <> 'completed'") == true)
+        let promote = try plan("SELECT seq FROM jobs INDEXED BY jobs_due WHERE \(SQLiteJobStore.dueCondition) AND run_at <= ? ORDER BY run_at LIMIT 10")
+        #expect(promote.contains("SEARCH jobs USING INDEX jobs_due (run_at<?)") && !promote.contains("TEMP B-TREE"), "\(promote)")
+        let claim = try plan("SELECT seq FROM jobs INDEXED BY jobs_ready WHERE \(SQLiteJobStore.readyCondition) AND queue = 'default' AND run_at <= ? ORDER BY priority DESC, run_at, seq LIMIT 1")
+        #expect(claim.contains("SEARCH jobs USING INDEX jobs_ready (queue=?") && !claim.contains("TEMP B-TREE"), "\(claim)")
+    }
+
+    @Test func latencyReadsSeekIndexes() throws {
+        for (sql, arguments) in [(SQLiteJobStore.oldestDueSQL, ["default"]), (SQLiteJobStore.firstDueSQL, [])] {
+            let plan = try f.store.read { db in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: StatementArguments(arguments)).map { $0["detail"] as String }
+            }
+            // Every read of the jobs table goes through an index (the first entry of
+            // jobs_due is read in its order, LIMIT 1), never the table itself.
+            let reads = plan.filter { $0.contains(" jobs") }
+            #expect(!reads.isEmpty && reads.allSatisfy { $0.contains("USING INDEX") || $0.contains("PRIMARY KEY") }, "\(plan)")
+        }
     }
 }

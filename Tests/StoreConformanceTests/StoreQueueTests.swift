@@ -1,11 +1,9 @@
 import Foundation
-import GRDB
 import Testing
 @testable import QueueCore
-@testable import QueueSQLite
 
-/// Queues in the store: counts per queue kept by the triggers, the view that keeps
-/// the totals where they were, and the migration that brings both.
+/// Queues in the store: counts per queue that follow every transition and add up
+/// to the totals, and each queue's oldest waiting job.
 @Suite struct StoreQueueTests {
     let f: StoreFixture
     init() throws { f = try StoreFixture() }
@@ -38,25 +36,5 @@ import Testing
         #expect(try f.store.queues().first { $0.name == "default" }?.oldestWaitingSince == nil)
     }
 
-    @Test func aVersion4DatabaseKeepsItsCountsAndStillTakesNewStateRows() throws {
-        let path = f.directory + "/v4.db"
-        do {
-            let queue = try DatabaseQueue(path: path)
-            try SQLiteJobStore.migrator.migrate(queue, upTo: "v4-scheduled-state")
-            try queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO jobs (id, command, state, attempts, max_retries, run_at, created_at, updated_at)
-                    VALUES ('a', 'true', 'pending', 0, 3, 0, 0, 0), ('b', 'true', 'dead', 1, 0, 0, 0, 0);
-                    UPDATE job_counts SET n = 1 WHERE state IN ('pending', 'dead');
-                    """)
-            }
-        }
-        let store = try SQLiteJobStore(location: DatabaseLocation(path: path))
-        #expect(try store.counts()[.pending] == 1 && store.counts()[.dead] == 1)
-        #expect(try store.job(id: "a").queue == "default")
-        // A later migration adding a state inserts its count row as before.
-        try store.write { db in try db.execute(sql: "INSERT INTO job_counts(state, n) VALUES ('archived', 0)") }
-        let rows = try store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM queue_counts WHERE queue = 'default' AND state = 'archived'") }
-        #expect(rows == 1)
-    }
+
 }

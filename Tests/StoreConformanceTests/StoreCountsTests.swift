@@ -41,7 +41,7 @@ import Testing
         _ = try f.store.finish(retry, workerID: "w1", result: StoreFixture.failure, now: f.now)
         #expect(try counts() == [4, 0, 1, 0, 1, 0])
         _ = try f.claim("w1")
-        _ = try f.store.releaseWorker(w1, loss: .processExited, now: f.now)
+        _ = try f.release(w1, .processExited)
         #expect(try counts() == [3, 0, 1, 1, 1, 0])
         _ = try f.store.retryDead(ids: ["j1"], now: f.now)
         #expect(try counts() == [4, 0, 1, 1, 0, 0])

@@ -16,7 +16,7 @@ import Testing
         try f.enqueue("a", maxRetries: 1)
         let claimed = try f.claim("w1")
         f.advance(seconds: 5)
-        let runs = try f.store.releaseWorker(w1, loss: .processExited, now: f.now)
+        let runs = try f.release(w1, .processExited)
         #expect(runs.count == 1)
         #expect(runs.first?.jobID == "a" && runs.first?.runID == claimed.runID && runs.first?.attempt == 1)
         #expect(runs.first?.newState == .failed)
@@ -43,7 +43,7 @@ import Testing
         for n in 1...3 {
             let w = try f.worker("w\(n)")
             _ = try f.claim("w\(n)")
-            let released = try f.store.releaseWorker(w, loss: .processExited, now: f.now)
+            let released = try f.release(w, .processExited)
             #expect(released.first?.newState == (n < 3 ? .failed : .dead))
             f.advance(seconds: 1)
         }
@@ -59,7 +59,7 @@ import Testing
         let seen = try #require(try f.workerRow("w1"))
         f.advance(seconds: 20)
         // The worker beat again after the sweeper read its row: not released.
-        #expect(try f.store.heartbeat(workerID: "w1", now: f.now))
+        #expect(try f.store.heartbeat(workerID: "w1", jobsDone: 0) != nil)
         #expect(try f.store.releaseWorker(seen, loss: .leaseExpired(seconds: 20), startedThrough: nil, now: f.now) == nil)
         #expect(try f.store.job(id: "a").state == .processing)
         #expect(try f.workerRow("w1") != nil)
@@ -67,7 +67,7 @@ import Testing
         // With the row as it is now and no newer beat, it is released.
         let current = try #require(try f.workerRow("w1"))
         f.advance(seconds: 20)
-        let released = try f.store.releaseWorker(current, loss: .leaseExpired(seconds: 20), now: f.now)
+        let released = try f.release(current, .leaseExpired(seconds: 20))
         #expect(released.map(\.jobID) == ["a"])
         #expect(try f.store.job(id: "a").state == .failed)
         #expect(try f.store.runs(jobID: "a").first?.error?.contains("heartbeat") == true)
