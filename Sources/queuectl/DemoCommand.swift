@@ -16,12 +16,19 @@ struct DemoCommand: ParsableCommand {
             it runs. Quitting stops the workers it started and says where the scratch \
             database is.
 
-            Example:
+            With --db postgres://…, the demo queue is a new schema of that database \
+            (`demo_…`, kept afterwards like the scratch file), so its workers and any other \
+            host's can be watched on the server store.
+
+            Examples:
               queuectl demo
+              queuectl demo --db postgres://queuectl@db.internal:5432/queuectl
             """
     )
     @Option(help: "Workers to start.")
     var workers = 3
+    @Option(help: ArgumentHelp("A postgres:// database to hold the demo queue (default: a SQLite file in a temporary folder).", valueName: "address"))
+    var db: String?
 
     static let refreshSeconds = 0.5
     static let stopTimeoutSeconds = 15.0
@@ -33,23 +40,34 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             try MonitorCommand.requireTerminal()
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("queuectl-demo-\(JobID.generate().suffix(6).lowercased())")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let location = DatabaseLocation(path: folder.appendingPathComponent("queue.db").path)
-            let store = try StoreOpener.open(.file(location), .service)
+            let name = "demo-\(JobID.generate().suffix(6).lowercased())"
+            let address: StoreAddress
+            var folder: URL?
+            if let db {
+                guard StoreAddress.isServerAddress(db) else {
+                    throw QueueError.invalidInput("demo --db takes a postgres:// address (without it, the demo uses a temporary SQLite file)")
+                }
+                address = .server(db + (db.contains("?") ? "&" : "?") + "schema=" + name.replacingOccurrences(of: "-", with: "_"))
+            } else {
+                let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("queuectl-" + name)
+                try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                folder = scratch
+                address = .file(DatabaseLocation(path: scratch.appendingPathComponent("queue.db").path))
+            }
+            let store = try StoreOpener.open(address, .service)
             try store.setConfig(.backoffBase, 1.5)
             try store.setConfig(.maxRetries, 2)
             try store.setConfig(.killGrace, 1)
             _ = try store.enqueue(try Self.jobs(), now: .now())
-            let supervisor = WorkerSupervisor(address: .file(location))
+            let supervisor = WorkerSupervisor(address: address)
             _ = try supervisor.startBackground(count: workers)
-            let feeder = DemoFeeder(location: location)
+            let feeder = DemoFeeder(address: address)
             feeder.start()
             var failure: Error?
             do {
                 try MonitorApp(source: MonitorDataSource(store: store, supervisor: supervisor), refreshSeconds: Self.refreshSeconds,
                                useColor: MonitorCommand.useColor,
-                               greeting: "demo queue at \(location.databasePath) — ? shows the keys, q quits").run()
+                               greeting: "demo queue at \(store.displayAddress) — ? shows the keys, q quits").run()
             } catch {
                 failure = error   // the workers are stopped all the same
             }
@@ -60,9 +78,9 @@ struct DemoCommand: ParsableCommand {
             let stopped = report.requested.count - report.stillRunning.count
             print("stopped \(stopped) demo worker\(stopped == 1 ? "" : "s")"
                   + (report.stillRunning.isEmpty ? "" : "; \(report.stillRunning.count) still finishing a job"))
-            print("the demo database is kept at \(location.databasePath)")
-            print("look again:  queuectl --db \(location.databasePath) monitor")
-            print("remove it:   rm -r \(folder.path)")
+            print("the demo queue is kept at \(store.displayAddress)")
+            print("look again:  queuectl --db '\(address.argument)' monitor")
+            if let folder { print("remove it:   rm -r \(folder.path)") }
             if let failure { throw failure }
         }
     }
@@ -96,15 +114,15 @@ struct DemoCommand: ParsableCommand {
 /// Keeps a little work arriving while the demo runs, from this process (no shell
 /// string is ever assembled).
 final class DemoFeeder: @unchecked Sendable {
-    private let location: DatabaseLocation
+    private let address: StoreAddress
     private let lock = NSLock()
     private var stopped = false
 
-    init(location: DatabaseLocation) { self.location = location }
+    init(address: StoreAddress) { self.address = address }
 
     func start() {
         Thread.detachNewThread { [self] in
-            guard let store = try? StoreOpener.open(.file(location), .command(creating: false)) else { return }
+            guard let store = try? StoreOpener.open(address, .command(creating: false)) else { return }
             var n = 0
             while !lock.withLock({ stopped }) {
                 Thread.sleep(forTimeInterval: 2)
