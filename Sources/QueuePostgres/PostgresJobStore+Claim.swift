@@ -9,8 +9,8 @@ extension PostgresJobStore {
         try settle([], givingBack: [], request: request, jobsDone: nil).next
     }
 
-    /// What the first statement of a claim transaction found: the worker may claim
-    /// (or not), and the open queues it serves in turn order.
+    /// What the first statement of a claim transaction found: the config, whether
+    /// the worker may claim, and the open queues it serves in turn order.
     struct ClaimStart {
         var refused: ClaimOutcome?
         /// The worker's host, recorded on each run it opens.
@@ -54,18 +54,24 @@ extension PostgresJobStore {
             """).first else { return ClaimStart(refused: .workerReleased) }
         let columns = row.makeRandomAccess()
         var start = ClaimStart()
-        guard let stop = try columns[0].decode(Bool?.self) else { return ClaimStart(refused: .workerReleased) }
-        if stop { return ClaimStart(refused: .stopRequested) }
-        start.host = try columns[1].decode(String.self)
         let keys = try columns[2].decode([String].self), values = try columns[3].decode([Double].self)
         var config: [ConfigKey: Double] = [:]
         for (key, value) in zip(keys, values) { if let key = ConfigKey(rawValue: key) { config[key] = value } }
         start.config = QueueConfig(values: config)
+        start.anyLimit = try columns[6].decode(Bool.self)
+        guard let stop = try columns[0].decode(Bool?.self) else {
+            start.refused = .workerReleased
+            return start
+        }
+        if stop {
+            start.refused = .stopRequested
+            return start
+        }
+        start.host = try columns[1].decode(String.self)
         let names = try columns[4].decode([String].self), limits = try columns[5].decode([Int64].self)
         for (name, limit) in zip(names, limits) where serving == nil || serving!.contains(name) {
             start.order.append((name, limit > 0 ? Int(limit) : nil))
         }
-        start.anyLimit = try columns[6].decode(Bool.self)
         start.schedulesDue = try columns[7].decode(Bool.self)
         return start
     }

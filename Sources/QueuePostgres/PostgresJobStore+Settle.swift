@@ -14,22 +14,31 @@ extension PostgresJobStore {
         let s = schema
         return try session.transaction {
             var settlement = Settlement()
-            var config: QueueConfig?
-            if !results.isEmpty { config = try LeaseSQL.config(session, s) }
-            for run in results {
-                settlement.finished.append(try Self.finishRun(session, s, run.claimed, workerID: request.workerID, result: run.result,
-                                                              config: config!, now: request.now))
+            // The claim's first statement reads the config too, so it comes first when
+            // it can: a job given back gives its queue the turn back, so with jobs to
+            // give back the turns are read after them.
+            var start: ClaimStart?
+            if request.limit > 0, unstarted.isEmpty {
+                start = try Self.beginClaims(session, s, workerID: request.workerID, serving: request.queues, now: request.now)
+            }
+            if !results.isEmpty {
+                let config = try start?.config ?? LeaseSQL.config(session, s)
+                for run in results {
+                    settlement.finished.append(try Self.finishRun(session, s, run.claimed, workerID: request.workerID,
+                                                                  result: run.result, config: config, now: request.now))
+                }
             }
             for claimed in unstarted {
                 try Self.giveBack(session, s, job: claimed.job, runID: claimed.runID, workerID: request.workerID, now: request.now)
             }
-            var anyLimit: Bool?
-            if request.limit > 0 {
-                var start = try Self.beginClaims(session, s, workerID: request.workerID, serving: request.queues, now: request.now)
+            if request.limit > 0, start == nil {
+                start = try Self.beginClaims(session, s, workerID: request.workerID, serving: request.queues, now: request.now)
+            }
+            var anyLimit = start?.anyLimit
+            if var start {
                 if let refused = start.refused {
                     settlement.next = refused
                 } else {
-                    anyLimit = start.anyLimit
                     if start.schedulesDue { try Self.fireDueSchedules(session, s, config: start.config, now: request.now) }
                     let claimed = try Self.claimJobs(session, s, workerID: request.workerID, start: &start, limit: request.limit,
                                                      now: request.now)
