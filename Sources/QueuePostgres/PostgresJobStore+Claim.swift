@@ -142,13 +142,12 @@ extension PostgresJobStore {
         let rows = try session.query("""
             WITH claimed AS (
                 UPDATE \(unescaped: s).jobs SET state = 'processing', attempts = attempts + 1, worker_id = \(workerID), updated_at = \(now)
-                WHERE seq = ANY(ARRAY(
-                        SELECT seq FROM \(unescaped: s).jobs
-                        WHERE state = 'pending' AND queue = \(queue) AND run_at <= \(now)
-                          AND NOT EXISTS (SELECT 1 FROM \(unescaped: s).queues q WHERE q.name = \(queue) AND q.paused)
-                        ORDER BY priority DESC, run_at, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED))
-                  AND state = 'pending'
-                RETURNING seq, \(unescaped: LeaseSQL.jobColumns())
+                FROM (SELECT seq FROM \(unescaped: s).jobs
+                      WHERE state = 'pending' AND queue = \(queue) AND run_at <= \(now)
+                        AND NOT EXISTS (SELECT 1 FROM \(unescaped: s).queues q WHERE q.name = \(queue) AND q.paused)
+                      ORDER BY priority DESC, run_at, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED) AS picked
+                WHERE jobs.seq = picked.seq AND jobs.state = 'pending'
+                RETURNING jobs.seq, \(unescaped: LeaseSQL.jobColumns("jobs."))
             ), opened AS (
                 INSERT INTO \(unescaped: s).runs (job_id, attempt, worker_id, host, queued_at, started_at)
                 SELECT id, attempts, worker_id, \(host), run_at, \(now) FROM claimed ORDER BY priority DESC, run_at, seq
