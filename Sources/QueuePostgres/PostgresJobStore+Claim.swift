@@ -140,25 +140,27 @@ extension PostgresJobStore {
             )
             """ : ""
         let rows = try session.query("""
-            WITH claimed AS (
+            WITH picked AS MATERIALIZED (
+                -- Materialized: evaluated once, so LIMIT holds (a subquery in the
+                -- UPDATE's FROM may be scanned again per row, each scan taking more).
+                SELECT seq FROM \(unescaped: s).jobs
+                WHERE state = 'pending' AND queue = \(queue) AND run_at <= \(now)
+                  AND NOT EXISTS (SELECT 1 FROM \(unescaped: s).queues q WHERE q.name = \(queue) AND q.paused)
+                ORDER BY priority DESC, run_at, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            ), claimed AS (
                 UPDATE \(unescaped: s).jobs SET state = 'processing', attempts = attempts + 1, worker_id = \(workerID), updated_at = \(now)
-                FROM (SELECT seq FROM \(unescaped: s).jobs
-                      WHERE state = 'pending' AND queue = \(queue) AND run_at <= \(now)
-                        AND NOT EXISTS (SELECT 1 FROM \(unescaped: s).queues q WHERE q.name = \(queue) AND q.paused)
-                      ORDER BY priority DESC, run_at, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED) AS picked
-                WHERE jobs.seq = picked.seq AND jobs.state = 'pending'
-                RETURNING jobs.seq, \(unescaped: LeaseSQL.jobColumns("jobs."))
+                WHERE seq IN (SELECT seq FROM picked) AND state = 'pending'
+                RETURNING seq, \(unescaped: Job.postgresColumns)
             ), opened AS (
                 INSERT INTO \(unescaped: s).runs (job_id, attempt, worker_id, host, queued_at, started_at)
                 SELECT id, attempts, worker_id, \(host), run_at, \(now) FROM claimed ORDER BY priority DESC, run_at, seq
-                RETURNING id, job_id
+                RETURNING id AS run_id, job_id
             )\(unescaped: turn)
-            SELECT opened.id, \(unescaped: LeaseSQL.jobColumns("claimed.")) FROM claimed JOIN opened ON opened.job_id = claimed.id
-            ORDER BY opened.id
+            SELECT \(unescaped: Job.postgresColumns), run_id FROM claimed JOIN opened ON opened.job_id = claimed.id
+            ORDER BY run_id
             """)
         return try rows.map { row in
-            let columns = row.makeRandomAccess()
-            return ClaimedJob(job: try LeaseSQL.job(columns, at: 1), runID: try columns[0].decode(Int64.self), config: config)
+            ClaimedJob(job: try Job(postgresRow: row), runID: try row.makeRandomAccess()[20].decode(Int64.self), config: config)
         }
     }
 }

@@ -13,7 +13,7 @@ extension PostgresJobStore {
     /// and a late beat may follow); a released worker's output is dropped. A chunk
     /// sent again after a lost reply (same offset) is kept once.
     public func appendOutput(runID: Int64, workerID: String, bytes: [UInt8], at offset: Int64) throws {
-        let s = schema
+        let s = address.quotedSchema
         let end = offset + Int64(bytes.count)
         try session.execute("""
             WITH run AS (
@@ -37,7 +37,7 @@ extension PostgresJobStore {
     /// output was lost. `exists` is false when the run has neither output rows nor
     /// a count of bytes written.
     public func runOutput(jobID: String, runID: Int64, from offset: Int64, limit: Int) throws -> RunOutput {
-        let s = schema
+        let s = address.quotedSchema
         let limit = Int64(max(0, limit))
         guard let row = try session.query("""
             SELECT r.output_bytes, r.output_lost,

@@ -15,16 +15,16 @@ extension PostgresJobStore {
     /// nil when the worker was not released.
     public func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, startedThrough: Int64?,
                               now: Timestamp) throws -> [InterruptedRun]? {
-        let s = schema
+        let s = address.quotedSchema
         return try session.transaction {
             guard let heartbeat = try session.query("""
                 SELECT heartbeat_at FROM \(unescaped: s).workers WHERE id = \(worker.id) FOR UPDATE
                 """).first?.decode(Int64.self) else { return nil }
             if case .leaseExpired = loss, heartbeat != worker.heartbeatAt.milliseconds { return nil }
             let jobs = try session.query("""
-                SELECT \(unescaped: LeaseSQL.jobColumns()) FROM \(unescaped: s).jobs
+                SELECT \(unescaped: Job.postgresColumns) FROM \(unescaped: s).jobs
                 WHERE state = 'processing' AND worker_id = \(worker.id) ORDER BY seq FOR UPDATE
-                """).map { try LeaseSQL.job($0.makeRandomAccess()) }
+                """).map { try Job(postgresRow: $0) }
             let interrupted = try Self.interrupt(session, s, jobs, reason: loss.message, startedThrough: startedThrough, now: now)
             try session.execute("DELETE FROM \(unescaped: s).workers WHERE id = \(worker.id)")
             return interrupted
@@ -34,7 +34,7 @@ extension PostgresJobStore {
     /// Releases `processing` jobs whose worker row no longer exists (a worker
     /// deregistered or released while a claim of its was committing).
     public func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun] {
-        let s = schema
+        let s = address.quotedSchema
         let condition = """
             state = 'processing' AND (worker_id IS NULL
                 OR NOT EXISTS (SELECT 1 FROM \(s).workers w WHERE w.id = jobs.worker_id))
@@ -44,9 +44,9 @@ extension PostgresJobStore {
             .first?.decode(Bool.self) == true else { return [] }
         return try session.transaction {
             let jobs = try session.query("""
-                SELECT \(unescaped: LeaseSQL.jobColumns()) FROM \(unescaped: s).jobs WHERE \(unescaped: condition)
+                SELECT \(unescaped: Job.postgresColumns) FROM \(unescaped: s).jobs WHERE \(unescaped: condition)
                 ORDER BY seq FOR UPDATE SKIP LOCKED
-                """).map { try LeaseSQL.job($0.makeRandomAccess()) }
+                """).map { try Job(postgresRow: $0) }
             return try Self.interrupt(session, s, jobs, reason: "worker no longer registered", now: now)
         }
     }
@@ -57,7 +57,7 @@ extension PostgresJobStore {
     private static func interrupt(_ session: PostgresSession, _ s: String, _ jobs: [Job], reason: String,
                                   startedThrough: Int64? = nil, now: Timestamp) throws -> [InterruptedRun] {
         guard !jobs.isEmpty else { return [] }
-        let policy = try LeaseSQL.config(session, s).retryPolicy
+        let policy = try Self.loadConfig(session).retryPolicy
         var result: [InterruptedRun] = []
         for job in jobs {
             let run = try session.query("""

@@ -11,7 +11,7 @@ extension PostgresJobStore {
     /// worker's row when it found no job (its heartbeats store it meanwhile).
     public func settle(_ results: [FinishedRun], givingBack unstarted: [ClaimedJob], request: ClaimRequest,
                        jobsDone: Int?) throws -> Settlement {
-        let s = schema
+        let s = address.quotedSchema
         return try session.transaction {
             var settlement = Settlement()
             // The claim's first statement reads the config too, so it comes first when
@@ -22,7 +22,7 @@ extension PostgresJobStore {
                 start = try Self.beginClaims(session, s, workerID: request.workerID, serving: request.queues, now: request.now)
             }
             if !results.isEmpty {
-                let config = try start?.config ?? LeaseSQL.config(session, s)
+                let config = try start?.config ?? Self.loadConfig(session)
                 for run in results {
                     settlement.finished.append(try Self.finishRun(session, s, run.claimed, workerID: request.workerID,
                                                                   result: run.result, config: config, now: request.now))
@@ -39,7 +39,7 @@ extension PostgresJobStore {
                 if let refused = start.refused {
                     settlement.next = refused
                 } else {
-                    if start.schedulesDue { try Self.fireDueSchedules(session, s, config: start.config, now: request.now) }
+                    if start.schedulesDue { try fireDueSchedules(s, config: start.config, now: request.now) }
                     let claimed = try Self.claimJobs(session, s, workerID: request.workerID, start: &start, limit: request.limit,
                                                      now: request.now)
                     if let first = claimed.first {
@@ -67,10 +67,10 @@ extension PostgresJobStore {
     /// Records a run's end if `workerID` still holds the job at its attempt; nil
     /// when the lease was lost.
     public func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
-        let s = schema
+        let s = address.quotedSchema
         return try session.transaction {
             let job = try Self.finishRun(session, s, claimed, workerID: workerID, result: result,
-                                         config: try LeaseSQL.config(session, s), now: now)
+                                         config: try Self.loadConfig(session), now: now)
             if job != nil, try session.query("SELECT EXISTS (SELECT 1 FROM \(unescaped: s).queues WHERE concurrency IS NOT NULL)")
                 .first?.decode(Bool.self) == true {
                 try session.execute("SELECT \(unescaped: s).queuectl_wake()")
@@ -155,7 +155,7 @@ extension PostgresJobStore {
                 """)
         }
         if state == .cancelled {
-            try LeaseSQL.recordEvent(session, s, "cancelled", jobID: job.id, detail: Cancellation.requestedReason, now: now)
+            try Self.recordEvent(session, "cancelled", jobID: job.id, detail: Cancellation.requestedReason, now: now)
             try LeaseSQL.settleDependents(session, s, of: job.id, endedIn: state, now: now)
         }
         return state

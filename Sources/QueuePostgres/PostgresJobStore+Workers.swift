@@ -8,7 +8,7 @@ import QueueCore
 /// clock runs ahead or behind can neither expire live workers nor keep dead ones.
 extension PostgresJobStore {
     public func registerWorker(_ worker: WorkerRecord) throws {
-        try Self.insertWorker(session, schema, worker)
+        try Self.insertWorker(session, address.quotedSchema, worker)
     }
 
     /// Registers the worker unless a stop of every worker came after `generation`.
@@ -16,7 +16,7 @@ extension PostgresJobStore {
     /// ``requestStopOfAllWorkers()`` either commits first (this sees its count and
     /// refuses) or waits for this insert and then asks the new worker to stop too.
     public func registerWorker(_ worker: WorkerRecord, unlessStoppedSince generation: Int64) throws -> Bool {
-        let s = schema
+        let s = address.quotedSchema
         return try session.transaction {
             let current = try session.query("SELECT generation FROM \(unescaped: s).worker_stops WHERE id = 1 FOR SHARE")
                 .first?.decode(Int64.self) ?? 0
@@ -35,14 +35,14 @@ extension PostgresJobStore {
     }
 
     public func deregisterWorker(id: String) throws {
-        try session.execute("DELETE FROM \(unescaped: schema).workers WHERE id = \(id)")
+        try session.execute("DELETE FROM \(unescaped: address.quotedSchema).workers WHERE id = \(id)")
     }
 
     /// Every registered worker, oldest first. What it is doing comes from a job it
     /// holds (its claim time is the job's `updated_at`): claims and results never
     /// write the worker's row.
     public func workers() throws -> [WorkerRecord] {
-        try session.query("SELECT \(unescaped: Self.workerColumns) FROM \(unescaped: Self.workerTables(schema)) ORDER BY w.started_at, w.id")
+        try session.query("SELECT \(unescaped: Self.workerColumns) FROM \(unescaped: Self.workerTables(address.quotedSchema)) ORDER BY w.started_at, w.id")
             .map { try Self.worker($0.makeRandomAccess()) }
     }
 
@@ -74,18 +74,18 @@ extension PostgresJobStore {
     }
 
     public func stopGeneration() throws -> Int64 {
-        try session.query("SELECT generation FROM \(unescaped: schema).worker_stops WHERE id = 1").first?.decode(Int64.self) ?? 0
+        try session.query("SELECT generation FROM \(unescaped: address.quotedSchema).worker_stops WHERE id = 1").first?.decode(Int64.self) ?? 0
     }
 
     public func requestStop(workerIDs: [String]) throws {
-        try session.execute("UPDATE \(unescaped: schema).workers SET stop_requested = TRUE WHERE id = ANY(\(workerIDs))")
+        try session.execute("UPDATE \(unescaped: address.quotedSchema).workers SET stop_requested = TRUE WHERE id = ANY(\(workerIDs))")
     }
 
     /// Counts up the stop generation and asks every registered worker to stop, in
     /// one transaction; returns the workers, read after it committed (see
     /// ``registerWorker(_:unlessStoppedSince:)`` for the race with a start).
     public func requestStopOfAllWorkers() throws -> [WorkerRecord] {
-        let s = schema
+        let s = address.quotedSchema
         try session.transaction {
             try session.execute("UPDATE \(unescaped: s).worker_stops SET generation = generation + 1 WHERE id = 1")
             try session.execute("UPDATE \(unescaped: s).workers SET stop_requested = TRUE")
@@ -97,7 +97,7 @@ extension PostgresJobStore {
     /// jobs of this worker whose cancel was requested, in one statement; nil when
     /// the worker's row is gone (recovery released it).
     public func heartbeat(workerID: String, jobsDone: Int) throws -> (at: Timestamp, cancelled: [String])? {
-        let s = schema
+        let s = address.quotedSchema
         guard let row = try session.query("""
             UPDATE \(unescaped: s).workers SET heartbeat_at = \(unescaped: s).queuectl_now_ms(),
                 jobs_done = greatest(jobs_done, \(jobsDone))
@@ -114,7 +114,7 @@ extension PostgresJobStore {
     /// database's clock (`now`, the caller's clock, is not used: workers on other
     /// hosts wrote their heartbeats with the server's).
     public func expiredWorkers(leaseTimeout: Double, now: Timestamp) throws -> [(worker: WorkerRecord, silentFor: Double)] {
-        let s = schema
+        let s = address.quotedSchema
         let limit = Int64((leaseTimeout * 1000).rounded(.down))
         return try session.query("""
             SELECT \(unescaped: Self.workerColumns), \(unescaped: s).queuectl_now_ms() - w.heartbeat_at

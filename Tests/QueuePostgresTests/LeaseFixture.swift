@@ -15,7 +15,7 @@ final class LeaseFixture: @unchecked Sendable {
     init() throws {
         db = try TestPostgres()
         store = try PostgresJobStore(address: try db.parsedAddress())
-        s = store.schema
+        s = store.address.quotedSchema
     }
 
     /// Another store on the same queue: its own connection, as another host has.
