@@ -1,0 +1,94 @@
+import PostgresNIO
+import QueueCore
+
+/// Recovery: the jobs of workers presumed dead go through the retry path.
+extension PostgresJobStore {
+    /// Releases a lost worker: every job it held gets an `interrupted` run and goes
+    /// through the retry path, and its row is deleted, so the process, if it still
+    /// runs somewhere, finds itself released at its next heartbeat or claim.
+    ///
+    /// The worker's row is locked first: a claim in progress holds it `FOR KEY
+    /// SHARE` until it commits, so every job the worker claimed is seen here. For
+    /// an expired lease, a heartbeat that came since `worker` was read (its
+    /// `heartbeat_at` differs) cancels the release. Jobs whose runs come after
+    /// `startedThrough` were claimed ahead and never started: they are given back.
+    /// nil when the worker was not released.
+    public func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, startedThrough: Int64?,
+                              now: Timestamp) throws -> [InterruptedRun]? {
+        let s = address.quotedSchema
+        return try session.transaction {
+            guard let heartbeat = try session.query("""
+                SELECT heartbeat_at FROM \(unescaped: s).workers WHERE id = \(worker.id) FOR UPDATE
+                """).first?.decode(Int64.self) else { return nil }
+            if case .leaseExpired = loss, heartbeat != worker.heartbeatAt.milliseconds { return nil }
+            let jobs = try session.query("""
+                SELECT \(unescaped: Job.postgresColumns) FROM \(unescaped: s).jobs
+                WHERE state = 'processing' AND worker_id = \(worker.id) ORDER BY seq FOR UPDATE
+                """).map { try Job(postgresRow: $0) }
+            let interrupted = try Self.interrupt(session, s, jobs, reason: loss.message, startedThrough: startedThrough, now: now)
+            try session.execute("DELETE FROM \(unescaped: s).workers WHERE id = \(worker.id)")
+            return interrupted
+        }
+    }
+
+    /// Releases `processing` jobs whose worker row no longer exists (a worker
+    /// deregistered or released while a claim of its was committing).
+    public func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun] {
+        let s = address.quotedSchema
+        let condition = """
+            state = 'processing' AND (worker_id IS NULL
+                OR NOT EXISTS (SELECT 1 FROM \(s).workers w WHERE w.id = jobs.worker_id))
+            """
+        // Looking is a read; only orphans found open a transaction.
+        guard try session.query("SELECT EXISTS (SELECT 1 FROM \(unescaped: s).jobs WHERE \(unescaped: condition))")
+            .first?.decode(Bool.self) == true else { return [] }
+        return try session.transaction {
+            let jobs = try session.query("""
+                SELECT \(unescaped: Job.postgresColumns) FROM \(unescaped: s).jobs WHERE \(unescaped: condition)
+                ORDER BY seq FOR UPDATE SKIP LOCKED
+                """).map { try Job(postgresRow: $0) }
+            return try Self.interrupt(session, s, jobs, reason: "worker no longer registered", now: now)
+        }
+    }
+
+    /// Marks the runs of `jobs` (locked by the caller) interrupted and applies
+    /// each job's ending (`RunEnding.decide`: retry, dead, or cancelled when a
+    /// cancel was requested).
+    private static func interrupt(_ session: PostgresSession, _ s: String, _ jobs: [Job], reason: String,
+                                  startedThrough: Int64? = nil, now: Timestamp) throws -> [InterruptedRun] {
+        guard !jobs.isEmpty else { return [] }
+        let policy = try Self.loadConfig(session).retryPolicy
+        var result: [InterruptedRun] = []
+        for job in jobs {
+            let run = try session.query("""
+                SELECT id, pid, pid_start, host FROM \(unescaped: s).runs
+                WHERE job_id = \(job.id) AND finished_at IS NULL ORDER BY id DESC LIMIT 1
+                """).first.map { try $0.decode((Int64, Int?, Int64?, String?).self) }
+            if let run, let startedThrough, let workerID = job.workerID, run.0 > startedThrough,
+               let state = try giveBack(session, s, job: job, runID: run.0, workerID: workerID, now: now) {
+                result.append(InterruptedRun(runID: nil, jobID: job.id, attempt: job.attempts - 1, workerID: workerID,
+                                             pid: nil, pidStartTicks: nil, newState: state, started: false, host: run.3))
+                continue
+            }
+            let next = RunEnding.decide(job: job, outcome: .interrupted, exitCode: nil, error: reason,
+                                        cancelRequested: job.cancelRequested, policy: policy, now: now)
+            try session.execute("""
+                UPDATE \(unescaped: s).jobs SET state = \(next.state.rawValue), run_at = \((next.retryAt ?? job.runAt).milliseconds),
+                    updated_at = \(now.milliseconds), last_error = \(next.error), exit_code = NULL, worker_id = NULL
+                WHERE id = \(job.id) AND state = 'processing'
+                """)
+            try LeaseSQL.recordEnding(session, s, jobID: job.id, attempt: job.attempts, state: next.state, retryAt: next.retryAt,
+                                      error: next.error, now: now)
+            if next.state.isFinal { try LeaseSQL.settleDependents(session, s, of: job.id, endedIn: next.state, now: now) }
+            if let run {
+                try session.execute("""
+                    UPDATE \(unescaped: s).runs SET finished_at = \(now.milliseconds), outcome = 'interrupted', error = \(reason)
+                    WHERE id = \(run.0)
+                    """)
+            }
+            result.append(InterruptedRun(runID: run?.0, jobID: job.id, attempt: job.attempts, workerID: job.workerID ?? "",
+                                         pid: run?.1, pidStartTicks: run?.2, newState: next.state, host: run?.3))
+        }
+        return result
+    }
+}
