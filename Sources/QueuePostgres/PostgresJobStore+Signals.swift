@@ -39,7 +39,7 @@ extension PostgresJobStore {
     /// more for nothing, never misses a change.
     public func changeToken() throws -> Int64 {
         guard let row = try session.query("""
-            SELECT last_value, hashtext(pg_current_snapshot()::text) FROM \(unescaped: PostgresSchema.changeSequence)
+            SELECT \(unescaped: PostgresSchema.countSQL(PostgresSchema.changeSequence)), hashtext(pg_current_snapshot()::text)
             """).first else { return 0 }
         let (count, snapshot) = try row.decode((Int64, Int32).self)
         return count &* 4_294_967_296 &+ Int64(UInt32(bitPattern: snapshot))
@@ -64,7 +64,7 @@ extension PostgresJobStore {
             try watcher.connect()
             var sequences = [PostgresSchema.changeSequence]
             if kind == .anyChangeOrOutput { sequences.append(PostgresSchema.outputSequence) }
-            let read: PostgresQuery = "SELECT \(unescaped: sequences.map { "(SELECT last_value FROM \($0))" }.joined(separator: " + "))"
+            let read: PostgresQuery = "SELECT \(unescaped: sequences.map(PostgresSchema.countSQL).joined(separator: " + "))"
             feed = try ChangeFeed(name: "queuectl change watcher", stop: {}) { feed in
                 var last = try? watcher.query(read).first?.decode(Int64.self)
                 while !feed.isStopped {

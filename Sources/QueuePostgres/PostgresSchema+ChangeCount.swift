@@ -4,6 +4,12 @@ extension PostgresSchema {
     /// The sequence every chunk of run output counts up.
     static let outputSequence = "queuectl_output"
 
+    /// How many times `sequence` was counted up, as SQL: `last_value` alone reads the
+    /// same before and after the first `nextval` (is_called tells them apart).
+    static func countSQL(_ sequence: String) -> String {
+        "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM \(sequence))"
+    }
+
     /// Migration 2, "v2-change-count": two sequences that count changes, for
     /// `changeToken` and the console's and dashboard's change signals.
     ///
