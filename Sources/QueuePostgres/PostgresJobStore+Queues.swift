@@ -48,7 +48,7 @@ extension PostgresJobStore {
             if limit == nil { try requireQueue(queue) } else { try registerQueue(queue) }
             let cap = limit.flatMap { $0 > 0 ? $0 : nil }
             try session.execute("UPDATE queues SET concurrency = \(cap) WHERE name = \(queue)")
-            try wakeWorkers()
+            try wake()
         }
     }
 
@@ -70,7 +70,7 @@ extension PostgresJobStore {
                 try session.execute("UPDATE queues SET paused = \(paused)")
                 changed = try session.query("SELECT name FROM queues ORDER BY name COLLATE \"C\"").map { try $0.decode(String.self) }
             }
-            if !paused { try wakeWorkers() }
+            if !paused { try wake() }
             return changed
         }
     }

@@ -22,7 +22,7 @@ extension PostgresJobStore {
                 WHERE id = ANY(\(retried)) AND state = 'dead'
                 """)
             try recordEvents("retried", jobIDs: retried, detail: "dlq retry", now: now)
-            return try readJobs(ids: retried)
+            return try self.jobs(inOrder: retried)
         }
     }
 
@@ -93,7 +93,7 @@ extension PostgresJobStore {
                 if copy.duplicate {
                     throw QueueError.conflict("job '\(original.id)': its unique_key is held by job '\(copy.job.id)' (\(copy.job.state.rawValue)); nothing was requeued")
                 }
-                try recordEvent("requeued", jobID: original.id, detail: "as \(copy.job.id)", now: now)
+                try Self.recordEvent(session, "requeued", jobID: original.id, detail: "as \(copy.job.id)", now: now)
                 return copy.job
             }
         }
@@ -115,8 +115,8 @@ extension PostgresJobStore {
                 UPDATE jobs SET state = 'pending', run_at = least(run_at, \(now.milliseconds)), updated_at = \(now.milliseconds)
                 WHERE id = ANY(\(due))
                 """)
-            for id in due { try recordEvent("run_now", jobID: id, now: now) }
-            return try readJobs(ids: due)
+            for id in due { try Self.recordEvent(session, "run_now", jobID: id, now: now) }
+            return try self.jobs(inOrder: due)
         }
     }
 }

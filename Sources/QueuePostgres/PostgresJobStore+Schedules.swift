@@ -41,7 +41,7 @@ extension PostgresJobStore {
                 ON CONFLICT (name) DO NOTHING RETURNING name
                 """)
             guard !added.isEmpty else { throw QueueError.invalidInput("a schedule named '\(name)' exists; remove it first") }
-            try wakeWorkers()
+            try wake()
             return Schedule(name: name, rule: rule, job: job, nextAt: first, catchUpAll: catchUpAll)
         }
     }
@@ -69,7 +69,7 @@ extension PostgresJobStore {
             try session.execute("""
                 UPDATE schedules SET paused = \(paused), next_at = \(schedule.nextAt.milliseconds) WHERE name = \(name)
                 """)
-            if !paused { try wakeWorkers() }
+            if !paused { try wake() }
             return schedule
         }
     }

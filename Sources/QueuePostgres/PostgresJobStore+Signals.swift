@@ -17,7 +17,7 @@ extension PostgresJobStore {
                        AND has_table_privilege('jobs', 'DELETE')
             """).first else { return }
         let (standby, readOnly, allowed) = try row.decode((Bool, Bool, Bool).self)
-        let place = "the queue at \(address.location) (schema \(schema))"
+        let place = "the queue at \(address.location) (schema \(address.schema))"
         if standby { throw QueueError.runtime("cannot write to \(place): the server is a read-only standby") }
         if readOnly { throw QueueError.runtime("cannot write to \(place): transactions are read-only for this role or database (default_transaction_read_only)") }
         if !allowed { throw QueueError.runtime("cannot write to \(place): role \(address.user) may not change its jobs table") }
@@ -26,7 +26,7 @@ extension PostgresJobStore {
     /// Wakes idle workers (NOTIFY on the wake channel). A failure is not reported:
     /// workers look again within their poll interval anyway.
     public func ringWorkers() {
-        _ = try? wakeWorkers()
+        _ = try? wake()
     }
 
     /// A value that changes whenever anything in the queue changed since it was
@@ -53,7 +53,7 @@ extension PostgresJobStore {
         let feed: ChangeFeed
         switch kind {
         case .work:
-            let listener = try PostgresListener(address: address, channel: PostgresSchema.wakeChannel(schema: schema))
+            let listener = try PostgresListener(address: address, channel: PostgresSchema.wakeChannel(schema: address.schema))
             feed = try ChangeFeed(name: "queuectl wake listener", stop: { listener.close() }) { feed in
                 while !feed.isStopped {
                     if listener.wait(timeout: 1), !feed.isStopped { feed.signal() }

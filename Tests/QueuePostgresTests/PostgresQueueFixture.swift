@@ -53,7 +53,7 @@ final class PostgresQueueFixture {
     }
 
     func job(_ id: String) throws -> Job {
-        try store.readJobs(ids: [id])[0]
+        try store.job(id: id)
     }
 
     /// The changes recorded for a job, oldest first, as "kind: detail".
