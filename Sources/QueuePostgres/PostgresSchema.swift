@@ -103,5 +103,6 @@ public enum PostgresSchema {
 
     static let migrations: [Migration] = [
         Migration(version: 1, name: "v1-queue", statements: version1),
+        Migration(version: 2, name: "v2-change-count", statements: version2),
     ]
 }

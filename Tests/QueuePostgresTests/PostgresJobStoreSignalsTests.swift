@@ -1,0 +1,93 @@
+import Foundation
+import QueueCore
+import Testing
+import TestSupport
+@testable import QueuePostgres
+
+@Suite(.enabled(if: TestPostgres.isConfigured, Comment(rawValue: TestPostgres.unsetReason)))
+struct PostgresJobStoreSignalsTests {
+    @Test func changeTokenMovesWithCommittedChangesOnly() throws {
+        let f = try PostgresQueueFixture()
+        let before = try f.store.changeToken()
+        #expect(try f.store.changeToken() == before)
+        try f.store.setPaused(true, queues: ["q"])
+        let after = try f.store.changeToken()
+        #expect(after != before)
+        // A statement that changes no row counts nothing.
+        try f.session.execute("UPDATE jobs SET attempts = 1 WHERE id = 'none'")
+        #expect(try f.store.changeToken() == after)
+    }
+
+    @Test func aTransactionCommittingAfterTheTokenWasReadChangesIt() throws {
+        let f = try PostgresQueueFixture()
+        let other = PostgresSession(address: try f.db.parsedAddress())
+        try other.execute("BEGIN")
+        try other.execute("INSERT INTO queues (name) VALUES ('pending-commit')")
+        let during = try f.store.changeToken()
+        try other.execute("COMMIT")
+        #expect(try f.store.changeToken() != during)
+    }
+
+    @Test func anyChangeSignalFiresOnAChangeAndNotWithout() throws {
+        let f = try PostgresQueueFixture()
+        let signal = try f.store.changeSignal(.anyChange)
+        #expect(!signal.wait(seconds: 0.4))
+        try f.put("p1", .pending)
+        #expect(signal.wait(seconds: 5))
+    }
+
+    @Test func outputWakesOnlyTheSignalThatAsksForIt() throws {
+        let f = try PostgresQueueFixture()
+        try f.put("j", .completed)
+        let runID = try f.session.query("""
+            INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES ('j', 1, 'w', 0, 0) RETURNING id
+            """).first!.decode(Int64.self)
+        let changes = try f.store.changeSignal(.anyChange)
+        let output = try f.store.changeSignal(.anyChangeOrOutput)
+        usleep(300_000)
+        changes.drain()
+        output.drain()
+        // Output chunks count only in the output sequence.
+        try f.session.execute("INSERT INTO run_output (run_id, \"offset\", chunk) VALUES (\(runID), 0, '\\x41'::bytea)")
+        #expect(output.wait(seconds: 5))
+        #expect(!changes.wait(seconds: 0.4))
+    }
+
+    @Test func workSignalFiresWhenJobsBecomePendingOrWorkersAreRung() throws {
+        let f = try PostgresQueueFixture()
+        try f.put("d1", .dead)
+        let signal = try f.store.changeSignal(.work)
+        #expect(!signal.wait(seconds: 0.3))
+        _ = try f.store.retryDead(ids: ["d1"], now: f.now)
+        #expect(signal.wait(seconds: 5))
+        f.store.ringWorkers()
+        #expect(signal.wait(seconds: 5))
+    }
+
+    @Test func checkWritableRefusesAReadOnlyRole() throws {
+        let f = try PostgresQueueFixture()
+        try f.store.checkWritable()
+        try f.session.execute("SET default_transaction_read_only = on")
+        let error = try #require(throws: QueueError.self) { try f.store.checkWritable() }
+        #expect(error.kind == .runtime)
+        #expect(error.description.contains("read-only") && error.description.contains(f.db.schema))
+        try f.session.execute("SET default_transaction_read_only = off")
+    }
+
+    @Test func withWaitLimitGivesUpOnALockedRow() throws {
+        let f = try PostgresQueueFixture()
+        try f.put("p1", .pending)
+        let other = PostgresSession(address: try f.db.parsedAddress())
+        try other.execute("BEGIN")
+        try other.execute("SELECT 1 FROM jobs WHERE id = 'p1' FOR UPDATE")
+        defer { _ = try? other.execute("ROLLBACK") }
+        let started = Date()
+        #expect(throws: (any Error).self) {
+            try f.store.withWaitLimit(seconds: 0.2) { try f.store.cancel(ids: ["p1"], now: f.now) }
+        }
+        #expect(Date().timeIntervalSince(started) < 5)
+        try other.execute("ROLLBACK")
+        // The limit ends with the body.
+        #expect(try f.store.cancel(ids: ["p1"], now: f.now).cancelled == ["p1"])
+    }
+}
