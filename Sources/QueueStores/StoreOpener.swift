@@ -50,10 +50,12 @@ public enum StoreOpener {
             }
         }
         let store = try PostgresJobStore(address: address)
-        guard let capable = store as Any as? any JobStore else {
-            throw QueueError.runtime("the PostgreSQL store of this build is incomplete")
+        // This host's files of the queue (worker log, running-job files) go in a
+        // private folder of their own; only processes that run jobs need it.
+        if use != .command(creating: false) && use != .command(creating: true) {
+            try store.location.prepareDatabaseFolder()
         }
-        return capable
+        return store
     }
 
     /// The default location's folder is created on first use; an explicit path's
