@@ -170,4 +170,35 @@ struct PostgresJobStoreTests {
         let names = try store.session.query("SELECT name FROM queues ORDER BY name").map { try $0.decode(String.self) }
         #expect(names == ["default", "reports"])
     }
+
+    @Test func hostsEnqueuingOneUniqueKeyAtOnceGetOneJob() throws {
+        let address = try db.parsedAddress()
+        let stores = try (0..<6).map { _ in try PostgresJobStore(address: address) }
+        let ids = IDBox()
+        let start = DispatchSemaphore(value: 0)
+        let group = DispatchGroup()
+        for (index, other) in stores.enumerated() {
+            group.enter()
+            Thread.detachNewThread { [now] in
+                defer { group.leave() }
+                start.wait()
+                guard var spec = try? JobSpec(id: "host\(index)", command: "true") else { return }
+                spec.uniqueKey = "deploy"
+                if let job = try? other.enqueue([spec], now: now).first { ids.add(job.id) }
+            }
+        }
+        for _ in stores { start.signal() }
+        group.wait()
+        #expect(ids.all.count == stores.count)
+        #expect(Set(ids.all).count == 1)
+        #expect(try store.counts().total == 1)
+    }
+}
+
+/// Ids gathered from several threads.
+final class IDBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [String] = []
+    func add(_ id: String) { lock.withLock { ids.append(id) } }
+    var all: [String] { lock.withLock { ids } }
 }
