@@ -207,7 +207,8 @@ extension PostgresJobStore {
     /// Jobs per state, summed from the sharded counts (a few hundred rows at most,
     /// whatever the number of jobs).
     public func counts() throws -> JobCounts {
-        var counts: [JobState: Int] = [:]
+        // Every state present, zeros included, as `status --json` promises.
+        var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
         for row in try session.query("SELECT state, sum(n)::BIGINT FROM job_counts GROUP BY state") {
             let (name, n) = try row.decode((String, Int).self)
             if let state = JobState(rawValue: name) { counts[state] = n }

@@ -12,6 +12,10 @@ extension PostgresJobStore {
     /// recovery (the worker ships its last bytes just before recording the run,
     /// and a late beat may follow); a released worker's output is dropped. A chunk
     /// sent again after a lost reply (same offset) is kept once.
+    /// Room past `output-limit` for the note the runner writes when it cuts a
+    /// run's output (`[output truncated …]`), which is part of the record.
+    static let truncationNoteBytes: Int64 = 256
+
     public func appendOutput(runID: Int64, workerID: String, bytes: [UInt8], at offset: Int64) throws {
         let s = address.quotedSchema
         let end = offset + Int64(bytes.count)
@@ -23,7 +27,7 @@ extension PostgresJobStore {
                 RETURNING id
             ), cap AS (
                 SELECT coalesce((SELECT value FROM \(unescaped: s).config WHERE key = \(ConfigKey.outputLimit.rawValue)),
-                                \(Double(QueueConfig().outputLimitBytes)))::BIGINT AS n
+                                \(Double(QueueConfig().outputLimitBytes)))::BIGINT + \(Self.truncationNoteBytes) AS n
             )
             INSERT INTO \(unescaped: s).run_output (run_id, "offset", chunk)
             SELECT run.id, \(offset), substring(\(ByteBuffer(bytes: bytes)) FROM 1 FOR least(cap.n - \(offset), \(Int64(bytes.count)))::INT)
