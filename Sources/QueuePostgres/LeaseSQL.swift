@@ -67,7 +67,8 @@ enum LeaseSQL {
 
     /// Cancels every blocked job downstream of `jobIDs` (which just ended dead or
     /// cancelled), the reason naming the job each one waited for, as
-    /// ``Cancellation/dependencyReason(dependency:state:)`` words it.
+    /// ``Cancellation/dependencyReason(dependency:state:)`` words it. Returns the
+    /// ids cancelled, oldest first.
     static func cancelDependents(_ session: PostgresSession, _ s: String, of jobIDs: [String], endedIn state: JobState,
                                  now: Timestamp) throws -> [String] {
         guard !jobIDs.isEmpty else { return [] }
@@ -82,8 +83,8 @@ enum LeaseSQL {
             UPDATE \(unescaped: s).jobs SET state = 'cancelled', updated_at = \(now.milliseconds),
                 last_error = 'dependency ' || doomed.cause || ' ended ' || doomed.cause_state
             FROM doomed WHERE jobs.id = doomed.id AND jobs.state = 'blocked'
-            RETURNING jobs.id
-            """).map { try $0.decode(String.self) }
+            RETURNING jobs.seq, jobs.id
+            """).map { try $0.decode((Int64, String).self) }.sorted { $0.0 < $1.0 }.map(\.1)
         try recordEvents(session, s, "cancelled", jobIDs: cancelled, now: now)
         return cancelled
     }

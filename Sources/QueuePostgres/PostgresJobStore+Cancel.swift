@@ -27,7 +27,7 @@ extension PostgresJobStore {
             var report = CancelReport()
             report.cancelled = try cancelWaiting(unique.filter { Cancellation(state: states[$0]!) == .cancelNow }, now: now)
             report.stopping = try requestStop(unique.filter { Cancellation(state: states[$0]!) == .stopRun }, now: now)
-            report.dependents = try cancelDependents(of: report.cancelled, endedIn: .cancelled, now: now)
+            report.dependents = try LeaseSQL.cancelDependents(session, address.quotedSchema, of: report.cancelled, endedIn: .cancelled, now: now)
             return report
         }
     }
@@ -57,7 +57,7 @@ extension PostgresJobStore {
                 } else {
                     report.cancelled = try cancelWaiting(ids, now: now)
                 }
-                report.dependents = try cancelDependents(of: report.cancelled, endedIn: .cancelled, now: now)
+                report.dependents = try LeaseSQL.cancelDependents(session, address.quotedSchema, of: report.cancelled, endedIn: .cancelled, now: now)
                 return report
             }
             progress(batch)
@@ -79,7 +79,7 @@ extension PostgresJobStore {
             RETURNING id
             """).map { try $0.decode(String.self) })
         let ordered = ids.filter(cancelled.contains)
-        try recordEvents("cancelled", jobIDs: ordered, now: now)
+        try LeaseSQL.recordEvents(session, address.quotedSchema, "cancelled", jobIDs: ordered, now: now)
         return ordered
     }
 
@@ -90,28 +90,7 @@ extension PostgresJobStore {
             UPDATE jobs SET cancel_requested = TRUE WHERE id = ANY(\(ids)) AND state = 'processing' RETURNING id
             """).map { try $0.decode(String.self) })
         let ordered = ids.filter(marked.contains)
-        try recordEvents("cancel_requested", jobIDs: ordered, detail: "the worker stops the run", now: now)
+        try LeaseSQL.recordEvents(session, address.quotedSchema, "cancel_requested", jobIDs: ordered, detail: "the worker stops the run", now: now)
         return ordered
-    }
-
-    /// Cancels, in one statement, every blocked job downstream of `jobIDs` (which
-    /// just ended in `state`, dead or cancelled). The reason names the job each one
-    /// waited for, as `Cancellation.dependencyReason(dependency:state:)` words it.
-    /// Returns the ids cancelled, oldest first.
-    func cancelDependents(of jobIDs: [String], endedIn state: JobState, now: Timestamp) throws -> [String] {
-        guard !jobIDs.isEmpty else { return [] }
-        let cancelled = try session.query("""
-            WITH RECURSIVE doomed(id, cause, cause_state) AS (
-                SELECT d.job_id, d.depends_on, \(state.rawValue)::text FROM job_dependencies d WHERE d.depends_on = ANY(\(jobIDs))
-                UNION
-                SELECT d.job_id, doomed.id, 'cancelled'::text FROM doomed JOIN job_dependencies d ON d.depends_on = doomed.id
-            )
-            UPDATE jobs SET state = 'cancelled', updated_at = \(now.milliseconds),
-                last_error = 'dependency ' || doomed.cause || ' ended ' || doomed.cause_state
-            FROM doomed WHERE jobs.id = doomed.id AND jobs.state = 'blocked'
-            RETURNING jobs.seq, jobs.id
-            """).map { try $0.decode((Int64, String).self) }.sorted { $0.0 < $1.0 }.map(\.1)
-        try recordEvents("cancelled", jobIDs: cancelled, now: now)
-        return cancelled
     }
 }

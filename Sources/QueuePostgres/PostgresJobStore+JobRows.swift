@@ -2,8 +2,7 @@ import PostgresNIO
 import QueueCore
 
 /// What the queue-side operations (retry, requeue, run-now, cancel, delete) share:
-/// locking the jobs a command names, reading them back in the order given, and
-/// recording the changes they make in `events` (see `QueueEvent`).
+/// locking the jobs a command names and reading them back in the order given.
 extension PostgresJobStore {
     /// `ids` without repeats, in the order given: a command naming a job twice acts once.
     static func distinct(_ ids: [String]) -> [String] {
@@ -35,17 +34,5 @@ extension PostgresJobStore {
     func jobs(inOrder ids: [String]) throws -> [Job] {
         let found = Dictionary(try jobs(ids: ids).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         return ids.compactMap { found[$0] }
-    }
-
-    /// Records the same change for many jobs in one statement, in the order given;
-    /// the detail is each job's `last_error` when `detail` is nil.
-    func recordEvents(_ kind: String, jobIDs: [String], detail: String? = nil, now: Timestamp) throws {
-        guard !jobIDs.isEmpty else { return }
-        try session.execute("""
-            INSERT INTO events (at, job_id, kind, detail)
-            SELECT \(now.milliseconds), j.id, \(kind), coalesce(\(detail)::text, j.last_error)
-            FROM unnest(\(jobIDs)::text[]) WITH ORDINALITY AS given(id, n) JOIN jobs j ON j.id = given.id
-            ORDER BY given.n
-            """)
     }
 }

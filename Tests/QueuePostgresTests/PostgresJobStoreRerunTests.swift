@@ -98,6 +98,18 @@ struct PostgresJobStoreRerunTests {
         #expect(try f.events("c1").isEmpty)
     }
 
+    @Test func requeueRefusesWhileTheUniqueKeyIsHeldAndKeepsDependencies() throws {
+        let f = try PostgresQueueFixture()
+        try f.put("parent", .completed)
+        try f.put("c1", .dead, dependsOn: ["parent"], uniqueKey: "k")
+        let copy = try #require(try f.store.requeue(ids: ["c1"], now: f.now).first)
+        #expect(copy.uniqueKey == "k" && copy.dependsOn == ["parent"] && copy.state == .pending)
+        #expect(try f.store.dependents(of: "parent", limit: 10).map(\.id) == ["c1", copy.id])
+        let held = try #require(throws: QueueError.self) { try f.store.requeue(ids: ["c1"], now: f.now) }
+        #expect(held == .conflict("job 'c1': its unique_key is held by job '\(copy.id)' (pending); nothing was requeued"))
+        #expect(try f.count("jobs") == 3)
+    }
+
     @Test func runNowMakesWaitingJobsDue() throws {
         let f = try PostgresQueueFixture()
         let ahead = f.now.adding(seconds: 3600)
