@@ -9,6 +9,11 @@ extension PostgresJobStore {
     /// attempts not counted), fires due schedules, promotes due jobs and claims up
     /// to `request.limit` jobs, all in one transaction. `jobsDone` goes to the
     /// worker's row when it found no job (its heartbeats store it meanwhile).
+    ///
+    /// Round trips of a worker's usual settle (one result, one claim, no limits,
+    /// nothing due): BEGIN, the claim's first statement (promotion, worker, config,
+    /// queues), the fenced result with its run, the claim with its runs, COMMIT.
+    /// Claiming ahead (`claim-batch`) spreads them over the batch.
     public func settle(_ results: [FinishedRun], givingBack unstarted: [ClaimedJob], request: ClaimRequest,
                        jobsDone: Int?) throws -> Settlement {
         let s = address.quotedSchema
