@@ -89,7 +89,7 @@ on() {
     local h=$1; shift
     ip netns exec "q$h" unshare --uts sh -c 'hostname "$0"; exec "$@"' "host-$h" "$bin" "$@" --db "$(addr_of "$h")"
 }
-status_of() { on a status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['counts']['$1'])"; }
+status_of() { on b status --json | python3 -c "import json,sys; print(json.load(sys.stdin)['jobs']['$1'])"; }
 wait_for() {   # wait_for SECONDS DESCRIPTION COMMAND…
     local limit=$1 what=$2; shift 2
     for _ in $(seq 1 $((limit * 5))); do "$@" && return 0; sleep 0.2; done

@@ -49,7 +49,7 @@ public struct MonitorApp {
         var (width, height) = painter.size
         var state = MonitorState(width: width, height: height, readonly: readonly)
         state.flash = greeting
-        var snapshot = MonitorSnapshot(databasePath: source.store.location.databasePath)
+        var snapshot = MonitorSnapshot(databasePath: source.store.displayAddress)
         let data = MonitorFetcher(source: source, refreshSeconds: refreshSeconds, query: state.query)
         fetcher = data
         data.start()

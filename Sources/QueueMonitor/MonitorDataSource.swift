@@ -37,7 +37,7 @@ public final class MonitorDataSource {
     /// on its job. When the database fails, the last good data (`previous`) is
     /// kept and the error is set.
     public func fetch(_ query: MonitorQuery, previous: MonitorSnapshot?, now: Timestamp = .now()) -> MonitorSnapshot {
-        var snapshot = MonitorSnapshot(databasePath: store.location.databasePath)
+        var snapshot = MonitorSnapshot(databasePath: store.displayAddress)
         do {
             snapshot.counts = try store.counts()
             snapshot.workers = try store.workers()

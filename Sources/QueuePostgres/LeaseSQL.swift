@@ -89,3 +89,15 @@ enum LeaseSQL {
         return cancelled
     }
 }
+
+extension PostgresJobStore {
+    /// ``LeaseSQL/recordEvents(_:_:_:jobIDs:detail:now:)`` on this store's session.
+    func recordEvents(_ kind: String, jobIDs: [String], detail: String? = nil, now: Timestamp) throws {
+        try LeaseSQL.recordEvents(session, address.quotedSchema, kind, jobIDs: jobIDs, detail: detail, now: now)
+    }
+
+    /// ``LeaseSQL/cancelDependents(_:_:of:endedIn:now:)`` on this store's session.
+    func cancelDependents(of jobIDs: [String], endedIn state: JobState, now: Timestamp) throws -> [String] {
+        try LeaseSQL.cancelDependents(session, address.quotedSchema, of: jobIDs, endedIn: state, now: now)
+    }
+}

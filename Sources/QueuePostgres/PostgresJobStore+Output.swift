@@ -6,16 +6,16 @@ import QueueCore
 extension PostgresJobStore {
     public var keepsOutputInDatabase: Bool { true }
 
-    /// Keeps `bytes`, written at byte `offset` of the run's output, up to the
-    /// `output-limit` config in all (the rest is counted in `output_bytes`, not
-    /// kept). Fenced on the run: it must be this worker's and not ended by
-    /// recovery (the worker ships its last bytes just before recording the run,
-    /// and a late beat may follow); a released worker's output is dropped. A chunk
-    /// sent again after a lost reply (same offset) is kept once.
     /// Room past `output-limit` for the note the runner writes when it cuts a
     /// run's output (`[output truncated …]`), which is part of the record.
     static let truncationNoteBytes: Int64 = 256
 
+    /// Keeps `bytes`, written at byte `offset` of the run's output, up to the
+    /// `output-limit` config plus ``truncationNoteBytes`` in all (the rest is
+    /// counted in `output_bytes`, not kept). Fenced on the run: it must be this worker's and not ended by
+    /// recovery (the worker ships its last bytes just before recording the run,
+    /// and a late beat may follow); a released worker's output is dropped. A chunk
+    /// sent again after a lost reply (same offset) is kept once.
     public func appendOutput(runID: Int64, workerID: String, bytes: [UInt8], at offset: Int64) throws {
         let s = address.quotedSchema
         let end = offset + Int64(bytes.count)

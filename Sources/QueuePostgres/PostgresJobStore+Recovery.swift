@@ -25,7 +25,7 @@ extension PostgresJobStore {
                 SELECT \(unescaped: Job.postgresColumns) FROM \(unescaped: s).jobs
                 WHERE state = 'processing' AND worker_id = \(worker.id) ORDER BY seq FOR UPDATE
                 """).map { try Job(postgresRow: $0) }
-            let interrupted = try Self.interrupt(session, s, jobs, reason: loss.message, startedThrough: startedThrough, now: now)
+            let interrupted = try interrupt(s, jobs, reason: loss.message, startedThrough: startedThrough, now: now)
             try session.execute("DELETE FROM \(unescaped: s).workers WHERE id = \(worker.id)")
             return interrupted
         }
@@ -47,14 +47,14 @@ extension PostgresJobStore {
                 SELECT \(unescaped: Job.postgresColumns) FROM \(unescaped: s).jobs WHERE \(unescaped: condition)
                 ORDER BY seq FOR UPDATE SKIP LOCKED
                 """).map { try Job(postgresRow: $0) }
-            return try Self.interrupt(session, s, jobs, reason: "worker no longer registered", now: now)
+            return try interrupt(s, jobs, reason: "worker no longer registered", now: now)
         }
     }
 
     /// Marks the runs of `jobs` (locked by the caller) interrupted and applies
     /// each job's ending (`RunEnding.decide`: retry, dead, or cancelled when a
     /// cancel was requested).
-    private static func interrupt(_ session: PostgresSession, _ s: String, _ jobs: [Job], reason: String,
+    private func interrupt(_ s: String, _ jobs: [Job], reason: String,
                                   startedThrough: Int64? = nil, now: Timestamp) throws -> [InterruptedRun] {
         guard !jobs.isEmpty else { return [] }
         let policy = try Self.loadConfig(session).retryPolicy
@@ -65,7 +65,7 @@ extension PostgresJobStore {
                 WHERE job_id = \(job.id) AND finished_at IS NULL ORDER BY id DESC LIMIT 1
                 """).first.map { try $0.decode((Int64, Int?, Int64?, String?).self) }
             if let run, let startedThrough, let workerID = job.workerID, run.0 > startedThrough,
-               let state = try giveBack(session, s, job: job, runID: run.0, workerID: workerID, now: now) {
+               let state = try giveBack(s, job: job, runID: run.0, workerID: workerID, now: now) {
                 result.append(InterruptedRun(runID: nil, jobID: job.id, attempt: job.attempts - 1, workerID: workerID,
                                              pid: nil, pidStartTicks: nil, newState: state, started: false, host: run.3))
                 continue
@@ -77,9 +77,9 @@ extension PostgresJobStore {
                     updated_at = \(now.milliseconds), last_error = \(next.error), exit_code = NULL, worker_id = NULL
                 WHERE id = \(job.id) AND state = 'processing'
                 """)
-            try LeaseSQL.recordEnding(session, s, jobID: job.id, attempt: job.attempts, state: next.state, retryAt: next.retryAt,
+            try recordEnding(jobID: job.id, attempt: job.attempts, state: next.state, retryAt: next.retryAt,
                                       error: next.error, now: now)
-            if next.state.isFinal { try LeaseSQL.settleDependents(session, s, of: job.id, endedIn: next.state, now: now) }
+            if next.state.isFinal { try settleDependents(of: job.id, endedIn: next.state, now: now) }
             if let run {
                 try session.execute("""
                     UPDATE \(unescaped: s).runs SET finished_at = \(now.milliseconds), outcome = 'interrupted', error = \(reason)

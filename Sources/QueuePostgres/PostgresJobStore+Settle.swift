@@ -9,6 +9,11 @@ extension PostgresJobStore {
     /// attempts not counted), fires due schedules, promotes due jobs and claims up
     /// to `request.limit` jobs, all in one transaction. `jobsDone` goes to the
     /// worker's row when it found no job (its heartbeats store it meanwhile).
+    ///
+    /// Round trips of a worker's usual settle (one result, one claim, no limits,
+    /// nothing due): BEGIN, the claim's first statement (promotion, worker, config,
+    /// queues), the fenced result with its run, the claim with its runs, COMMIT.
+    /// Claiming ahead (`claim-batch`) spreads them over the batch.
     public func settle(_ results: [FinishedRun], givingBack unstarted: [ClaimedJob], request: ClaimRequest,
                        jobsDone: Int?) throws -> Settlement {
         let s = address.quotedSchema
@@ -24,12 +29,12 @@ extension PostgresJobStore {
             if !results.isEmpty {
                 let config = try start?.config ?? Self.loadConfig(session)
                 for run in results {
-                    settlement.finished.append(try Self.finishRun(session, s, run.claimed, workerID: request.workerID,
+                    settlement.finished.append(try finishRun(s, run.claimed, workerID: request.workerID,
                                                                   result: run.result, config: config, now: request.now))
                 }
             }
             for claimed in unstarted {
-                try Self.giveBack(session, s, job: claimed.job, runID: claimed.runID, workerID: request.workerID, now: request.now)
+                try giveBack(s, job: claimed.job, runID: claimed.runID, workerID: request.workerID, now: request.now)
             }
             if request.limit > 0, start == nil {
                 start = try Self.beginClaims(session, s, workerID: request.workerID, serving: request.queues, now: request.now)
@@ -69,7 +74,7 @@ extension PostgresJobStore {
     public func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
         let s = address.quotedSchema
         return try session.transaction {
-            let job = try Self.finishRun(session, s, claimed, workerID: workerID, result: result,
+            let job = try finishRun(s, claimed, workerID: workerID, result: result,
                                          config: try Self.loadConfig(session), now: now)
             if job != nil, try session.query("SELECT EXISTS (SELECT 1 FROM \(unescaped: s).queues WHERE concurrency IS NOT NULL)")
                 .first?.decode(Bool.self) == true {
@@ -84,7 +89,7 @@ extension PostgresJobStore {
     /// one for whether a cancel was requested, so a cancel committed before it
     /// wins and one committed after it finds the job final. The run's row is
     /// closed in the same statement, and it tells whether the job has dependents.
-    static func finishRun(_ session: PostgresSession, _ s: String, _ claimed: ClaimedJob, workerID: String, result: RunResult,
+    func finishRun(_ s: String, _ claimed: ClaimedJob, workerID: String, result: RunResult,
                           config: QueueConfig, now: Timestamp) throws -> Job? {
         let job = claimed.job
         let endings = RunEnding.alternatives(job: job, result: result, policy: config.retryPolicy, now: now)
@@ -115,10 +120,10 @@ extension PostgresJobStore {
         let (wasCancelled, hasDependents) = try row.decode((Bool, Bool).self)
         let next = wasCancelled ? cancelled : running
         if next.state != .completed {
-            try LeaseSQL.recordEnding(session, s, jobID: job.id, attempt: job.attempts, state: next.state, retryAt: next.retryAt,
+            try recordEnding(jobID: job.id, attempt: job.attempts, state: next.state, retryAt: next.retryAt,
                                       error: next.error, now: now)
         }
-        if next.state.isFinal, hasDependents { try LeaseSQL.settleDependents(session, s, of: job.id, endedIn: next.state, now: now) }
+        if next.state.isFinal, hasDependents { try settleDependents(of: job.id, endedIn: next.state, now: now) }
         var updated = job
         updated.state = next.state
         updated.runAt = next.retryAt ?? job.runAt
@@ -136,7 +141,7 @@ extension PostgresJobStore {
     /// cancelled instead. Fenced like a result; returns the state the job is in
     /// now, nil when the worker no longer held it.
     @discardableResult
-    static func giveBack(_ session: PostgresSession, _ s: String, job: Job, runID: Int64, workerID: String,
+    func giveBack(_ s: String, job: Job, runID: Int64, workerID: String,
                          now: Timestamp) throws -> JobState? {
         guard let text = try session.query("""
             UPDATE \(unescaped: s).jobs SET state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END,
@@ -156,7 +161,7 @@ extension PostgresJobStore {
         }
         if state == .cancelled {
             try Self.recordEvent(session, "cancelled", jobID: job.id, detail: Cancellation.requestedReason, now: now)
-            try LeaseSQL.settleDependents(session, s, of: job.id, endedIn: state, now: now)
+            try settleDependents(of: job.id, endedIn: state, now: now)
         }
         return state
     }

@@ -21,7 +21,7 @@ struct StatusCommand: ParsableCommand {
             let counts = try store.counts()
             let workers = try store.workers()
             if json {
-                Terminal.printJSON(StatusReport.json(counts: counts, workers: workers, database: store.location.databasePath))
+                Terminal.printJSON(StatusReport.json(counts: counts, workers: workers, database: store.displayAddress))
                 return
             }
             print("Jobs (\(counts.total) total)")

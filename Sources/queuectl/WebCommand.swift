@@ -53,7 +53,7 @@ struct WebCommand: ParsableCommand {
                 do {
                     try await server.run { address in
                         // Unbuffered: a script or test reading stdout learns the port at once.
-                        let line = "queuectl web: serving \(store.location.databasePath) at \(address)\(readonly ? " (read-only)" : "")\n"
+                        let line = "queuectl web: serving \(store.displayAddress) at \(address)\(readonly ? " (read-only)" : "")\n"
                         FileHandle.standardOutput.write(Data(line.utf8))
                     }
                 } catch {
