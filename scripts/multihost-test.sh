@@ -154,7 +154,7 @@ for job in $held; do
     story=$(on b show "$job" --json | python3 -c "
 import json, sys
 job = json.load(sys.stdin)
-print(' | '.join(f\"{r.get('host') or '?'}:{r.get('outcome')}:{r.get('error') or ''}\" for r in job['runs']))")
+print(' | '.join(f\"{r.get('host') or '?'}:{r.get('outcome')}:{r.get('error') or ''}\" for r in job['history']))")
     say "$job: $story"
     case "$story" in
         *host-a:interrupted:worker\ lost*host-b:succeeded*) ;;
@@ -163,13 +163,19 @@ print(' | '.join(f\"{r.get('host') or '?'}:{r.get('outcome')}:{r.get('error') or
 done
 
 # A's workers come back, find they were released, record nothing and register anew.
-a_log=$(ls -d ~/.local/state/queuectl/pg-10.231.1.1*/queue-logs/workers.log 2>/dev/null | head -1)
-released() { [ -n "$a_log" ] && grep -q "released by recovery" "$a_log"; }
+a_log=$(grep -l "schema=$schema\b" ~/.local/state/queuectl/pg-*10.231.1.1*/queue-logs/workers.log 2>/dev/null | head -1 || true)
+released() {
+    [ -n "$a_log" ] || a_log=$(grep -l "schema=$schema\b" ~/.local/state/queuectl/pg-*10.231.1.1*/queue-logs/workers.log 2>/dev/null | head -1 || true)
+    [ -n "$a_log" ] && grep -q "released by recovery" "$a_log"
+}
 wait_for 90 "host A's workers noticing they were released" released
 sleep 1
 [ "$(status_of completed)" = 2004 ] || fail "completed changed after host A came back"
 for job in $held; do
-    runs=$(on b show "$job" --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['runs']))")
+    runs=$(on b show "$job" --json | python3 -c "import json,sys; print(len(json.load(sys.stdin)['history']))")
     [ "$runs" = 2 ] || fail "$job has $runs runs after host A came back (fenced workers must record nothing)"
 done
+grep -q "lease lost before the result was recorded; result discarded\|abandoning current run" "$a_log" \
+    || fail "host A's workers did not say they discarded their runs"
+rm -rf "$(dirname "$(dirname "$a_log")")"
 say "ok: 2,000 jobs once each over two hosts; host A's cut-off jobs recovered by host B; A's workers fenced"
