@@ -27,7 +27,7 @@ extension PostgresJobStore {
             var report = CancelReport()
             report.cancelled = try cancelWaiting(unique.filter { Cancellation(state: states[$0]!) == .cancelNow }, now: now)
             report.stopping = try requestStop(unique.filter { Cancellation(state: states[$0]!) == .stopRun }, now: now)
-            report.dependents = try LeaseSQL.cancelDependents(session, address.quotedSchema, of: report.cancelled, endedIn: .cancelled, now: now)
+            report.dependents = try cancelDependents(of: report.cancelled, endedIn: .cancelled, now: now)
             return report
         }
     }
@@ -57,7 +57,7 @@ extension PostgresJobStore {
                 } else {
                     report.cancelled = try cancelWaiting(ids, now: now)
                 }
-                report.dependents = try LeaseSQL.cancelDependents(session, address.quotedSchema, of: report.cancelled, endedIn: .cancelled, now: now)
+                report.dependents = try cancelDependents(of: report.cancelled, endedIn: .cancelled, now: now)
                 return report
             }
             progress(batch)
@@ -79,7 +79,7 @@ extension PostgresJobStore {
             RETURNING id
             """).map { try $0.decode(String.self) })
         let ordered = ids.filter(cancelled.contains)
-        try LeaseSQL.recordEvents(session, address.quotedSchema, "cancelled", jobIDs: ordered, now: now)
+        try recordEvents("cancelled", jobIDs: ordered, now: now)
         return ordered
     }
 
@@ -90,7 +90,7 @@ extension PostgresJobStore {
             UPDATE jobs SET cancel_requested = TRUE WHERE id = ANY(\(ids)) AND state = 'processing' RETURNING id
             """).map { try $0.decode(String.self) })
         let ordered = ids.filter(marked.contains)
-        try LeaseSQL.recordEvents(session, address.quotedSchema, "cancel_requested", jobIDs: ordered, detail: "the worker stops the run", now: now)
+        try recordEvents("cancel_requested", jobIDs: ordered, detail: "the worker stops the run", now: now)
         return ordered
     }
 }

@@ -21,7 +21,7 @@ extension PostgresJobStore {
                     worker_id = NULL
                 WHERE id = ANY(\(retried)) AND state = 'dead'
                 """)
-            try LeaseSQL.recordEvents(session, address.quotedSchema, "retried", jobIDs: retried, detail: "dlq retry", now: now)
+            try recordEvents("retried", jobIDs: retried, detail: "dlq retry", now: now)
             return try self.jobs(inOrder: retried)
         }
     }
@@ -44,7 +44,7 @@ extension PostgresJobStore {
                       AND state = 'dead'
                     RETURNING seq, id
                     """).map { try $0.decode((Int64, String).self) }.sorted { $0.0 < $1.0 }.map(\.1)
-                try LeaseSQL.recordEvents(session, address.quotedSchema, "retried", jobIDs: retried, detail: "dlq retry", now: now)
+                try recordEvents("retried", jobIDs: retried, detail: "dlq retry", now: now)
                 return retried.count
             }
             total += count

@@ -52,9 +52,7 @@ public enum StoreOpener {
         let store = try PostgresJobStore(address: address)
         // This host's files of the queue (worker log, running-job files) go in a
         // private folder of their own; only processes that run jobs need it.
-        if use != .command(creating: false) && use != .command(creating: true) {
-            try store.location.prepareDatabaseFolder()
-        }
+        if case .command = use {} else { try store.location.prepareDatabaseFolder() }
         return store
     }
 
