@@ -104,3 +104,30 @@ public enum DependencyStart: Sendable, Equatable {
         self = blocked ? .blocked : .ready
     }
 }
+
+extension Job {
+    /// A new job with job control (unique key, dependencies, options, tags): takes
+    /// those fields from its spec and its first state from its dependencies'
+    /// states, `dependencies` in the spec's order (see ``DependencyStart``).
+    public mutating func applyControl(of spec: JobSpec, dependencies: [(id: String, state: JobState)]) {
+        switch DependencyStart(dependencies: dependencies) {
+        case .ready: break   // pending, or scheduled when its run_at is ahead
+        case .blocked: state = .blocked
+        case let .doomed(dependency, dependencyState):
+            state = .cancelled
+            lastError = Cancellation.dependencyReason(dependency: dependency, state: dependencyState)
+        }
+        options = spec.options
+        tags = spec.tags
+        uniqueKey = spec.uniqueKey
+        dependsOn = spec.dependsOn
+        requeuedFrom = spec.requeuedFrom
+    }
+}
+
+extension QueueError {
+    /// A `depends_on` naming no job; `position` says which input (e.g. " (line 3)").
+    public static func unknownDependency(_ id: String, position: String) -> QueueError {
+        .invalidInput("\"depends_on\": no job with id '\(id)'\(position); a dependency must exist or come earlier in the same batch; nothing was enqueued")
+    }
+}

@@ -116,22 +116,11 @@ extension PostgresJobStore {
         for id in spec.dependsOn {
             guard let row = try session.query("SELECT state FROM jobs WHERE id = \(id) FOR SHARE").first,
                   let state = JobState(rawValue: try row.decode(String.self)) else {
-                throw QueueError.invalidInput("\"depends_on\": no job with id '\(id)'\(position); a dependency must exist or come earlier in the same batch; nothing was enqueued")
+                throw QueueError.unknownDependency(id, position: position)
             }
             dependencies.append((id, state))
         }
-        switch DependencyStart(dependencies: dependencies) {
-        case .ready: break   // pending, or scheduled when its run_at is ahead
-        case .blocked: job.state = .blocked
-        case let .doomed(dependency, state):
-            job.state = .cancelled
-            job.lastError = Cancellation.dependencyReason(dependency: dependency, state: state)
-        }
-        job.options = spec.options
-        job.tags = spec.tags
-        job.uniqueKey = spec.uniqueKey
-        job.dependsOn = spec.dependsOn
-        job.requeuedFrom = spec.requeuedFrom
+        job.applyControl(of: spec, dependencies: dependencies)
         let tags: [String]? = job.tags.isEmpty ? nil : job.tags
         let dependsOn: [String]? = job.dependsOn.isEmpty ? nil : job.dependsOn
         let inserted: Int

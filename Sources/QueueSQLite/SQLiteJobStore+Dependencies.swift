@@ -17,22 +17,11 @@ extension SQLiteJobStore {
         for id in spec.dependsOn {
             guard let text = try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM jobs WHERE id = ?"), arguments: [id]),
                   let state = JobState(rawValue: text) else {
-                throw QueueError.invalidInput("\"depends_on\": no job with id '\(id)'\(position); a dependency must exist or come earlier in the same batch; nothing was enqueued")
+                throw QueueError.unknownDependency(id, position: position)
             }
             dependencies.append((id, state))
         }
-        switch DependencyStart(dependencies: dependencies) {
-        case .ready: break   // pending, or scheduled when its run_at is ahead
-        case .blocked: job.state = .blocked
-        case let .doomed(dependency, state):
-            job.state = .cancelled
-            job.lastError = Cancellation.dependencyReason(dependency: dependency, state: state)
-        }
-        job.options = spec.options
-        job.tags = spec.tags
-        job.uniqueKey = spec.uniqueKey
-        job.dependsOn = spec.dependsOn
-        job.requeuedFrom = spec.requeuedFrom
+        job.applyControl(of: spec, dependencies: dependencies)
         try db.execute(sql: """
             INSERT INTO jobs (id, command, state, attempts, max_retries, priority, run_at, timeout, created_at, updated_at,
                               queue, last_error, options, tags, unique_key, depends_on, requeued_from)
