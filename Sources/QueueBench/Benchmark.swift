@@ -52,7 +52,7 @@ public struct Benchmark {
             machine: ProcessTools.machineDescription(),
             sqlite: engine,
             durability: server == nil ? "enqueue synchronous=FULL (fsync per commit); workers synchronous=NORMAL"
-                                      : "every commit durable (synchronous_commit as the server sets it)",
+                                      : "enqueue synchronous_commit as the server sets it; workers synchronous_commit=off",
             jobs: jobs, workers: workers)
         report.store = queues.label
 

@@ -31,27 +31,8 @@ extension PostgresJobStore {
     /// config and the open queues, and whether a schedule is due.
     static func beginClaims(_ session: PostgresSession, _ s: String, workerID: String, serving: [String]?,
                             now: Timestamp) throws -> ClaimStart {
-        let now = now.milliseconds
-        guard let row = try session.query("""
-            WITH promoted AS (
-                UPDATE \(unescaped: s).jobs SET state = 'pending'
-                WHERE seq = ANY(ARRAY(SELECT seq FROM \(unescaped: s).jobs
-                                      WHERE state IN ('scheduled', 'failed') AND run_at <= \(now)
-                                      ORDER BY run_at LIMIT \(unescaped: String(promotionBatch)) FOR UPDATE SKIP LOCKED))
-                  AND state IN ('scheduled', 'failed') AND run_at <= \(now)
-                RETURNING 1
-            ), w AS (
-                SELECT stop_requested, host FROM \(unescaped: s).workers WHERE id = \(workerID) FOR KEY SHARE
-            )
-            SELECT (SELECT stop_requested FROM w), (SELECT host FROM w),
-                ARRAY(SELECT key FROM \(unescaped: s).config WHERE value IS NOT NULL ORDER BY key),
-                ARRAY(SELECT value FROM \(unescaped: s).config WHERE value IS NOT NULL ORDER BY key),
-                ARRAY(SELECT name FROM \(unescaped: s).queues WHERE NOT paused ORDER BY served, name),
-                ARRAY(SELECT coalesce(concurrency, 0)::BIGINT FROM \(unescaped: s).queues WHERE NOT paused ORDER BY served, name),
-                EXISTS (SELECT 1 FROM \(unescaped: s).queues WHERE concurrency IS NOT NULL),
-                EXISTS (SELECT 1 FROM \(unescaped: s).schedules WHERE NOT paused AND next_at <= \(now)),
-                (SELECT count(*) FROM promoted)
-            """).first else { return ClaimStart(refused: .workerReleased) }
+        guard let row = try session.prepared(PreparedStatement<ClaimStartSQL>([now.milliseconds, workerID])).first
+        else { return ClaimStart(refused: .workerReleased) }
         let columns = row.makeRandomAccess()
         var start = ClaimStart()
         let keys = try columns[2].decode([String].self), values = try columns[3].decode([Double].self)
@@ -109,7 +90,7 @@ extension PostgresJobStore {
                     }
                     if room <= 0 { empty.insert(queue.name); continue }
                 }
-                let jobs = try claimFromQueue(session, s, queue: queue.name, workerID: workerID, host: start.host,
+                let jobs = try claimFromQueue(session, queue: queue.name, workerID: workerID, host: start.host,
                                               limit: room, takesTurn: start.order.count > 1, config: start.config, now: now)
                 // Fewer than asked: nothing more is due there (other claims hold the rest).
                 if jobs.count < room { empty.insert(queue.name) }
@@ -129,36 +110,11 @@ extension PostgresJobStore {
     /// counts their attempts, opens their runs (run ids in claim order, so a
     /// worker's "started through run N" splits started from unstarted), and, when
     /// queues take turns, moves `queue` to the back.
-    private static func claimFromQueue(_ session: PostgresSession, _ s: String, queue: String, workerID: String, host: String,
+    private static func claimFromQueue(_ session: PostgresSession, queue: String, workerID: String, host: String,
                                        limit: Int, takesTurn: Bool, config: QueueConfig, now: Timestamp) throws -> [ClaimedJob] {
-        let now = now.milliseconds
-        // The queue goes to the back of the turns only when there are turns to take.
-        let turn = takesTurn ? """
-            , turn AS (
-                UPDATE \(s).queues SET served = (SELECT max(served) FROM \(s).queues) + 1
-                WHERE name = (SELECT queue FROM claimed LIMIT 1)
-            )
-            """ : ""
-        let rows = try session.query("""
-            WITH picked AS MATERIALIZED (
-                -- Materialized: evaluated once, so LIMIT holds (a subquery in the
-                -- UPDATE's FROM may be scanned again per row, each scan taking more).
-                SELECT seq FROM \(unescaped: s).jobs
-                WHERE state = 'pending' AND queue = \(queue) AND run_at <= \(now)
-                  AND NOT EXISTS (SELECT 1 FROM \(unescaped: s).queues q WHERE q.name = \(queue) AND q.paused)
-                ORDER BY priority DESC, run_at, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED
-            ), claimed AS (
-                UPDATE \(unescaped: s).jobs SET state = 'processing', attempts = attempts + 1, worker_id = \(workerID), updated_at = \(now)
-                WHERE seq IN (SELECT seq FROM picked) AND state = 'pending'
-                RETURNING seq, \(unescaped: Job.postgresColumns)
-            ), opened AS (
-                INSERT INTO \(unescaped: s).runs (job_id, attempt, worker_id, host, queued_at, started_at)
-                SELECT id, attempts, worker_id, \(host), run_at, \(now) FROM claimed ORDER BY priority DESC, run_at, seq
-                RETURNING id AS run_id, job_id
-            )\(unescaped: turn)
-            SELECT \(unescaped: Job.postgresColumns), run_id FROM claimed JOIN opened ON opened.job_id = claimed.id
-            ORDER BY run_id
-            """)
+        let values: [any PostgresEncodable] = [queue, now.milliseconds, limit, workerID, host]
+        let rows = takesTurn ? try session.prepared(PreparedStatement<ClaimTakingTurnSQL>(values))
+                             : try session.prepared(PreparedStatement<ClaimSQL>(values))
         return try rows.map { row in
             ClaimedJob(job: try Job(postgresRow: row), runID: try row.makeRandomAccess()[20].decode(Int64.self), config: config)
         }

@@ -28,10 +28,7 @@ extension PostgresJobStore {
             }
             if !results.isEmpty {
                 let config = try start?.config ?? Self.loadConfig(session)
-                for run in results {
-                    settlement.finished.append(try finishRun(s, run.claimed, workerID: request.workerID,
-                                                                  result: run.result, config: config, now: request.now))
-                }
+                settlement.finished = try finishRuns(results, workerID: request.workerID, config: config, now: request.now)
             }
             for claimed in unstarted {
                 try giveBack(s, job: claimed.job, runID: claimed.runID, workerID: request.workerID, now: request.now)
@@ -74,8 +71,8 @@ extension PostgresJobStore {
     public func finish(_ claimed: ClaimedJob, workerID: String, result: RunResult, now: Timestamp) throws -> Job? {
         let s = address.quotedSchema
         return try session.transaction {
-            let job = try finishRun(s, claimed, workerID: workerID, result: result,
-                                         config: try Self.loadConfig(session), now: now)
+            let job = try finishRuns([FinishedRun(claimed: claimed, result: result)], workerID: workerID,
+                                     config: try Self.loadConfig(session), now: now)[0]
             if job != nil, try session.query("SELECT EXISTS (SELECT 1 FROM \(unescaped: s).queues WHERE concurrency IS NOT NULL)")
                 .first?.decode(Bool.self) == true {
                 try session.execute("SELECT \(unescaped: s).queuectl_wake()")
@@ -84,55 +81,49 @@ extension PostgresJobStore {
         }
     }
 
-    /// Records a run's end in one statement. The two possible endings
+    /// Records the ends of a worker's runs in one statement, however many (a worker
+    /// running short jobs records a batch of `claim-batch` at a time): one round
+    /// trip and one plan instead of one per run. Each run's two possible endings
     /// (``RunEnding/alternatives``) are decided first; the fenced UPDATE picks the
-    /// one for whether a cancel was requested, so a cancel committed before it
-    /// wins and one committed after it finds the job final. The run's row is
-    /// closed in the same statement, and it tells whether the job has dependents.
-    func finishRun(_ s: String, _ claimed: ClaimedJob, workerID: String, result: RunResult,
-                          config: QueueConfig, now: Timestamp) throws -> Job? {
-        let job = claimed.job
-        let endings = RunEnding.alternatives(job: job, result: result, policy: config.retryPolicy, now: now)
-        let running = endings.ifRunning, cancelled = endings.ifCancelRequested
-        guard let row = try session.query("""
-            WITH ended AS (
-                UPDATE \(unescaped: s).jobs
-                SET state = CASE WHEN cancel_requested THEN \(cancelled.state.rawValue) ELSE \(running.state.rawValue) END,
-                    run_at = CASE WHEN cancel_requested THEN run_at ELSE \((running.retryAt ?? job.runAt).milliseconds) END,
-                    updated_at = \(now.milliseconds),
-                    last_error = CASE WHEN cancel_requested THEN \(cancelled.error) ELSE \(running.error) END,
-                    exit_code = \(result.exitCode), worker_id = NULL
-                WHERE id = \(job.id) AND state = 'processing' AND worker_id = \(workerID) AND attempts = \(job.attempts)
-                RETURNING cancel_requested
-            ), closed AS (
-                -- A job claimed ahead starts after its claim: the run keeps its real start.
-                UPDATE \(unescaped: s).runs SET finished_at = \((result.finishedAt ?? now).milliseconds),
-                    outcome = \(result.outcome.rawValue), exit_code = \(result.exitCode), signal = \(result.signal),
-                    error = \(result.error), output_bytes = coalesce(\(result.outputBytes), output_bytes), pid = \(result.pid),
-                    pid_start = \(result.pidStartTicks), started_at = coalesce(\(result.startedAt?.milliseconds), started_at),
-                    output_lost = \(result.outputLost)
-                WHERE id = \(claimed.runID) AND finished_at IS NULL AND EXISTS (SELECT 1 FROM ended)
-            )
-            SELECT cancel_requested,
-                EXISTS (SELECT 1 FROM \(unescaped: s).job_dependencies WHERE depends_on = \(job.id))
-            FROM ended
-            """).first else { return nil }
-        let (wasCancelled, hasDependents) = try row.decode((Bool, Bool).self)
-        let next = wasCancelled ? cancelled : running
-        if next.state != .completed {
-            try recordEnding(jobID: job.id, attempt: job.attempts, state: next.state, retryAt: next.retryAt,
-                                      error: next.error, now: now)
+    /// one for whether a cancel was requested, so a cancel committed before it wins
+    /// and one committed after it finds the job final. The runs' rows are closed in
+    /// the same statement, and it tells which jobs have dependents. Returns, per
+    /// run in order, the job as recorded, nil when the lease was lost.
+    func finishRuns(_ runs: [FinishedRun], workerID: String,
+                    config: QueueConfig, now: Timestamp) throws -> [Job?] {
+        guard !runs.isEmpty else { return [] }
+        let endings = runs.map { RunEnding.alternatives(job: $0.claimed.job, result: $0.result, policy: config.retryPolicy, now: now) }
+        let input = try FinishInput.json(runs, endings: endings, now: now)
+        let rows = try session.prepared(PreparedStatement<FinishRunsSQL>([input, now.milliseconds, workerID]))
+        var recorded: [String: (cancelled: Bool, hasDependents: Bool)] = [:]
+        for row in rows {
+            let (id, cancelled, hasDependents) = try row.decode((String, Bool, Bool).self)
+            recorded[id] = (cancelled, hasDependents)
         }
-        if next.state.isFinal, hasDependents { try settleDependents(of: job.id, endedIn: next.state, now: now) }
-        var updated = job
-        updated.state = next.state
-        updated.runAt = next.retryAt ?? job.runAt
-        updated.updatedAt = now
-        updated.lastError = next.error
-        updated.exitCode = result.exitCode
-        updated.workerID = nil
-        updated.cancelRequested = next.state == .cancelled && running.state != .cancelled
-        return updated
+        var jobs: [Job?] = []
+        for (run, ending) in zip(runs, endings) {
+            let job = run.claimed.job
+            guard let (wasCancelled, hasDependents) = recorded[job.id] else {
+                jobs.append(nil)
+                continue
+            }
+            let next = wasCancelled ? ending.ifCancelRequested : ending.ifRunning
+            if next.state != .completed {
+                try recordEnding(jobID: job.id, attempt: job.attempts, state: next.state, retryAt: next.retryAt,
+                                 error: next.error, now: now)
+            }
+            if next.state.isFinal, hasDependents { try settleDependents(of: job.id, endedIn: next.state, now: now) }
+            var updated = job
+            updated.state = next.state
+            updated.runAt = next.retryAt ?? job.runAt
+            updated.updatedAt = now
+            updated.lastError = next.error
+            updated.exitCode = run.result.exitCode
+            updated.workerID = nil
+            updated.cancelRequested = next.state == .cancelled && ending.ifRunning.state != .cancelled
+            jobs.append(updated)
+        }
+        return jobs
     }
 
     /// Returns a claimed job whose run never started to `pending`, as if it had not

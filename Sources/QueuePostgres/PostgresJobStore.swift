@@ -21,10 +21,12 @@ public final class PostgresJobStore: @unchecked Sendable {
     public let session: PostgresSession
 
     /// Connects and brings the schema up to date. Throws `cannot reach PostgreSQL
-    /// at HOST:PORT/DATABASE: …` when the server cannot be used.
-    public init(address: PostgresAddress, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// at HOST:PORT/DATABASE: …` when the server cannot be used. `durable: false`
+    /// for a worker's connections (see ``PostgresSession/init(address:durable:environment:)``).
+    public init(address: PostgresAddress, durable: Bool = true,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.address = address
-        session = PostgresSession(address: address, environment: environment)
+        session = PostgresSession(address: address, durable: durable, environment: environment)
         try PostgresSchema.migrate(session)
     }
 

@@ -29,6 +29,8 @@ import QueueCore
 public final class PostgresSession: @unchecked Sendable {
     public let address: PostgresAddress
     private let password: String?
+    /// Whether a commit waits for the server's disk (see ``init(address:durable:environment:)``).
+    public let durable: Bool
     private let lock = NSRecursiveLock()
     private var connection: PostgresConnection?
     private var transactionDepth = 0
@@ -41,8 +43,18 @@ public final class PostgresSession: @unchecked Sendable {
     static let logger = Logger(label: "queuectl.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Finds the password (``PostgresPassword``) now; connects on first use.
-    public init(address: PostgresAddress, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    ///
+    /// `durable: false` is for workers' connections, as SQLite's workers commit
+    /// with `synchronous=NORMAL`: the connection sets `synchronous_commit=off`, so
+    /// a claim or a result does not wait for the server's WAL flush (the server
+    /// still writes it within a fraction of a second and never corrupts). If the
+    /// server itself crashes in that moment, the last claims and results are lost
+    /// and those jobs run again: at-least-once holds. Enqueues and every command
+    /// stay durable.
+    public init(address: PostgresAddress, durable: Bool = true,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.address = address
+        self.durable = durable
         self.password = PostgresPassword.lookup(for: address, environment: environment)
     }
 
@@ -141,6 +153,41 @@ public final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// Runs one of the hot statements (``PreparedStatement``) and returns its rows.
+    /// The server parses and plans it once per connection, then only binds and
+    /// executes it: planning the worker's claim and result statements cost as much
+    /// server time as running them. postgres-nio offers prepared statements only
+    /// through `async`, so the calling thread waits for a task (one hand-off more
+    /// than ``query(_:)``, far less than a plan). The task runs on the connection's
+    /// event loop (``EventLoopTaskExecutor``), never on Swift's shared pool: a
+    /// caller that is itself on that pool (an async test, the web server) blocks
+    /// one of its few threads while it waits, and the task must not need one.
+    public func prepared<Text: PreparedText>(_ statement: PreparedStatement<Text>) throws -> [PostgresRow] {
+        try locked {
+            let connection = try openConnection()
+            let outcome = WaitedOutcome<[PostgresRow]>()
+            Task(executorPreference: EventLoopTaskExecutor(connection.eventLoop)) {
+                do {
+                    var rows: [PostgresRow] = []
+                    for try await row in try await connection.execute(statement, logger: Self.logger) { rows.append(row) }
+                    outcome.finish(.success(rows))
+                } catch {
+                    outcome.finish(.failure(error))
+                }
+            }
+            do {
+                return try outcome.wait()
+            } catch {
+                let mapped = PostgresFailure.map(error, address: address, connecting: false)
+                if !(mapped is PostgresQueryError) || connection.isClosed {
+                    self.connection = nil
+                    connection.closeSoon()
+                }
+                throw mapped
+            }
+        }
+    }
+
     /// The open connection, opening one if there is none or the server closed it.
     /// A transaction never moves to a new connection: its statements so far are gone.
     private func openConnection() throws -> PostgresConnection {
@@ -149,7 +196,7 @@ public final class PostgresSession: @unchecked Sendable {
         if transactionDepth > 0 { throw PostgresFailure.unreachable(address, "the connection was lost during a transaction") }
         nextConnectionID += 1
         do {
-            let configuration = try Self.configuration(address, password: password)
+            let configuration = try Self.configuration(address, password: password, durable: durable)
             let opened = try PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
                 id: nextConnectionID, logger: Self.logger
@@ -162,9 +209,10 @@ public final class PostgresSession: @unchecked Sendable {
     }
 
     /// The postgres-nio configuration for an address: TLS per `sslmode`, the
-    /// connect timeout, and `search_path` and `application_name` as startup
-    /// parameters (no extra round trip).
-    static func configuration(_ address: PostgresAddress, password: String?) throws -> PostgresConnection.Configuration {
+    /// connect timeout, and `search_path`, `application_name` (and for a worker
+    /// `synchronous_commit`) as startup parameters (no extra round trip).
+    static func configuration(_ address: PostgresAddress, password: String?,
+                              durable: Bool = true) throws -> PostgresConnection.Configuration {
         var configuration: PostgresConnection.Configuration
         if let socket = address.socketPath {
             configuration = .init(unixSocketPath: socket, username: address.user, password: password, database: address.database)
@@ -177,6 +225,7 @@ public final class PostgresSession: @unchecked Sendable {
             ("search_path", address.quotedSchema),
             ("application_name", "queuectl"),
         ]
+        if !durable { configuration.options.additionalStartupParameters.append(("synchronous_commit", "off")) }
         return configuration
     }
 

@@ -49,7 +49,9 @@ public enum StoreOpener {
                 throw QueueError.notFound("no queue at \(address.redacted) (schema \(address.schema) has none); `queuectl enqueue` creates it")
             }
         }
-        let store = try PostgresJobStore(address: address)
+        // Workers' claims and results do not wait for the server's disk, as SQLite's
+        // workers commit with synchronous=NORMAL (see PostgresSession.init).
+        let store = try PostgresJobStore(address: address, durable: !(use == .worker || use == .heartbeat))
         // This host's files of the queue (worker log, running-job files) go in a
         // private folder of their own; only processes that run jobs need it.
         if case .command = use {} else { try store.location.prepareDatabaseFolder() }
