@@ -30,7 +30,9 @@ started=$(date +%s)
 
 dir="$(mktemp -d)"
 case "${QUEUECTL_DB:-}" in
-    postgres://*|postgresql://*) store="PostgreSQL" ;;
+    # The workers' local files for a server's queue (running jobs' output, logs) go in
+    # the scratch folder too, not in ~/.local/state.
+    postgres://*|postgresql://*) store="PostgreSQL"; export XDG_STATE_HOME="$dir/state" ;;
     *) export QUEUECTL_DB="$dir/queue.db"; store="SQLite" ;;
 esac
 web="" workers="" drop_schema=false
