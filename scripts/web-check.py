@@ -24,8 +24,10 @@ import urllib.request
 class Browser:
     """One headless Chromium with one page, driven by DevTools commands."""
 
-    def __init__(self, width=1100, height=700):
-        self.profile = tempfile.TemporaryDirectory(prefix="web-check-chromium-")
+    def __init__(self, width=1100, height=700, folder=None):
+        # The profile goes in `folder` when given, so whoever removes that folder
+        # removes it too, even if this process is killed.
+        self.profile = tempfile.TemporaryDirectory(prefix="web-check-chromium-", dir=folder)
         to_chrome_r, self.to_chrome = os.pipe()
         self.from_chrome, from_chrome_w = os.pipe()
 
@@ -136,7 +138,7 @@ def main():
         if not ok:
             failed.append(name)
 
-    browser = Browser()
+    browser = Browser(folder=scratch)
     try:
         # Overview: every state's card holds the count `status --json` gives, read
         # before and after the page (equal: nothing moved in between).
