@@ -304,6 +304,13 @@ resumed() {
     return $ok
 }
 check "phase 1: each worker logged the outage, then finished jobs again" resumed
+# A heartbeat failing through the outage is logged when it starts failing and when
+# it lands again, not once per 0.25 s retry.
+hb_fail=$(grep -c 'heartbeat: .*retrying every' "$work/log1" || true)
+hb_back=$(grep -c 'heartbeat: recorded again after' "$work/log1" || true)
+say "heartbeat lines during phase 1: $hb_fail failing, $hb_back recorded again; $(grep -c 'heartbeat:' "$work/log1" || true) in all"
+check "phase 1: each worker's heartbeat logs its failure once and its return once" \
+    sh -c "[ '$hb_fail' -ge 1 ] && [ '$hb_fail' -le 3 ] && [ '$hb_back' -ge 1 ] && [ \$(grep -c 'heartbeat:' '$work/log1') -le 9 ]"
 no_exits() { ! grep -E "exited with status|was killed by signal|starting a replacement|registering again" "$1"; }
 check "phase 1: no worker process exited or re-registered (supervisor log)" no_exits "$work/log1"
 no_traces() { ! grep -iE "fatal error|stack dump|backtrace|Current stack trace|panic" "$@"; }

@@ -24,6 +24,9 @@ public struct PostgresQueryError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { "PostgreSQL at \(location): \(message)" }
 
+    /// A table the statement names does not exist.
+    static let undefinedTable = "42P01"
+
     /// Whether running the transaction again may succeed.
     var isRetryable: Bool { sqlState == Self.serializationFailure || sqlState == Self.deadlockDetected }
 }

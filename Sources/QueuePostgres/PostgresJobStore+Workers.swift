@@ -127,9 +127,16 @@ extension PostgresJobStore {
         }
     }
 
-    /// A server store is never deleted under its workers the way a file is; a lost
-    /// connection is an error of the statement that finds it.
-    public func storageLost() -> String? { nil }
+    /// A lost connection is an error of the statement that finds it, not a lost
+    /// queue. The queue is lost when its schema was dropped under its workers (as a
+    /// SQLite file deleted): after a statement failed on a missing table, one
+    /// query tells whether the queue's tables are gone.
+    public func storageLost() -> String? {
+        guard session.lastErrorState == PostgresQueryError.undefinedTable,
+              let gone = try? session.query("SELECT to_regclass(\(address.quotedSchema + ".jobs")) IS NULL").first?.decode(Bool.self),
+              gone else { return nil }
+        return "the queue at \(address.redacted) was removed (schema \(address.schema) holds no jobs table)"
+    }
 
     /// Stores a worker's count of finished jobs; never lowers it.
     static func recordJobsDone(_ session: PostgresSession, _ s: String, workerID: String, jobsDone: Int) throws {

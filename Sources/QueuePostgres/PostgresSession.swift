@@ -34,6 +34,9 @@ public final class PostgresSession: @unchecked Sendable {
     private let lock = NSRecursiveLock()
     private var connection: PostgresConnection?
     private var transactionDepth = 0
+    /// The SQLSTATE of the last statement that failed on the server (nil after one
+    /// that succeeded): tells a worker its queue's tables are gone (`42P01`).
+    public private(set) var lastErrorState: String?
     private var nextConnectionID = 0
 
     /// Most times ``transaction(_:)`` runs its body when the server reports a
@@ -128,7 +131,11 @@ public final class PostgresSession: @unchecked Sendable {
             result = try body()
         } catch {
             // A broken connection has no transaction left to roll back.
-            if connection != nil { _ = try? run("ROLLBACK") }
+            if connection != nil {
+                let failed = lastErrorState
+                _ = try? run("ROLLBACK")
+                lastErrorState = failed
+            }
             throw error
         }
         try run("COMMIT")
@@ -140,9 +147,12 @@ public final class PostgresSession: @unchecked Sendable {
         try locked {
             let connection = try openConnection()
             do {
-                return try connection.query(query, logger: Self.logger).wait()
+                let result = try connection.query(query, logger: Self.logger).wait()
+                lastErrorState = nil
+                return result
             } catch {
                 let mapped = PostgresFailure.map(error, address: address, connecting: false)
+                lastErrorState = (mapped as? PostgresQueryError)?.sqlState
                 if !(mapped is PostgresQueryError) || connection.isClosed {
                     // The connection is broken: the next statement opens another.
                     self.connection = nil
@@ -176,9 +186,12 @@ public final class PostgresSession: @unchecked Sendable {
                 }
             }
             do {
-                return try outcome.wait()
+                let rows = try outcome.wait()
+                lastErrorState = nil
+                return rows
             } catch {
                 let mapped = PostgresFailure.map(error, address: address, connecting: false)
+                lastErrorState = (mapped as? PostgresQueryError)?.sqlState
                 if !(mapped is PostgresQueryError) || connection.isClosed {
                     self.connection = nil
                     connection.closeSoon()

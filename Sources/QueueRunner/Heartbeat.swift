@@ -96,6 +96,9 @@ final class Heartbeat: @unchecked Sendable {
     /// after a failed one.
     static let tickSeconds = 0.25
 
+    /// How often a heartbeat that keeps failing is logged again.
+    static let failureLogSeconds = 30.0
+
     /// Seconds between heartbeats: several per lease, and never more than 0.4 s
     /// however long the lease, because `lease-timeout` may be lowered to 1 s at any
     /// moment: a worker keeps its old rhythm until its next beat, and a beat 2 s
@@ -111,6 +114,11 @@ final class Heartbeat: @unchecked Sendable {
         // outage of its own.
         var graceUntil = 0.0
         var retention = Retention()
+        // A failing heartbeat is retried every tick; it is logged when it starts
+        // failing, then at most every `failureLogSeconds`, and once when it lands again
+        // (an outage of the database must not fill the log with a line per tick).
+        var failingSince: Double?
+        var failureLoggedAt = 0.0
         while !lock.withLock({ stopped }) {
             if Monotonic.now() < nextBeat {
                 Thread.sleep(forTimeInterval: Self.tickSeconds)
@@ -145,6 +153,10 @@ final class Heartbeat: @unchecked Sendable {
                     }
                 }
                 let landed = Monotonic.now()
+                if let since = failingSince {
+                    logger.info("heartbeat: recorded again after \(DurationText.format(landed - since)) of failures")
+                    failingSince = nil
+                }
                 let previous = lock.withLock { () -> Double in
                     defer { landedAt = landed }
                     return landedAt
@@ -162,7 +174,15 @@ final class Heartbeat: @unchecked Sendable {
                 for line in Self.describe(report) { logger.warning("\(line)") }
                 retention.tick(store: store, config: config, logger: logger)
             } catch {
-                logger.error("heartbeat: \(error)")
+                let now = Monotonic.now()
+                if failingSince == nil {
+                    failingSince = now
+                    failureLoggedAt = now
+                    logger.error("heartbeat: \(error); retrying every \(Self.tickSeconds) s")
+                } else if now - failureLoggedAt >= Self.failureLogSeconds {
+                    failureLoggedAt = now
+                    logger.error("heartbeat: still failing after \(DurationText.format(now - failingSince!)): \(error)")
+                }
             }
             Thread.sleep(forTimeInterval: Self.tickSeconds)
         }

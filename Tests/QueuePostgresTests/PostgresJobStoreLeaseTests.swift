@@ -311,3 +311,22 @@ struct PostgresJobStoreLeaseTests {
         #expect(next > f.t0.adding(seconds: 1).milliseconds)
     }
 }
+
+@Suite(.enabled(if: TestPostgres.isConfigured, Comment(rawValue: TestPostgres.unsetReason)))
+struct PostgresDroppedQueueTests {
+    /// A schema dropped under its workers is a lost queue (a worker stops, as for a
+    /// deleted SQLite file); a failing statement alone is not.
+    @Test func droppedSchemaIsStorageLostAndOtherErrorsAreNot() throws {
+        let f = try LeaseFixture()
+        try f.register("w1")
+        #expect(f.store.storageLost() == nil)
+        #expect(throws: (any Error).self) { try f.store.session.execute("SELECT 1/0") }
+        #expect(f.store.storageLost() == nil)
+        let admin = PostgresSession(address: f.store.address)
+        defer { admin.close() }
+        try admin.execute("DROP SCHEMA \(unescaped: f.store.address.quotedSchema) CASCADE")
+        #expect(throws: (any Error).self) { _ = try f.store.heartbeat(workerID: "w1", jobsDone: 0) }
+        let reason = try #require(f.store.storageLost())
+        #expect(reason.contains("was removed") && reason.contains(f.store.address.schema))
+    }
+}
