@@ -49,7 +49,7 @@ public struct MonitorApp {
         var (width, height) = painter.size
         var state = MonitorState(width: width, height: height, readonly: readonly)
         state.flash = greeting
-        var snapshot = MonitorSnapshot(databasePath: source.store.displayAddress)
+        var snapshot = MonitorSnapshot(databasePath: source.reader.displayAddress)
         let data = MonitorFetcher(source: source, refreshSeconds: refreshSeconds, query: state.query)
         fetcher = data
         data.start()

@@ -7,10 +7,14 @@ import QueueRunner
 /// free of terminal code: ``MonitorFetcher`` runs it off the screen's thread, and
 /// tests call it directly.
 public final class MonitorDataSource {
-    public let store: any JobStore
+    /// What every pane reads.
+    public let reader: any JobReader
+    /// What actions and recovery sweeps write through; nil with `--readonly`, so a
+    /// read-only console holds no way to change the queue at all.
+    private let store: (any JobStore)?
     public let supervisor: WorkerSupervisor
     /// `--readonly`: never write, not even a recovery sweep.
-    public let readonly: Bool
+    public var readonly: Bool { store == nil }
     /// Bytes read from the end of a run's output for the log tail and the detail.
     static let tailBytes = 64 * 1024
     /// Output lines the detail overlay keeps.
@@ -25,10 +29,18 @@ public final class MonitorDataSource {
 
     private var lastVersion: Int64?
 
-    public init(store: any JobStore, supervisor: WorkerSupervisor, readonly: Bool = false) {
+    /// A console that acts: reads and writes through `store`.
+    public init(store: any JobStore, supervisor: WorkerSupervisor) {
+        self.reader = store
         self.store = store
         self.supervisor = supervisor
-        self.readonly = readonly
+    }
+
+    /// A read-only console (`--readonly`): it holds only `reader`.
+    public init(reader: any JobReader, supervisor: WorkerSupervisor) {
+        self.reader = reader
+        self.store = nil
+        self.supervisor = supervisor
     }
 
     // MARK: Reading
@@ -37,10 +49,10 @@ public final class MonitorDataSource {
     /// on its job. When the database fails, the last good data (`previous`) is
     /// kept and the error is set.
     public func fetch(_ query: MonitorQuery, previous: MonitorSnapshot?, now: Timestamp = .now()) -> MonitorSnapshot {
-        var snapshot = MonitorSnapshot(databasePath: store.displayAddress)
+        var snapshot = MonitorSnapshot(databasePath: reader.displayAddress)
         do {
-            snapshot.counts = try store.counts()
-            snapshot.workers = try store.workers()
+            snapshot.counts = try reader.counts()
+            snapshot.workers = try reader.workers()
             let (jobs, jobsCursor) = try resolve(query.jobs, cursor: query.cursor(.jobs), rows: query.rows(.jobs))
             (snapshot.jobs, snapshot.jobsTotal, snapshot.jobsOffset) = (jobs.jobs, jobs.total, jobs.offset)
             let (dead, deadCursor) = try resolve(query.dead, cursor: query.cursor(.dlq), rows: query.rows(.dlq))
@@ -50,15 +62,15 @@ public final class MonitorDataSource {
             if let id = workersCursor.selectedID, let i = visibleWorkers.firstIndex(where: { $0.id == id }) { workersCursor.index = i }
             workersCursor.scrollIntoView(rows: query.rows(.workers), total: visibleWorkers.count)
             workersCursor.selectedID = visibleWorkers.indices.contains(workersCursor.index) ? visibleWorkers[workersCursor.index].id : nil
-            snapshot.queues = try store.queues()
-            snapshot.schedules = try store.schedules()
+            snapshot.queues = try reader.queues()
+            snapshot.schedules = try reader.schedules()
             var queuesCursor = query.cursor(.queues)
             if let name = queuesCursor.selectedID, let i = snapshot.queues.firstIndex(where: { $0.name == name }) { queuesCursor.index = i }
             queuesCursor.scrollIntoView(rows: query.rows(.queues), total: snapshot.queues.count)
             queuesCursor.selectedID = snapshot.queues.indices.contains(queuesCursor.index) ? snapshot.queues[queuesCursor.index].name : nil
             snapshot.cursors = [.jobs: jobsCursor, .dlq: deadCursor, .workers: workersCursor, .queues: queuesCursor]
 
-            let throughput = try store.throughput(now: now)
+            let throughput = try reader.throughput(now: now)
             snapshot.succeededPerMinute = throughput.succeededPerMinute
             snapshot.failedPerMinute = throughput.failedPerMinute
             snapshot.completedLastMinute = throughput.succeededLastMinute
@@ -102,18 +114,18 @@ public final class MonitorDataSource {
     /// stays there: whoever watches the top of a list sees new jobs as they arrive.
     func resolve(_ list: JobListQuery, cursor: ListCursor, rows: Int) throws -> (JobPage, ListCursor) {
         var c = cursor
-        var page = try store.jobPage(list, limit: rows, offset: c.offset)
+        var page = try reader.jobPage(list, limit: rows, offset: c.offset)
         if let id = c.selectedID, c.index != 0 {
             if let i = page.jobs.firstIndex(where: { $0.id == id }) {
                 c.index = page.offset + i
-            } else if let position = try store.jobPosition(id: id, in: list) {
+            } else if let position = try reader.jobPosition(id: id, in: list) {
                 c.index = position
             }
             // Else the job left this list: the one now at its place is selected.
         }
         c.scrollIntoView(rows: rows, total: page.total)
         if c.offset != page.offset {
-            page = try store.jobPage(list, limit: rows, offset: c.offset)
+            page = try reader.jobPage(list, limit: rows, offset: c.offset)
             c.scrollIntoView(rows: rows, total: page.total)
         }
         c.selectedID = Self.selected(page, c)
@@ -126,11 +138,11 @@ public final class MonitorDataSource {
     }
 
     func logTail(jobID: String) throws -> LogTail? {
-        guard let runID = try store.runID(jobID: jobID, number: nil) else { return nil }
-        let runs = try store.runs(jobID: jobID)
+        guard let runID = try reader.runID(jobID: jobID, number: nil) else { return nil }
+        let runs = try reader.runs(jobID: jobID)
         guard let run = runs.last(where: { $0.id == runID }) ?? runs.last else { return nil }
-        let path = store.location.runLogPath(jobID: jobID, runID: run.id)
-        let tail = RunOutputTail.lines(store: store, jobID: jobID, runID: run.id, bytes: Self.tailBytes)
+        let path = reader.location.runLogPath(jobID: jobID, runID: run.id)
+        let tail = RunOutputTail.lines(store: reader, jobID: jobID, runID: run.id, bytes: Self.tailBytes)
         return LogTail(jobID: jobID, attempt: run.number, running: run.outcome == nil, lines: tail.lines.map(LogText.clean), path: path,
                        fileSize: tail.total, workerID: run.workerID, runID: run.id)
     }
@@ -138,15 +150,15 @@ public final class MonitorDataSource {
     func detail(jobID: String) throws -> JobDetail? {
         let job: Job
         do {
-            job = try store.job(id: jobID)
+            job = try reader.job(id: jobID)
         } catch let error as QueueError where error.kind == .notFound {
             return nil
         }
-        let runs = try store.runs(jobID: jobID)
-        let dependents = try store.dependents(of: jobID, limit: Self.detailDependents).map(\.id)
+        let runs = try reader.runs(jobID: jobID)
+        let dependents = try reader.dependents(of: jobID, limit: Self.detailDependents).map(\.id)
         guard let last = runs.last else { return JobDetail(job: job, runs: [], output: [], dependents: dependents) }
-        let path = store.location.runLogPath(jobID: jobID, runID: last.id)
-        let tail = RunOutputTail.lines(store: store, jobID: jobID, runID: last.id, bytes: Self.tailBytes)
+        let path = reader.location.runLogPath(jobID: jobID, runID: last.id)
+        let tail = RunOutputTail.lines(store: reader, jobID: jobID, runID: last.id, bytes: Self.tailBytes)
         return JobDetail(job: job, runs: runs, output: Array(tail.lines.map(LogText.clean).suffix(Self.detailOutputLines)), logPath: path,
                          logSize: tail.total, dependents: dependents, logRunID: last.id)
     }
@@ -159,16 +171,16 @@ public final class MonitorDataSource {
     public func hasChanges(since snapshot: MonitorSnapshot) -> Bool {
         var changed = snapshot.error != nil
         do {
-            let version = try store.changeToken()
+            let version = try reader.changeToken()
             if version != lastVersion { changed = true }
             lastVersion = version
         } catch {
             changed = true
         }
         if let log = snapshot.log, log.runID != 0,
-           RunOutputTail.size(store: store, jobID: log.jobID, runID: log.runID) != log.fileSize { changed = true }
+           RunOutputTail.size(store: reader, jobID: log.jobID, runID: log.runID) != log.fileSize { changed = true }
         if let detail = snapshot.detail, detail.logRunID != 0,
-           RunOutputTail.size(store: store, jobID: detail.job.id, runID: detail.logRunID) != detail.logSize { changed = true }
+           RunOutputTail.size(store: reader, jobID: detail.job.id, runID: detail.logRunID) != detail.logSize { changed = true }
         return changed
     }
 
@@ -177,7 +189,7 @@ public final class MonitorDataSource {
     /// given up at once if another process holds the write lock.
     @discardableResult
     public func sweep(now: Timestamp = .now()) -> Bool {
-        guard !readonly else { return false }
+        guard let store else { return false }
         let report = store.withWaitLimit(seconds: Self.sweepBusyTimeoutSeconds) { try? Recovery.sweepNotingInWorkerLog(store: store, now: now) }
         return !(report?.releasedWorkers.isEmpty ?? true) || !(report?.interrupted.isEmpty ?? true)
     }
@@ -196,7 +208,7 @@ public final class MonitorDataSource {
 
     /// Carries out an effect; returns the one-line flash that says what happened.
     public func perform(_ effect: MonitorEffect) -> String {
-        guard !readonly else { return "read-only: nothing was changed" }
+        guard let store else { return "read-only: nothing was changed" }
         do {
             switch effect {
             case let .retry(ids):

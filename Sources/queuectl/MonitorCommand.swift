@@ -40,8 +40,10 @@ struct MonitorCommand: ParsableCommand {
         try reportingErrors {
             try Self.requireTerminal()
             // A read-only look never creates a queue; the full console may (it can start workers).
-            let store = try readonly ? global.openExistingStore() : global.openStore()
-            let source = MonitorDataSource(store: store, supervisor: WorkerSupervisor(address: try global.address()), readonly: readonly)
+            let supervisor = WorkerSupervisor(address: try global.address())
+            // --readonly: the console holds only the store's read side.
+            let source = readonly ? MonitorDataSource(reader: try global.openExistingStore(), supervisor: supervisor)
+                                  : MonitorDataSource(store: try global.openStore(), supervisor: supervisor)
             try MonitorApp(source: source, refreshSeconds: refresh.seconds, useColor: Self.useColor).run()
         }
     }

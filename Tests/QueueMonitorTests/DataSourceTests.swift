@@ -24,7 +24,8 @@ import TestSupport
             let file = folder.appendingPathComponent("queue.db").path
             address = try StoreAddress.resolve(explicit: fileStore ? file : TestDatabase.newQueueAddress(folder: folder.path))
             store = try StoreOpener.open(address, .command(creating: true))
-            source = MonitorDataSource(store: store, supervisor: .init(address: address), readonly: readonly)
+            source = readonly ? MonitorDataSource(reader: store, supervisor: .init(address: address))
+                              : MonitorDataSource(store: store, supervisor: .init(address: address))
             try store.registerWorker(WorkerRecord(id: "w-test", pid: Int(getpid()), pidStartTicks: 0, hostname: "test",
                                                   startedAt: clock, heartbeatAt: clock))
         }
