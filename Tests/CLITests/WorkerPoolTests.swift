@@ -39,6 +39,27 @@ import TestSupport
         #expect(poolProcesses(sandbox).isEmpty)
     }
 
+    /// A worker that finds no queue (its database deleted while the supervisor
+    /// restarted it) is not replaced, and the supervisor, left with no worker, ends
+    /// instead of retrying forever.
+    @Test func aWorkerThatFindsNoQueueIsNotReplaced() throws {
+        let sandbox = try QueueSandbox(name: "pool-gone")
+        // A file store always: the test deletes the file (and keeps its log folder).
+        let db = try sandbox.requireFileStore()
+        defer { TestProcesses.kill(containing: sandbox.address); sandbox.cleanup() }
+        let started = try sandbox.startWorkers(1)
+        let supervisor = try #require(TestProcesses.parent(of: started[0].pid))
+        // The worker dies before it can notice the deletion; its replacement finds
+        // no database.
+        kill(started[0].pid, SIGSTOP)
+        for suffix in ["", "-wal", "-shm"] { unlink(db + suffix) }
+        kill(started[0].pid, SIGKILL)
+        #expect(TestProcesses.waitGone(supervisor, timeout: 10), "the supervisor kept restarting workers of a deleted queue")
+        let log = try String(contentsOfFile: db + "-logs/workers.log", encoding: .utf8)
+        #expect(log.contains("found no queue at \(db); not replacing it"), "\(log)")
+        #expect(poolProcesses(sandbox).isEmpty)
+    }
+
     /// `worker stop` while `worker start --count 8` is still starting its workers:
     /// none is left running afterwards. The race is made certain by holding the
     /// database's write lock while the workers start: they cannot register yet,
