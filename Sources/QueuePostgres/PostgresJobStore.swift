@@ -23,10 +23,16 @@ public final class PostgresJobStore: @unchecked Sendable {
     /// Connects and brings the schema up to date. Throws `cannot reach PostgreSQL
     /// at HOST:PORT/DATABASE: …` when the server cannot be used. `durable: false`
     /// for a worker's connections (see ``PostgresSession/init(address:durable:environment:)``).
-    public init(address: PostgresAddress, durable: Bool = true,
+    public convenience init(address: PostgresAddress, durable: Bool = true,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        self.address = address
-        session = PostgresSession(address: address, durable: durable, environment: environment)
+        try self.init(session: PostgresSession(address: address, durable: durable, environment: environment))
+    }
+
+    /// The store on an open session (one connection, one authentication, for a
+    /// caller that already asked the server something), brought up to date.
+    public init(session: PostgresSession) throws {
+        self.address = session.address
+        self.session = session
         try PostgresSchema.migrate(session)
     }
 

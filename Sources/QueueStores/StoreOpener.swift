@@ -42,16 +42,16 @@ public enum StoreOpener {
         case .worker, .heartbeat: mayCreate = false
         case .supervisor, .service: mayCreate = true
         }
+        // Workers' claims and results do not wait for the server's disk, as SQLite's
+        // workers commit with synchronous=NORMAL (see PostgresSession.init).
+        let session = PostgresSession(address: address, durable: !(use == .worker || use == .heartbeat))
         if !mayCreate {
-            let session = PostgresSession(address: address)
-            defer { session.close() }
             guard try PostgresSchema.version(session) > 0 else {
                 throw QueueError.notFound("no queue at \(address.redacted) (schema \(address.schema) has none); `queuectl enqueue` creates it")
             }
         }
-        // Workers' claims and results do not wait for the server's disk, as SQLite's
-        // workers commit with synchronous=NORMAL (see PostgresSession.init).
-        let store = try PostgresJobStore(address: address, durable: !(use == .worker || use == .heartbeat))
+        // The same connection: one authentication per command.
+        let store = try PostgresJobStore(session: session)
         // This host's files of the queue (worker log, running-job files) go in a
         // private folder of their own; only processes that run jobs need it.
         if case .command = use {} else { try store.location.prepareDatabaseFolder() }
