@@ -151,14 +151,7 @@ public final class PostgresSession: @unchecked Sendable {
                 lastErrorState = nil
                 return result
             } catch {
-                let mapped = PostgresFailure.map(error, address: address, connecting: false)
-                lastErrorState = (mapped as? PostgresQueryError)?.sqlState
-                if !(mapped is PostgresQueryError) || connection.isClosed {
-                    // The connection is broken: the next statement opens another.
-                    self.connection = nil
-                    connection.closeSoon()
-                }
-                throw mapped
+                throw failed(error, on: connection)
             }
         }
     }
@@ -190,15 +183,21 @@ public final class PostgresSession: @unchecked Sendable {
                 lastErrorState = nil
                 return rows
             } catch {
-                let mapped = PostgresFailure.map(error, address: address, connecting: false)
-                lastErrorState = (mapped as? PostgresQueryError)?.sqlState
-                if !(mapped is PostgresQueryError) || connection.isClosed {
-                    self.connection = nil
-                    connection.closeSoon()
-                }
-                throw mapped
+                throw failed(error, on: connection)
             }
         }
+    }
+
+    /// The error a failed statement throws; notes its SQLSTATE, and drops a broken
+    /// connection (the next statement opens another).
+    private func failed(_ error: any Error, on connection: PostgresConnection) -> any Error {
+        let mapped = PostgresFailure.map(error, address: address, connecting: false)
+        lastErrorState = (mapped as? PostgresQueryError)?.sqlState
+        if !(mapped is PostgresQueryError) || connection.isClosed {
+            self.connection = nil
+            connection.closeSoon()
+        }
+        return mapped
     }
 
     /// The open connection, opening one if there is none or the server closed it.
