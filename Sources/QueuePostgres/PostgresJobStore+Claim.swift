@@ -29,7 +29,7 @@ extension PostgresJobStore {
     /// promoting), reads the worker's row (`FOR KEY SHARE`: recovery cannot delete
     /// it until this transaction ends, so it cannot miss a job claimed here), the
     /// config and the open queues, and whether a schedule is due.
-    static func beginClaims(_ session: PostgresSession, _ s: String, workerID: String, serving: [String]?,
+    static func beginClaims(_ session: PostgresSession, workerID: String, serving: [String]?,
                             now: Timestamp) throws -> ClaimStart {
         guard let row = try session.prepared(PreparedStatement<ClaimStartSQL>([now.milliseconds, workerID])).first
         else { return ClaimStart(refused: .workerReleased) }

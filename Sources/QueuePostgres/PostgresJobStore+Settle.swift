@@ -24,7 +24,7 @@ extension PostgresJobStore {
             // give back the turns are read after them.
             var start: ClaimStart?
             if request.limit > 0, unstarted.isEmpty {
-                start = try Self.beginClaims(session, s, workerID: request.workerID, serving: request.queues, now: request.now)
+                start = try Self.beginClaims(session, workerID: request.workerID, serving: request.queues, now: request.now)
             }
             if !results.isEmpty {
                 let config = try start?.config ?? Self.loadConfig(session)
@@ -34,7 +34,7 @@ extension PostgresJobStore {
                 try giveBack(s, job: claimed.job, runID: claimed.runID, workerID: request.workerID, now: request.now)
             }
             if request.limit > 0, start == nil {
-                start = try Self.beginClaims(session, s, workerID: request.workerID, serving: request.queues, now: request.now)
+                start = try Self.beginClaims(session, workerID: request.workerID, serving: request.queues, now: request.now)
             }
             var anyLimit = start?.anyLimit
             if var start {
