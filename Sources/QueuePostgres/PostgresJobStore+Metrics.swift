@@ -36,9 +36,9 @@ extension PostgresJobStore {
         return states
     }
 
-    /// Upper bounds of the run-duration histogram's buckets, as the "v1-queue"
-    /// migration's `runs_totalled` trigger files runs under them (the same bounds as
-    /// the SQLite store's): other bounds need a migration that rebuilds `run_totals`.
+    /// Upper bounds of the run-duration histogram's buckets, as the run-totals
+    /// triggers file runs under them (migrations 1 and 3; the same bounds as the
+    /// SQLite store's): other bounds need a migration that rebuilds `run_totals`.
     static let runDurationBoundsMilliseconds: [Int64] = [
         5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000,
     ]

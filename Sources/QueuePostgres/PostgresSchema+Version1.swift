@@ -23,8 +23,7 @@ extension PostgresSchema {
         let channel = wakeChannel(schema: schema)
         // Frozen here: a new state needs a migration that widens the check.
         let states = "'pending', 'blocked', 'processing', 'completed', 'failed', 'dead', 'scheduled', 'cancelled'"
-        let bounds: [Int64] = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000]
-        let bucket = "CASE " + bounds.map { "WHEN d <= \($0) THEN \($0)" }.joined(separator: " ") + " ELSE -1 END"
+        let bucket = "CASE " + PostgresJobStore.runDurationBoundsMilliseconds.map { "WHEN d <= \($0) THEN \($0)" }.joined(separator: " ") + " ELSE -1 END"
         return [
             // The database's clock in queuectl's unit. clock_timestamp(), not now():
             // the time of the call, not of the transaction's start.

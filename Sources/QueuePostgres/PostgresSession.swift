@@ -34,6 +34,9 @@ public final class PostgresSession: @unchecked Sendable {
     private let lock = NSRecursiveLock()
     private var connection: PostgresConnection?
     private var transactionDepth = 0
+    /// The `BEGIN` of the transaction in progress while no statement has waited
+    /// for it yet (see ``runTransaction(_:)``).
+    private var pendingBegin: EventLoopFuture<PostgresQueryResult>?
     /// The SQLSTATE of the last statement that failed on the server (nil after one
     /// that succeeded): tells a worker its queue's tables are gone (`42P01`).
     public private(set) var lastErrorState: String?
@@ -122,10 +125,18 @@ public final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// `BEGIN` is sent without waiting for its answer: the transaction's first
+    /// statement follows it on the connection's event loop as soon as the server
+    /// has answered, and the calling thread waits once, for that statement. This
+    /// saves a worker one wake-up per transaction (a worker's settle is one). If
+    /// `BEGIN` fails, that first statement fails with its error.
     private func runTransaction<T>(_ body: () throws -> T) throws -> T {
-        try run("BEGIN")
+        pendingBegin = try openConnection().query("BEGIN", logger: Self.logger)
         transactionDepth = 1
-        defer { transactionDepth = 0 }
+        defer {
+            transactionDepth = 0
+            pendingBegin = nil
+        }
         let result: T
         do {
             result = try body()
@@ -146,8 +157,11 @@ public final class PostgresSession: @unchecked Sendable {
     private func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
         try locked {
             let connection = try openConnection()
+            let begin = pendingBegin
+            pendingBegin = nil
             do {
-                let result = try connection.query(query, logger: Self.logger).wait()
+                let result = try (begin?.flatMap { _ in connection.query(query, logger: Self.logger) }
+                                  ?? connection.query(query, logger: Self.logger)).wait()
                 lastErrorState = nil
                 return result
             } catch {
@@ -168,9 +182,12 @@ public final class PostgresSession: @unchecked Sendable {
     public func prepared<Text: PreparedText>(_ statement: PreparedStatement<Text>) throws -> [PostgresRow] {
         try locked {
             let connection = try openConnection()
+            let begin = pendingBegin
+            pendingBegin = nil
             let outcome = WaitedOutcome<[PostgresRow]>()
             Task(executorPreference: EventLoopTaskExecutor(connection.eventLoop)) {
                 do {
+                    if let begin { _ = try await begin.get() }
                     var rows: [PostgresRow] = []
                     for try await row in try await connection.execute(statement, logger: Self.logger) { rows.append(row) }
                     outcome.finish(.success(rows))

@@ -135,6 +135,43 @@ struct PostgresSchemaTests {
         #expect(rows.map(\.2) == [1, 2, 1])
         #expect(rows.map(\.3) == [200, 6, 4_000_000])
     }
+
+    /// A queue made before migration 3 keeps its totals across the upgrade, and
+    /// the per-row trigger is replaced by the per-statement one.
+    @Test func upgradingToStatementTotalsKeepsTheTotals() throws {
+        let db = try TestPostgres()
+        let session = PostgresSession(address: try db.parsedAddress())
+        let schema = session.address.schema, s = session.address.quotedSchema
+        // The queue as a queuectl that knew migrations 1 and 2 made it.
+        try session.transaction {
+            try session.execute("CREATE SCHEMA IF NOT EXISTS \(unescaped: s)")
+            try session.execute("""
+                CREATE TABLE \(unescaped: s).queuectl_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
+                """)
+            for statement in PostgresSchema.version1(schema) + PostgresSchema.version2(schema) {
+                try session.execute(PostgresQuery(unsafeSQL: statement))
+            }
+            try session.execute("INSERT INTO \(unescaped: s).queuectl_migrations VALUES (1, 'v1-queue', 0), (2, 'v2-change-count', 0)")
+        }
+        try session.execute("INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES ('a', 1, 'w', 0, 1000)")
+        try session.execute("UPDATE runs SET finished_at = 1003, outcome = 'succeeded' WHERE job_id = 'a'")
+
+        #expect(try PostgresSchema.migrate(session) == [3])
+        try session.execute("INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES ('b', 1, 'w', 0, 1000), ('c', 1, 'w', 0, 1000)")
+        try session.execute("UPDATE runs SET finished_at = 1004, outcome = 'succeeded' WHERE job_id IN ('b', 'c')")
+
+        let rows = try session.query("SELECT le_ms, sum(n)::BIGINT, sum(sum_ms)::BIGINT FROM run_totals WHERE outcome = 'succeeded' GROUP BY le_ms")
+            .map { try $0.decode((Int64, Int64, Int64).self) }
+        #expect(rows.count == 1)
+        #expect(rows.first?.0 == 5)
+        #expect(rows.first?.1 == 3, "the run counted before the upgrade and the two after")
+        #expect(rows.first?.2 == 11, "3 ms before the upgrade, 4 ms twice after")
+        let rowTriggers = try session.query("""
+            SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = \(schema) AND c.relname = 'runs' AND NOT t.tgisinternal AND (t.tgtype & 1) = 1
+            """).first?.decode(Int.self)
+        #expect(rowTriggers == 0, "no trigger on runs runs per row")
+    }
 }
 
 /// Inserts `count` jobs in one statement.

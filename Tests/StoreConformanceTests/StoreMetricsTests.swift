@@ -45,6 +45,32 @@ import Testing
         ])
     }
 
+    /// A worker records a batch of results in one settle (one statement on
+    /// PostgreSQL, whose totals are kept per statement): each run counts once,
+    /// under its own outcome and duration.
+    @Test func resultsRecordedTogetherAreEachCounted() throws {
+        try f.worker("w1")
+        for id in ["a", "b", "c"] { try f.enqueue(id) }
+        let settled = try f.store.settle([], givingBack: [], request: ClaimRequest(workerID: "w1", limit: 3, now: f.now), jobsDone: nil)
+        guard case let .claimed(first) = settled.next else { Issue.record("nothing claimed"); return }
+        let batch = [first] + settled.ahead
+        #expect(batch.count == 3)
+        f.advance(seconds: 0.2)
+        let results = zip(batch, [StoreFixture.success, StoreFixture.failure, StoreFixture.success]).map {
+            FinishedRun(claimed: $0.0, result: $0.1)
+        }
+        _ = try f.store.settle(results, givingBack: [], request: ClaimRequest(workerID: "w1", limit: 0, now: f.now), jobsDone: nil)
+
+        let metrics = try f.store.metrics(now: f.now)
+        #expect(metrics.runs[.succeeded] == 2)
+        #expect(metrics.runs[.failed] == 1)
+        #expect(metrics.runDuration.count == 3)
+        #expect(metrics.runDuration.sumMilliseconds == 3 * 200)
+        let cumulative = Dictionary(uniqueKeysWithValues: metrics.runDuration.buckets.map { ($0.upperBoundMilliseconds, $0.cumulativeCount) })
+        #expect(cumulative[100] == 0)
+        #expect(cumulative[250] == 3)
+    }
+
     @Test func totalsStayWhenRunsAreDeleted() throws {
         try f.worker("w1")
         try run("a", seconds: 1)
