@@ -88,8 +88,9 @@ extension PostgresJobStore {
     /// (`lock_timeout`), for work that is only worth doing if the queue is free.
     public func withWaitLimit<T>(seconds: Double, _ body: () throws -> T) rethrows -> T {
         let ms = max(1, Int((seconds * 1000).rounded()))
-        _ = try? session.execute("SELECT set_config('lock_timeout', \("\(ms)ms"), false)")
-        defer { _ = try? session.execute("SELECT set_config('lock_timeout', '0', false)") }
+        // Neither waits for its answer: each goes ahead of the next statement.
+        session.sendAhead("SELECT set_config('lock_timeout', \("\(ms)ms"), false)")
+        defer { session.sendAhead("SELECT set_config('lock_timeout', '0', false)") }
         return try body()
     }
 }

@@ -30,10 +30,12 @@ public final class PostgresJobStore: @unchecked Sendable {
 
     /// The store on an open session (one connection, one authentication, for a
     /// caller that already asked the server something), brought up to date.
-    public init(session: PostgresSession) throws {
+    /// `knownVersion`: the schema version the caller just read on this session, so
+    /// it is not read again.
+    public init(session: PostgresSession, knownVersion: Int? = nil) throws {
         self.address = session.address
         self.session = session
-        try PostgresSchema.migrate(session)
+        try PostgresSchema.migrate(session, knownVersion: knownVersion)
     }
 
     /// Opens the store at a `postgres://` address (see ``PostgresAddress``).

@@ -50,10 +50,11 @@ public enum PostgresSchema {
 
     /// Applies the migrations the schema lacks (creating the schema if needed) and
     /// returns the versions this call applied: empty when another host had applied
-    /// them, or nothing was missing.
+    /// them, or nothing was missing. `knownVersion`: the version the caller has just
+    /// read with ``version(_:)`` (one query less per command).
     @discardableResult
-    public static func migrate(_ session: PostgresSession) throws -> [Int] {
-        let current = try version(session)
+    public static func migrate(_ session: PostgresSession, knownVersion: Int? = nil) throws -> [Int] {
+        let current = try knownVersion ?? version(session)
         try refuseNewer(current, session.address)
         if current == latestVersion { return [] }
         let schema = session.address.schema

@@ -34,9 +34,10 @@ public final class PostgresSession: @unchecked Sendable {
     private let lock = NSRecursiveLock()
     private var connection: PostgresConnection?
     private var transactionDepth = 0
-    /// The `BEGIN` of the transaction in progress while no statement has waited
-    /// for it yet (see ``runTransaction(_:)``).
-    private var pendingBegin: EventLoopFuture<PostgresQueryResult>?
+    /// Statements sent without waiting for their answers (a transaction's `BEGIN`,
+    /// ``sendAhead(_:)``) that no statement has waited for yet: the next statement
+    /// is sent when they are answered, and fails if `BEGIN` failed.
+    private var ahead: EventLoopFuture<Void>?
     /// The SQLSTATE of the last statement that failed on the server (nil after one
     /// that succeeded): tells a worker its queue's tables are gone (`42P01`).
     public private(set) var lastErrorState: String?
@@ -79,6 +80,7 @@ public final class PostgresSession: @unchecked Sendable {
         locked {
             if let connection { try? connection.close().wait() }
             connection = nil
+            ahead = nil
         }
     }
 
@@ -131,18 +133,16 @@ public final class PostgresSession: @unchecked Sendable {
     /// saves a worker one wake-up per transaction (a worker's settle is one). If
     /// `BEGIN` fails, that first statement fails with its error.
     private func runTransaction<T>(_ body: () throws -> T) throws -> T {
-        pendingBegin = try openConnection().query("BEGIN", logger: Self.logger)
+        let connection = try openConnection()
+        ahead = following(ahead, on: connection) { connection.query("BEGIN", logger: Self.logger) }.map { _ in }
         transactionDepth = 1
-        defer {
-            transactionDepth = 0
-            pendingBegin = nil
-        }
+        defer { transactionDepth = 0 }
         let result: T
         do {
             result = try body()
         } catch {
             // A broken connection has no transaction left to roll back.
-            if connection != nil {
+            if self.connection != nil {
                 let failed = lastErrorState
                 _ = try? run("ROLLBACK")
                 lastErrorState = failed
@@ -157,11 +157,10 @@ public final class PostgresSession: @unchecked Sendable {
     private func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
         try locked {
             let connection = try openConnection()
-            let begin = pendingBegin
-            pendingBegin = nil
+            let before = ahead
+            ahead = nil
             do {
-                let result = try (begin?.flatMap { _ in connection.query(query, logger: Self.logger) }
-                                  ?? connection.query(query, logger: Self.logger)).wait()
+                let result = try following(before, on: connection) { connection.query(query, logger: Self.logger) }.wait()
                 lastErrorState = nil
                 return result
             } catch {
@@ -182,12 +181,12 @@ public final class PostgresSession: @unchecked Sendable {
     public func prepared<Text: PreparedText>(_ statement: PreparedStatement<Text>) throws -> [PostgresRow] {
         try locked {
             let connection = try openConnection()
-            let begin = pendingBegin
-            pendingBegin = nil
+            let before = ahead
+            ahead = nil
             let outcome = WaitedOutcome<[PostgresRow]>()
             Task(executorPreference: EventLoopTaskExecutor(connection.eventLoop)) {
                 do {
-                    if let begin { _ = try await begin.get() }
+                    if let before { try await before.get() }
                     var rows: [PostgresRow] = []
                     for try await row in try await connection.execute(statement, logger: Self.logger) { rows.append(row) }
                     outcome.finish(.success(rows))
@@ -205,6 +204,26 @@ public final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// Sends `query` now and does not wait for its answer, nor report its failure:
+    /// for a setting a command changes around its work (`lock_timeout`), which then
+    /// costs no wait of its own. The next statement goes after it. Does nothing when
+    /// the server cannot be reached (the next statement reports that).
+    public func sendAhead(_ query: PostgresQuery) {
+        locked {
+            guard let connection = try? openConnection() else { return }
+            ahead = following(ahead, on: connection) { connection.query(query, logger: Self.logger) }
+                .map { _ in }.recover { _ in }
+        }
+    }
+
+    /// `send` once `before` (statements sent ahead) has been answered, on the
+    /// connection's event loop: the calling thread does not wait in between.
+    private func following<T: Sendable>(_ before: EventLoopFuture<Void>?, on connection: PostgresConnection,
+                              _ send: @escaping @Sendable () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+        guard let before else { return send() }
+        return before.flatMap { send() }
+    }
+
     /// The error a failed statement throws; notes its SQLSTATE, and drops a broken
     /// connection (the next statement opens another).
     private func failed(_ error: any Error, on connection: PostgresConnection) -> any Error {
@@ -212,6 +231,7 @@ public final class PostgresSession: @unchecked Sendable {
         lastErrorState = (mapped as? PostgresQueryError)?.sqlState
         if !(mapped is PostgresQueryError) || connection.isClosed {
             self.connection = nil
+            ahead = nil
             connection.closeSoon()
         }
         return mapped
@@ -222,6 +242,7 @@ public final class PostgresSession: @unchecked Sendable {
     private func openConnection() throws -> PostgresConnection {
         if let connection, !connection.isClosed { return connection }
         connection = nil
+        ahead = nil   // sent on the connection that is gone
         if transactionDepth > 0 { throw PostgresFailure.unreachable(address, "the connection was lost during a transaction") }
         nextConnectionID += 1
         do {

@@ -45,13 +45,15 @@ public enum StoreOpener {
         // Workers' claims and results do not wait for the server's disk, as SQLite's
         // workers commit with synchronous=NORMAL (see PostgresSession.init).
         let session = PostgresSession(address: address, durable: !(use == .worker || use == .heartbeat))
+        var version: Int?
         if !mayCreate {
-            guard try PostgresSchema.version(session) > 0 else {
+            version = try PostgresSchema.version(session)
+            guard version! > 0 else {
                 throw QueueError.notFound("no queue at \(address.redacted) (schema \(address.schema) has none); `queuectl enqueue` creates it")
             }
         }
         // The same connection: one authentication per command.
-        let store = try PostgresJobStore(session: session)
+        let store = try PostgresJobStore(session: session, knownVersion: version)
         // This host's files of the queue (worker log, running-job files) go in a
         // private folder of their own; only processes that run jobs need it.
         if case .command = use {} else { try store.location.prepareDatabaseFolder() }
