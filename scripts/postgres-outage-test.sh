@@ -26,6 +26,8 @@
 #    release the late one about a lease after the server's return; its job's
 #    history shows the interrupted run ("worker lost") then the rerun; the late
 #    worker, let go on, records nothing and registers again in the same process.
+#    `status` run the moment the server is back releases no worker (a lease
+#    counts from the server's start).
 #    Every job completes, every id is in the marker, and a job that ran (or
 #    marked) more than once has a history that says why.
 #
@@ -340,8 +342,15 @@ kill -STOP "$late_pid"
 late_frozen=1
 while [ "$(echo "$(date +%s.%N) - $down_at < 8" | bc)" = 1 ]; do sleep 0.2; done
 start_server
-# Until the late worker is released, only psql looks: a queuectl command would
-# sweep too, judging every lease at once, with no grace for an outage all shared.
+# A command run the moment the server is back sweeps too. Every lease looks
+# expired then (no heartbeat could land for 8 s), but the lease counts from the
+# server's start: it releases no worker, neither the live ones nor the late one.
+registered() {
+    runuser -u postgres -- psql -p "$port" -d queuectl_test -qtA \
+        -c "select count(*) from $schema.workers" 2>/dev/null || echo 0
+}
+for _ in 1 2 3; do q status >/dev/null 2>&1 || true; done
+check "phase 2: commands run as the server came back released no worker" test "$(registered)" = 3
 late_registered() {
     runuser -u postgres -- psql -p "$port" -d queuectl_test -qtA \
         -c "select count(*) from $schema.workers where id = '$late_id'" 2>/dev/null || echo 1

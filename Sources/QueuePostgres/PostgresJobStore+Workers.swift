@@ -113,13 +113,23 @@ extension PostgresJobStore {
     /// Workers with no heartbeat for longer than `leaseTimeout` seconds on the
     /// database's clock (`now`, the caller's clock, is not used: workers on other
     /// hosts wrote their heartbeats with the server's).
+    ///
+    /// Silence while the server itself was down is not held against a worker: the
+    /// lease counts from the later of its last heartbeat and the server's start
+    /// (`pg_postmaster_start_time()`). Workers cannot heartbeat to a stopped
+    /// server, and after a restart that outlasted the lease every worker looks
+    /// dead until its next heartbeat lands (within a quarter of a second); a
+    /// command run in that moment (`status`, say) would otherwise release them
+    /// all, and their jobs would run again. A worker that really died is found a
+    /// lease after the server's return at the latest.
     public func expiredWorkers(leaseTimeout: Double, now: Timestamp) throws -> [(worker: WorkerRecord, silentFor: Double)] {
         let s = address.quotedSchema
         let limit = Int64((leaseTimeout * 1000).rounded(.down))
         return try session.query("""
             SELECT \(unescaped: Self.workerColumns), \(unescaped: s).queuectl_now_ms() - w.heartbeat_at
             FROM \(unescaped: Self.workerTables(s))
-            WHERE \(unescaped: s).queuectl_now_ms() - w.heartbeat_at > \(limit)
+            WHERE \(unescaped: s).queuectl_now_ms()
+                  - greatest(w.heartbeat_at, (extract(epoch FROM pg_postmaster_start_time()) * 1000)::BIGINT) > \(limit)
             ORDER BY w.started_at, w.id
             """).map { row in
             let columns = row.makeRandomAccess()

@@ -52,14 +52,23 @@ public enum TestDatabase {
         URLComponents(string: address)?.queryItems?.first { $0.name == "schema" }?.value
     }
 
-    /// Why the server cannot be used, checked once per test process (nil: it answers).
-    private static let serverProblem: String? = {
+    /// A lease runs from the later of a worker's last heartbeat and the server's
+    /// start (time the server was down does not count against workers), so tests
+    /// that expire a lease need a server up for longer than their lease. CI starts
+    /// the server just before the suite: the first test waits for the rest of this.
+    static let serverUptimeForLeases = 20
+
+    /// Why the server cannot be used, checked once per test process (nil: it
+    /// answers, and has been up for ``serverUptimeForLeases`` seconds).
+    static let serverProblem: String? = {
         guard let server else { return nil }
         if let password = URLComponents(string: server)?.password, !password.isEmpty {
             return "\(variable) holds a password: put it in ~/.pgpass or PGPASSWORD instead"
         }
         do {
-            try psql(server, "SELECT 1")
+            try psql(server, """
+                SELECT pg_sleep(greatest(0, \(serverUptimeForLeases) - extract(epoch FROM now() - pg_postmaster_start_time())))
+                """)
             return nil
         } catch {
             return "\(variable)=\(server): the PostgreSQL server cannot be used: \(error)"

@@ -31,6 +31,7 @@ public final class TestPostgres: @unchecked Sendable {
 
     public init() throws {
         guard let server = Self.serverAddress else { throw QueueTestSkip.noServer }
+        if let problem = TestDatabase.serverProblem { throw TestFailure(problem) }
         schema = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         address = server + (server.contains("?") ? "&" : "?") + "schema=\(schema)"
     }
