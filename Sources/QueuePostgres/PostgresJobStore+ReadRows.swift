@@ -41,9 +41,6 @@ extension PostgresJobStore {
     /// database (REPEATABLE READ), for reads of several statements that must agree
     /// (a page and its total). A read-only snapshot never fails to serialize.
     func readSnapshot<T>(_ body: () throws -> T) throws -> T {
-        try session.transaction {
-            try session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            return try body()
-        }
+        try session.transaction(readOnlySnapshot: true, body)
     }
 }

@@ -104,9 +104,12 @@ public final class PostgresSession: @unchecked Sendable {
     /// ``transactionAttempts`` times, so `body` must do nothing but database work
     /// it can repeat. A transaction inside a transaction is part of the outer one.
     /// `retryingConflicts: false` runs it once, for a body that cannot be repeated
-    /// (one that reads a stream).
+    /// (one that reads a stream). `readOnlySnapshot: true` begins it `REPEATABLE
+    /// READ, READ ONLY` (every statement sees the same snapshot; ignored when it is
+    /// part of an outer transaction).
     @discardableResult
-    public func transaction<T>(retryingConflicts: Bool = true, _ body: () throws -> T) throws -> T {
+    public func transaction<T>(retryingConflicts: Bool = true, readOnlySnapshot: Bool = false,
+                               _ body: () throws -> T) throws -> T {
         try locked {
             if transactionDepth > 0 {
                 transactionDepth += 1
@@ -116,7 +119,7 @@ public final class PostgresSession: @unchecked Sendable {
             var attempt = 1
             while true {
                 do {
-                    return try runTransaction(body)
+                    return try runTransaction(begin: readOnlySnapshot ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY" : "BEGIN", body)
                 } catch let error as PostgresQueryError where retryingConflicts && error.isRetryable && attempt < Self.transactionAttempts {
                     attempt += 1
                     // A short random pause, so the transactions that collided do not
@@ -132,9 +135,9 @@ public final class PostgresSession: @unchecked Sendable {
     /// has answered, and the calling thread waits once, for that statement. This
     /// saves a worker one wake-up per transaction (a worker's settle is one). If
     /// `BEGIN` fails, that first statement fails with its error.
-    private func runTransaction<T>(_ body: () throws -> T) throws -> T {
+    private func runTransaction<T>(begin: PostgresQuery, _ body: () throws -> T) throws -> T {
         let connection = try openConnection()
-        ahead = following(ahead, on: connection) { connection.query("BEGIN", logger: Self.logger) }.map { _ in }
+        ahead = following(ahead, on: connection) { connection.query(begin, logger: Self.logger) }.map { _ in }
         transactionDepth = 1
         defer { transactionDepth = 0 }
         let result: T

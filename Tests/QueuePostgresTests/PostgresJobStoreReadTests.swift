@@ -94,6 +94,19 @@ struct PostgresJobStoreReadTests {
         #expect(streamed == expected, sourceLocation: sourceLocation)
     }
 
+    /// A page and its total are read in one read-only snapshot.
+    @Test func readsOfSeveralStatementsShareOneReadOnlySnapshot() throws {
+        let (isolation, readOnly) = try store.readSnapshot {
+            try store.session.query("SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only')")
+                .first!.decode((String, String).self)
+        }
+        #expect(isolation == "repeatable read")
+        #expect(readOnly == "on")
+        // The session is back to its defaults afterwards.
+        let after = try store.session.query("SELECT current_setting('transaction_isolation')").first!.decode(String.self)
+        #expect(after == "read committed")
+    }
+
     @Test func pendingInEveryOrder() throws {
         try mixedJobs()
         let pending = ["a", "b", "c", "d", "e", "f", "g", "h"]
