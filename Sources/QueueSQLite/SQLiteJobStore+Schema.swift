@@ -124,6 +124,17 @@ extension SQLiteJobStore {
         }
         registerRunTotals(&migrator)
         migrator.registerMigration("v8-job-control") { db in try Self.migrateJobControl(db) }
+        // Runs per minute by outcome (the dashboard's and the console's chart,
+        // `stats`) read only this index: with `outcome` in it, a window of 37,000
+        // recent runs is one range of index entries instead of 37,000 row reads.
+        // It replaces the index on `finished_at` alone (every reader of that one
+        // reads a prefix of this one), so a finished run still writes one entry.
+        migrator.registerMigration("v9-runs-finished-outcome") { db in
+            try db.execute(sql: """
+                DROP INDEX runs_finished;
+                CREATE INDEX runs_finished ON runs(finished_at, outcome) WHERE finished_at IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

@@ -23,8 +23,9 @@ enum WebAssets {
     svg.chart rect.ok{fill:#5aa469}svg.chart rect.bad{fill:#d9534f}
     """
 
-    /// Follows the server's change feed (`/events`) and swaps in the freshly
-    /// rendered `<main>` of the current page, at most once a second.
+    /// Follows the server's change feed for this page (`/events?page=…&v=…`, the
+    /// version being `<main data-v>`: the server tells only of a page that changed)
+    /// and swaps in the freshly rendered `<main>`, at most once a second.
     static let js = """
     (function(){
       if(!window.EventSource)return;
@@ -36,7 +37,9 @@ enum WebAssets {
             if(m&&cur&&!cur.contains(document.activeElement)){cur.replaceWith(m)}}
         }).catch(function(){}).then(function(){setTimeout(function(){busy=false;if(again){again=false;refresh()}},1000)});
       }
-      var es=new EventSource('/events');es.addEventListener('change',refresh);
+      var m=document.querySelector('main'),v=m&&m.getAttribute('data-v')||'';
+      var es=new EventSource('/events?page='+encodeURIComponent(location.pathname+location.search)+'&v='+encodeURIComponent(v));
+      es.addEventListener('change',refresh);
     })();
     """
 }

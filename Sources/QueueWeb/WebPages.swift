@@ -54,7 +54,7 @@ struct WebPages {
         for w in workers {
             let job = w.jobID.map { "<a href=\"/job?id=\(HTML.query($0))\">\(HTML.escape($0))</a>" } ?? "<span class=\"mute\">-</span>"
             h += "<tr><td>\(HTML.escape(w.id))</td><td class=\"n\">\(w.pid)</td><td>\(w.state.rawValue)\(w.stopRequested ? " (stopping)" : "")</td>"
-            h += "<td>\(job)</td><td>\(HTML.escape(w.queuesText))</td><td class=\"n\">\(w.jobsDone)</td><td>\(ago(w.heartbeatAt, now))</td></tr>"
+            h += "<td>\(job)</td><td>\(HTML.escape(w.queuesText))</td><td class=\"n\">\(w.jobsDone)</td><td>\(heartbeat(w.heartbeatAt, now))</td></tr>"
         }
         return h + "</table>"
     }
@@ -173,6 +173,15 @@ struct WebPages {
     func badge(_ state: JobState) -> String { "<span class=\"st st-\(state.rawValue)\">\(state.rawValue)</span>" }
 
     func clip(_ text: String, _ max: Int) -> String { text.count > max ? String(text.prefix(max - 1)) + "…" : text }
+
+    /// A worker's last heartbeat, its age drawn only once it is late: a worker beats
+    /// at least every 0.4 s, and a page showing "0.4s ago" would change with every
+    /// beat, sending every browser that shows it a refresh (see `ChangeFeed`).
+    func heartbeat(_ time: Timestamp, _ now: Timestamp) -> String {
+        now.seconds(since: time) < Self.lateHeartbeatSeconds ? "just now" : ago(time, now)
+    }
+
+    static let lateHeartbeatSeconds = 2.0
 
     func ago(_ time: Timestamp, _ now: Timestamp) -> String { DurationText.format(max(0, now.seconds(since: time).rounded())) + " ago" }
 }

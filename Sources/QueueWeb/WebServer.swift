@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import QueueCore
@@ -37,16 +38,34 @@ public struct WebServer: Sendable {
     /// Checked on every POST; made new at each start.
     let csrf: String
     let feed: ChangeFeed
+    /// The live pages, drawn once per change for all browsers (see `ChangeFeed`).
+    let cache: PageCache
+    let renderer: PageRenderer
 
     public init(store: any JobStore, options: Options) {
         self.store = store
         self.options = options
         var generator = SystemRandomNumberGenerator()
-        self.csrf = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined()
-        self.feed = ChangeFeed(store: store)
+        let csrf = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined()
+        self.csrf = csrf
+        let renderer = PageRenderer(store: store, pages: WebPages(csrf: options.readonly ? nil : csrf))
+        let cache = PageCache()
+        self.renderer = renderer
+        self.cache = cache
+        self.feed = ChangeFeed(store: store, pageVersion: Self.pageVersion(cache: cache, renderer: renderer))
     }
 
-    var pages: WebPages { WebPages(csrf: options.readonly ? nil : csrf) }
+    /// How the feed learns a page's current version: through the cache, so the
+    /// browsers it then tells fetch the very render it compared.
+    static func pageVersion(cache: PageCache, renderer: PageRenderer) -> ChangeFeed.PageVersion {
+        { page, epoch in
+            do {
+                return try await cache.page(page, epoch: epoch) { try renderer.page(URI(page)) }.version
+            } catch {
+                return RenderedPage.failedVersion(error)
+            }
+        }
+    }
 
     /// Serves until SIGINT or SIGTERM. `onListening` gets the address bound
     /// (with the real port when 0 was asked).
@@ -74,30 +93,15 @@ public struct WebServer: Sendable {
         router.read("/assets/app.css") { _, _ in asset(WebAssets.css, type: "text/css; charset=utf-8") }
         router.read("/assets/app.js") { _, _ in asset(WebAssets.js, type: "text/javascript; charset=utf-8") }
 
-        router.read("/") { _, _ in
-            let now = Timestamp.now()
-            return WebResponse.html(pages.overview(counts: try store.counts(), workers: try store.workers(), queues: try store.queues(),
-                                                   throughput: try store.throughput(now: now), now: now))
+        // The live pages (overview, jobs, job, DLQ, workers): see `PageRenderer`.
+        for path in PageRenderer.paths {
+            router.read(RouterPath(path)) { request, _ in
+                let key = PageRenderer.key(request.uri)
+                let page = try await cache.page(key, epoch: feed.currentEpoch) { try renderer.page(request.uri) }
+                return WebResponse.html(page.html)
+            }
         }
-        router.read("/jobs") { request, _ in
-            let (query, offset, limit) = try listQuery(request, defaultLimit: Self.pageSize)
-            let page = try store.jobPage(query, limit: limit, offset: offset)
-            return WebResponse.html(pages.jobList(page: page, state: query.state, filter: query.filter, limit: limit, counts: try store.counts()))
-        }
-        router.read("/job") { request, _ in
-            guard let id = request.uri.queryParameters.get("id") else { throw HTTPError(.badRequest, message: "give ?id=JOB") }
-            let job = try found { try store.job(id: id) }
-            let runs = try store.runs(jobID: id)
-            let output = runs.last.map { RunOutputTail.lines(store: store, jobID: id, runID: $0.id).lines } ?? []
-            return WebResponse.html(pages.job(job, runs: runs, output: output, now: .now()))
-        }
-        router.read("/dlq") { request, _ in
-            let offset = max(0, Int(request.uri.queryParameters.get("offset") ?? "") ?? 0)
-            let page = try store.jobPage(JobListQuery(state: .dead), limit: Self.pageSize, offset: offset)
-            return WebResponse.html(pages.dlq(page: page, limit: Self.pageSize))
-        }
-        router.read("/workers") { _, _ in WebResponse.html(pages.workers(try store.workers(), now: .now())) }
-        router.read("/events") { _, _ in events() }
+        router.read("/events") { request, _ in events(request) }
         router.read("/metrics") { _, _ in
             WebResponse.make(try store.metrics(now: .now()).exposition(version: options.version),
                              type: "text/plain; version=0.0.4; charset=utf-8", status: .ok)
@@ -115,7 +119,7 @@ public struct WebServer: Sendable {
         }
         api.read("jobs") { request, _ in
             let order: JobListQuery.Order = request.uri.queryParameters.get("newest") == "1" ? .newest : .oldest
-            let (query, offset, limit) = try listQuery(request, defaultLimit: 100, order: order)
+            let (query, offset, limit) = try PageRenderer.listQuery(request.uri, defaultLimit: 100, order: order)
             return WebResponse.json(.array(try store.jobPage(query, limit: limit, offset: offset).jobs.map(\.json)))
         }
         api.read("jobs/:id") { _, context in
@@ -191,36 +195,22 @@ public struct WebServer: Sendable {
         return id
     }
 
-    /// An `text/event-stream` of `change` events from the shared feed.
-    func events() -> Response {
-        let stream = feed.subscribe()
+    /// An `text/event-stream` of `change` events from the shared feed: with
+    /// `?page=PATH&v=VERSION` (the page's address and `data-v`), only when that
+    /// page changed; without, at every change of the store.
+    func events(_ request: Request) -> Response {
+        let parameters = request.uri.queryParameters
+        let page = parameters.get("page").flatMap { PageRenderer.isLive($0) ? $0 : nil }
+        let stream = feed.subscribe(page: page, version: parameters.get("v"))
         var response = Response(status: .ok, headers: [.contentType: "text/event-stream"], body: ResponseBody { writer in
             try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
-            for await generation in stream {
-                try await writer.write(ByteBuffer(string: "event: change\ndata: \(generation)\n\n"))
+            for await version in stream {
+                try await writer.write(ByteBuffer(string: "event: change\ndata: \(version)\n\n"))
             }
             try await writer.finish(nil)
         })
         response.headers[.cacheControl] = "no-store"
         return response
-    }
-
-    /// state, q, offset and limit of a list request; a bad value is a 400.
-    /// Pages list newest first; the API oldest first like `queuectl list` (`newest=1` as `--newest`).
-    func listQuery(_ request: Request, defaultLimit: Int, order: JobListQuery.Order = .newest) throws -> (JobListQuery, Int, Int) {
-        let params = request.uri.queryParameters
-        var state: JobState?
-        if let raw = params.get("state"), !raw.isEmpty {
-            guard let s = JobState(rawValue: raw) else {
-                throw HTTPError(.badRequest, message: "unknown state \(raw) (one of \(JobState.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            state = s
-        }
-        guard let offset = Int(params.get("offset") ?? "0"), offset >= 0 else { throw HTTPError(.badRequest, message: "offset must be a number ≥ 0") }
-        guard let limit = Int(params.get("limit") ?? String(defaultLimit)), (1...Self.maxAPILimit).contains(limit) else {
-            throw HTTPError(.badRequest, message: "limit must be 1…\(Self.maxAPILimit)")
-        }
-        return (JobListQuery(state: state, filter: params.get("q") ?? "", order: order), offset, limit)
     }
 
     /// The form fields of a POST, after checking its CSRF token (403 without it).
@@ -243,17 +233,8 @@ public struct WebServer: Sendable {
         return fields
     }
 
-    /// Runs a store lookup; "not found" becomes a 404.
-    func found<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let error as QueueError {
-            switch error.kind {
-            case .notFound: throw HTTPError(.notFound, message: error.message)
-            case .invalidInput: throw HTTPError(.badRequest, message: error.message)
-            case .conflict: throw HTTPError(.conflict, message: error.message)
-            case .runtime: throw error
-            }
-        }
-    }
+    /// Runs a store lookup; "not found" becomes a 404 (see `PageRenderer.found`).
+    func found<T>(_ body: () throws -> T) throws -> T { try PageRenderer.found(body) }
 
     /// Runs a change and tells open browsers about it.
     func acting<T>(_ body: () throws -> T) throws -> T {

@@ -103,4 +103,40 @@ import Testing
         metrics = try store.metrics(now: f.now)
         #expect(metrics.runs[.interrupted] == 1 && metrics.runDuration.count == 3)
     }
+
+    @Test func aVersion8DatabaseGetsTheRunsIndexWithOutcomes() throws {
+        let path = f.directory + "/v8.db"
+        let minute: Int64 = 60_000
+        let base = (f.now.milliseconds / minute - 5) * minute
+        do {
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteJobStore.migrator.migrate(queue, upTo: "v8-job-control")
+            try queue.write { db in
+                for (id, finished, outcome) in [(1, base + 1_000, "succeeded"), (2, base + 2_000, "failed"), (3, base + minute, "succeeded")] {
+                    try db.execute(sql: """
+                        INSERT INTO runs (id, job_id, attempt, worker_id, queued_at, started_at, finished_at, outcome)
+                        VALUES (?, 'j', 1, 'w', 0, 0, ?, ?)
+                        """, arguments: [id, finished, outcome])
+                }
+            }
+            let old = try queue.read { db in try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'runs_finished'") }
+            #expect(old?.contains("outcome") == false)
+            try queue.close()
+        }
+        let store = try SQLiteJobStore(location: DatabaseLocation(path: path))
+        let index = try store.read { db in try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'runs_finished'") }
+        #expect(index?.contains("runs(finished_at, outcome) WHERE finished_at IS NOT NULL") == true, "\(index ?? "none")")
+        // The chart's per-minute count reads the index alone, not the rows.
+        let plan = try store.read { db in
+            try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT finished_at / 60000 AS m, sum(outcome = 'succeeded'), sum(outcome <> 'succeeded')
+                FROM runs WHERE finished_at >= ? GROUP BY m
+                """, arguments: [base]).map { $0["detail"] as String }.joined(separator: "; ")
+        }
+        #expect(plan.contains("COVERING INDEX runs_finished"), "\(plan)")
+        // The old runs are counted through the new index.
+        let throughput = try store.throughput(now: f.now, minutes: 30)
+        #expect(throughput.succeededPerMinute.suffix(6) == [1, 1, 0, 0, 0, 0])
+        #expect(throughput.failedPerMinute.suffix(6) == [1, 0, 0, 0, 0, 0])
+    }
 }
