@@ -136,8 +136,9 @@ struct PostgresSchemaTests {
         #expect(rows.map(\.3) == [200, 6, 4_000_000])
     }
 
-    /// A queue made before migration 3 keeps its totals across the upgrade, and
-    /// the per-row trigger is replaced by the per-statement one.
+    /// A queue made before migration 3 keeps its totals across the upgrade, the
+    /// per-row trigger is replaced by the per-statement one, and the finished-runs
+    /// index covers the outcome.
     @Test func upgradingToStatementTotalsKeepsTheTotals() throws {
         let db = try TestPostgres()
         let session = PostgresSession(address: try db.parsedAddress())
@@ -171,6 +172,10 @@ struct PostgresSchemaTests {
             WHERE n.nspname = \(schema) AND c.relname = 'runs' AND NOT t.tgisinternal AND (t.tgtype & 1) = 1
             """).first?.decode(Int.self)
         #expect(rowTriggers == 0, "no trigger on runs runs per row")
+        let index = try session.query("""
+            SELECT indexdef FROM pg_indexes WHERE schemaname = \(schema) AND indexname = 'runs_finished'
+            """).first?.decode(String.self)
+        #expect(index?.contains("(finished_at, outcome)") == true, "the chart's runs by minute and outcome read the index: \(index ?? "none")")
     }
 }
 
