@@ -4,7 +4,7 @@ import QueueCore
 /// Where a PostgreSQL queue lives: `--db` / `QUEUECTL_DB` when it is a URL.
 ///
 /// ```
-/// postgres://USER@HOST:PORT/DATABASE?sslmode=MODE&schema=NAME
+/// postgres://USER@HOST:PORT/DATABASE?sslmode=MODE&sslrootcert=FILE&schema=NAME
 /// postgresql://USER@HOST/DATABASE                  (port 5432, sslmode prefer, schema public)
 /// postgres://USER@/DATABASE?host=/var/run/postgresql   (a Unix socket folder)
 /// ```
@@ -12,10 +12,16 @@ import QueueCore
 /// - USER: omitted, the login name of the process (as libpq). HOST: a name, an IPv4
 ///   address or `[IPv6]`; omitted, `localhost`. PORT: 5432 unless given.
 ///   DATABASE: omitted, the user's name (as libpq).
-/// - `sslmode`: `disable`, `prefer` (the default, as libpq: TLS when the server
-///   offers it, without checking its certificate), `require` (TLS or fail, without
-///   checking the certificate, as libpq) or `verify-full` (TLS with the certificate
-///   checked against the system's trust roots and HOST).
+/// - `sslmode`, as libpq's: `disable`; `prefer` (the default: TLS when the server
+///   offers it, its certificate unchecked); `require` (TLS or fail; the certificate
+///   unchecked, unless a root certificate file exists, then as `verify-ca`);
+///   `verify-ca` (TLS, the server's certificate signed by a root of the root
+///   certificate file); `verify-full` (as `verify-ca`, and the certificate names
+///   HOST).
+/// - `sslrootcert`: the root certificate file (PEM, an absolute path) for the modes
+///   that verify; default `~/.postgresql/root.crt`, as libpq. `system` trusts the
+///   system's roots instead and, as libpq, goes with `verify-full` only (the
+///   default mode then). See ``PostgresTLS``.
 /// - `schema`: the PostgreSQL schema holding the queue's tables (default `public`);
 ///   several independent queues can share one database, one per schema. Every
 ///   connection sets `search_path` to it.
@@ -32,8 +38,15 @@ public struct PostgresAddress: Sendable, Equatable {
         case disable
         case prefer
         case require
+        case verifyCA = "verify-ca"
         case verifyFull = "verify-full"
+
+        /// Whether the mode always checks the server's certificate.
+        public var verifies: Bool { self == .verifyCA || self == .verifyFull }
     }
+
+    /// `sslrootcert=system`: the system's trust roots, as libpq 16.
+    public static let systemRoots = "system"
 
     public var user: String
     /// The host name or address for TCP; nil with ``socketFolder``.
@@ -43,6 +56,9 @@ public struct PostgresAddress: Sendable, Equatable {
     public var port: Int
     public var database: String
     public var tlsMode: TLSMode
+    /// `sslrootcert`: an absolute path, ``systemRoots``, or nil for libpq's default
+    /// file (`~/.postgresql/root.crt`).
+    public var rootCertificate: String?
     public var schema: String
     public var connectTimeoutSeconds: Double
 
@@ -51,7 +67,8 @@ public struct PostgresAddress: Sendable, Equatable {
     public static let defaultConnectTimeoutSeconds: Double = 10
 
     public init(user: String, host: String = "localhost", socketFolder: String? = nil, port: Int = PostgresAddress.defaultPort,
-                database: String, tlsMode: TLSMode = .prefer, schema: String = PostgresAddress.defaultSchema,
+                database: String, tlsMode: TLSMode = .prefer, rootCertificate: String? = nil,
+                schema: String = PostgresAddress.defaultSchema,
                 connectTimeoutSeconds: Double = PostgresAddress.defaultConnectTimeoutSeconds) {
         self.user = user
         self.host = host
@@ -59,6 +76,7 @@ public struct PostgresAddress: Sendable, Equatable {
         self.port = port
         self.database = database
         self.tlsMode = tlsMode
+        self.rootCertificate = rootCertificate
         self.schema = schema
         self.connectTimeoutSeconds = connectTimeoutSeconds
     }
@@ -124,7 +142,7 @@ public struct PostgresAddress: Sendable, Equatable {
             port = value
         }
 
-        var tlsMode = TLSMode.prefer, schema = Self.defaultSchema, socketFolder: String?
+        var tlsMode: TLSMode?, rootCertificate: String?, schema = Self.defaultSchema, socketFolder: String?
         var timeout = Self.defaultConnectTimeoutSeconds
         for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -136,6 +154,11 @@ public struct PostgresAddress: Sendable, Equatable {
                     throw Self.invalid(text, "sslmode must be one of \(TLSMode.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 tlsMode = mode
+            case "sslrootcert":
+                guard value == Self.systemRoots || value.hasPrefix("/") else {
+                    throw Self.invalid(text, "sslrootcert takes the absolute path of a PEM file of root certificates, or 'system'")
+                }
+                rootCertificate = value
             case "schema":
                 try Self.validateSchema(value, text)
                 schema = value
@@ -153,17 +176,27 @@ public struct PostgresAddress: Sendable, Equatable {
                     \(Self.redact(text)); put the password in PGPASSWORD or ~/.pgpass (mode 0600)
                     """)
             default:
-                throw Self.invalid(text, "unknown parameter \(SafeText.quoted(key)) (known: sslmode, schema, host, connect_timeout)")
+                throw Self.invalid(text, "unknown parameter \(SafeText.quoted(key)) (known: sslmode, sslrootcert, schema, host, connect_timeout)")
             }
         }
-        if socketFolder != nil, tlsMode == .require || tlsMode == .verifyFull {
-            throw Self.invalid(text, "sslmode=\(tlsMode.rawValue) cannot be used over a Unix socket")
+        // As libpq 16: the system's roots vouch for any name they signed, so only a
+        // check of the name makes them mean something.
+        if rootCertificate == Self.systemRoots {
+            if let mode = tlsMode, mode != .verifyFull {
+                throw Self.invalid(text, "sslrootcert=system needs sslmode=verify-full (a weaker mode would not check the server's name)")
+            }
+            tlsMode = .verifyFull
+        }
+        let mode = tlsMode ?? .prefer
+        if socketFolder != nil, mode != .disable, mode != .prefer {
+            throw Self.invalid(text, "sslmode=\(mode.rawValue) cannot be used over a Unix socket")
         }
 
         let resolvedUser = user.isEmpty ? Self.loginName() : user
         guard !resolvedUser.isEmpty else { throw Self.invalid(text, "no user named, and the login name is unknown") }
         self.init(user: resolvedUser, host: host.isEmpty ? "localhost" : host, socketFolder: socketFolder, port: port,
-                  database: database.isEmpty ? resolvedUser : database, tlsMode: tlsMode, schema: schema,
+                  database: database.isEmpty ? resolvedUser : database, tlsMode: mode, rootCertificate: rootCertificate,
+                  schema: schema,
                   connectTimeoutSeconds: timeout)
     }
 
@@ -181,6 +214,7 @@ public struct PostgresAddress: Sendable, Equatable {
     /// setting spelled out: what logs, `--json` and errors show.
     public var redacted: String {
         var parameters = ["sslmode=\(tlsMode.rawValue)"]
+        if let rootCertificate { parameters.append("sslrootcert=\(Self.encode(rootCertificate, keeping: "/"))") }
         if schema != Self.defaultSchema { parameters.append("schema=\(schema)") }
         if let socketFolder { parameters.append("host=\(Self.encode(socketFolder))") }
         if connectTimeoutSeconds != Self.defaultConnectTimeoutSeconds {
@@ -238,9 +272,9 @@ public struct PostgresAddress: Sendable, Equatable {
         return decoded
     }
 
-    private static func encode(_ part: String) -> String {
+    private static func encode(_ part: String, keeping extra: String = "") -> String {
         var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
+        allowed.insert(charactersIn: "-._~" + extra)
         return part.addingPercentEncoding(withAllowedCharacters: allowed) ?? part
     }
 

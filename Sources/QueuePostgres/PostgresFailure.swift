@@ -95,7 +95,9 @@ enum PostgresFailure {
             default: return "\(channel)"
             }
         }
+        if let reason = PostgresTLS.verificationFailure(error, address: address) { return reason }
         if let ssl = error as? NIOSSLError { return "TLS failed: \(ssl)" }
+        if let ssl = error as? NIOSSLExtraError { return "TLS failed: \(ssl)" }
         return String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown error"
     }
 

@@ -20,6 +20,7 @@ public final class PostgresListener: @unchecked Sendable {
     public let address: PostgresAddress
     public let channel: String
     private let password: String?
+    private let defaultRootFile: String?
     private let condition = NSCondition()
     private var connection: PostgresConnection?
     /// Something happened since the last wait returned: a notification, a lost or
@@ -38,7 +39,9 @@ public final class PostgresListener: @unchecked Sendable {
         self.address = address
         self.channel = channel
         self.password = PostgresPassword.lookup(for: address, environment: environment)
-        let (connection, pid) = try Self.connectAndListen(address: address, password: password, channel: channel, owner: self).wait()
+        self.defaultRootFile = PostgresTLS.defaultRootPath(environment: environment)
+        let (connection, pid) = try Self.connectAndListen(address: address, password: password, defaultRootFile: defaultRootFile,
+                                                          channel: channel, owner: self).wait()
         condition.withLock {
             self.connection = connection
             self.backend = pid
@@ -86,12 +89,12 @@ public final class PostgresListener: @unchecked Sendable {
     /// Opens a connection, registers the channel's listener and returns once the
     /// `LISTEN` has run: postgres-nio sends it before the query that follows on the
     /// same connection, whose answer gives the server process id.
-    private static func connectAndListen(address: PostgresAddress, password: String?, channel: String,
+    private static func connectAndListen(address: PostgresAddress, password: String?, defaultRootFile: String?, channel: String,
                                          owner: PostgresListener?) -> EventLoopFuture<(PostgresConnection, Int32?)> {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let configuration: PostgresConnection.Configuration
         do {
-            configuration = try PostgresSession.configuration(address, password: password)
+            configuration = try PostgresSession.configuration(address, password: password, defaultRootFile: defaultRootFile)
         } catch {
             return loop.makeFailedFuture(PostgresFailure.map(error, address: address, connecting: true))
         }
@@ -135,7 +138,8 @@ public final class PostgresListener: @unchecked Sendable {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         loop.scheduleTask(in: .milliseconds(Int64(delay * 1000))) { [weak self] in
             guard let self, !self.condition.withLock({ self.closed }) else { return }
-            Self.connectAndListen(address: self.address, password: self.password, channel: self.channel, owner: self)
+            Self.connectAndListen(address: self.address, password: self.password, defaultRootFile: self.defaultRootFile,
+                                  channel: self.channel, owner: self)
                 .whenComplete { [weak self] result in self?.reconnected(result) }
         }
     }

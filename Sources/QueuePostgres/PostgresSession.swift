@@ -29,6 +29,8 @@ import QueueCore
 public final class PostgresSession: @unchecked Sendable {
     public let address: PostgresAddress
     private let password: String?
+    /// libpq's default root certificate file (`~/.postgresql/root.crt`), see ``PostgresTLS``.
+    private let defaultRootFile: String?
     /// Whether a commit waits for the server's disk (see ``init(address:durable:environment:)``).
     public let durable: Bool
     private let lock = NSRecursiveLock()
@@ -63,6 +65,7 @@ public final class PostgresSession: @unchecked Sendable {
         self.address = address
         self.durable = durable
         self.password = PostgresPassword.lookup(for: address, environment: environment)
+        self.defaultRootFile = PostgresTLS.defaultRootPath(environment: environment)
     }
 
     deinit {
@@ -249,7 +252,8 @@ public final class PostgresSession: @unchecked Sendable {
         if transactionDepth > 0 { throw PostgresFailure.unreachable(address, "the connection was lost during a transaction") }
         nextConnectionID += 1
         do {
-            let configuration = try Self.configuration(address, password: password, durable: durable)
+            let configuration = try Self.configuration(address, password: password, defaultRootFile: defaultRootFile,
+                                                       durable: durable)
             let opened = try PostgresConnection.connect(
                 on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
                 id: nextConnectionID, logger: Self.logger
@@ -261,17 +265,19 @@ public final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// The postgres-nio configuration for an address: TLS per `sslmode`, the
-    /// connect timeout, and `search_path`, `application_name` (and for a worker
-    /// `synchronous_commit`) as startup parameters (no extra round trip).
-    static func configuration(_ address: PostgresAddress, password: String?,
+    /// The postgres-nio configuration for an address: TLS per `sslmode` and
+    /// `sslrootcert` (``PostgresTLS``), the connect timeout, and `search_path`,
+    /// `application_name` (and for a worker `synchronous_commit`) as startup
+    /// parameters (no extra round trip).
+    static func configuration(_ address: PostgresAddress, password: String?, defaultRootFile: String?,
                               durable: Bool = true) throws -> PostgresConnection.Configuration {
         var configuration: PostgresConnection.Configuration
         if let socket = address.socketPath {
             configuration = .init(unixSocketPath: socket, username: address.user, password: password, database: address.database)
         } else {
             configuration = .init(host: address.host, port: address.port, username: address.user, password: password,
-                                  database: address.database, tls: try tls(address.tlsMode))
+                                  database: address.database,
+                                  tls: try PostgresTLS.configuration(for: address, defaultRootFile: defaultRootFile))
         }
         configuration.options.connectTimeout = .milliseconds(Int64(address.connectTimeoutSeconds * 1000))
         configuration.options.additionalStartupParameters = [
@@ -280,21 +286,6 @@ public final class PostgresSession: @unchecked Sendable {
         ]
         if !durable { configuration.options.additionalStartupParameters.append(("synchronous_commit", "off")) }
         return configuration
-    }
-
-    private static func tls(_ mode: PostgresAddress.TLSMode) throws -> PostgresConnection.Configuration.TLS {
-        switch mode {
-        case .disable:
-            return .disable
-        case .prefer, .require:
-            // As libpq's prefer and require: encrypted, the certificate unchecked.
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.certificateVerification = .none
-            let context = try NIOSSLContext(configuration: tls)
-            return mode == .prefer ? .prefer(context) : .require(context)
-        case .verifyFull:
-            return .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-        }
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {

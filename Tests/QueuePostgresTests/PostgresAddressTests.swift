@@ -90,6 +90,39 @@ import Testing
         #expect(try PostgresAddress(parsing: socket.redacted) == socket)
     }
 
+    @Test func tlsModesAndRootCertificateAsLibpq() throws {
+        for mode in PostgresAddress.TLSMode.allCases {
+            #expect(try PostgresAddress(parsing: "postgres://ada@h/db?sslmode=\(mode.rawValue)").tlsMode == mode)
+        }
+        #expect(PostgresAddress.TLSMode.allCases.map(\.rawValue) == ["disable", "prefer", "require", "verify-ca", "verify-full"])
+        let named = try PostgresAddress(parsing: "postgres://ada@h/db?sslmode=verify-ca&sslrootcert=/etc/queuectl/ca%20roots.pem")
+        #expect(named.tlsMode == .verifyCA)
+        #expect(named.rootCertificate == "/etc/queuectl/ca roots.pem")
+        #expect(named.redacted == "postgres://ada@h:5432/db?sslmode=verify-ca&sslrootcert=/etc/queuectl/ca%20roots.pem")
+        #expect(try PostgresAddress(parsing: named.redacted) == named)
+        #expect(try PostgresAddress(parsing: "postgres://ada@h/db").rootCertificate == nil)
+        // sslrootcert=system means verify-full (libpq 16), and refuses a weaker mode.
+        let system = try PostgresAddress(parsing: "postgres://ada@h/db?sslrootcert=system")
+        #expect(system.tlsMode == .verifyFull)
+        #expect(system.rootCertificate == PostgresAddress.systemRoots)
+        #expect(try PostgresAddress(parsing: system.redacted) == system)
+        #expect(try PostgresAddress(parsing: "postgres://ada@h/db?sslmode=verify-full&sslrootcert=system") == system)
+        for mode in ["disable", "prefer", "require", "verify-ca"] {
+            let error = try #require(throws: QueueError.self) { try PostgresAddress(parsing: "postgres://ada@h/db?sslmode=\(mode)&sslrootcert=system") }
+            #expect(error.kind == .invalidInput)
+            #expect(error.message.hasSuffix("sslrootcert=system needs sslmode=verify-full (a weaker mode would not check the server's name)"))
+        }
+        let relative = try #require(throws: QueueError.self) { try PostgresAddress(parsing: "postgres://ada@h/db?sslmode=verify-full&sslrootcert=ca.pem") }
+        #expect(relative.message.hasSuffix("sslrootcert takes the absolute path of a PEM file of root certificates, or 'system'"))
+        // Over a Unix socket there is no TLS.
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let error = try #require(throws: QueueError.self) { try PostgresAddress(parsing: "postgres://ada@/db?host=/tmp&sslmode=\(mode)") }
+            #expect(error.message.hasSuffix("sslmode=\(mode) cannot be used over a Unix socket"))
+        }
+        let unknown = try #require(throws: QueueError.self) { try PostgresAddress(parsing: "postgres://ada@h/db?sslmode=allow") }
+        #expect(unknown.message.hasSuffix("sslmode must be one of disable, prefer, require, verify-ca, verify-full"))
+    }
+
     @Test func recognisesAddressesByScheme() {
         #expect(PostgresAddress.isPostgresAddress("postgres://h/db"))
         #expect(PostgresAddress.isPostgresAddress("PostgreSQL://h/db"))
