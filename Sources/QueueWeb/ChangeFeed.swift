@@ -103,20 +103,24 @@ final class ChangeFeed: Service, Sendable {
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         state.withLock { $0.wake = wake }
         let interval = self.interval
-        let ticker = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                wake.yield()
+        // The ticker is a child task: it runs where the feed runs (on the executor
+        // the caller prefers, if any) and ends with it.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    wake.yield()
+                }
             }
-        }
-        await cancelWhenGracefulShutdown {
-            var last = try? self.store.changeToken()
-            for await _ in wakes {
-                if Task.isCancelled { break }
-                await self.check(&last)
+            await cancelWhenGracefulShutdown {
+                var last = try? self.store.changeToken()
+                for await _ in wakes {
+                    if Task.isCancelled { break }
+                    await self.check(&last)
+                }
             }
+            group.cancelAll()
         }
-        ticker.cancel()
         wake.finish()
         let subscribers = state.withLock { s in
             s.finished = true

@@ -35,7 +35,7 @@ final class WebFixture: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    func start() { running = Task { [feed] in try await feed.run() } }
+    func start() { running = Task(executorPreference: TestExecutor.shared) { [feed] in try await feed.run() } }
 
     /// A worker row, as a worker process registers it.
     func worker(_ id: String) throws {
@@ -62,13 +62,26 @@ final class Heard: Sendable {
 
     init(_ stream: AsyncStream<String>) {
         let log = self.log
-        task = Task { for await event in stream { log.events.withLock { $0.append(event) } } }
+        task = Task(executorPreference: TestExecutor.shared) { for await event in stream { log.events.withLock { $0.append(event) } } }
     }
 
     deinit { task.cancel() }
 
     var all: [String] { log.events.withLock { $0 } }
     var count: Int { all.count }
+}
+
+/// Runs the feed and the streams' readers on a thread of their own. In the whole
+/// suite on 2 cores, tests that block their thread (the CLI's, waiting for
+/// processes) can hold every thread of Swift's shared pool for minutes, and a task
+/// queued there behind them would not run in time.
+final class TestExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = TestExecutor()
+    private let queue = DispatchQueue(label: "queuectl.web-tests")
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
 }
 
 /// Waits for `condition`. Long by default: in the whole suite on 2 cores, tests
