@@ -41,10 +41,13 @@ actor PageCache {
     private let capacity: Int
     /// Renders done (not answered from the cache), for tests and measurements.
     private(set) var renders = 0
+    /// Where renders run: nil, Swift's shared pool (tests give a thread of their own).
+    private let renderExecutor: (any TaskExecutor)?
 
-    init(maxAge: Duration = .seconds(2), capacity: Int = 64) {
+    init(maxAge: Duration = .seconds(2), capacity: Int = 64, renderExecutor: (any TaskExecutor)? = nil) {
         self.maxAge = maxAge
         self.capacity = capacity
+        self.renderExecutor = renderExecutor
     }
 
     /// The page at `key` for `epoch`: from the cache when rendered in this epoch
@@ -59,7 +62,7 @@ actor PageCache {
         if let entry = entries[key], entry.epoch == epoch, now - entry.at < maxAge { return entry.page }
         if let running = inFlight[key], running.epoch == epoch { return try await running.task.value }
         renders += 1
-        let task = Task { try render() }
+        let task = Task(executorPreference: renderExecutor) { try render() }
         inFlight[key] = (epoch, task)
         defer { if inFlight[key]?.epoch == epoch { inFlight[key] = nil } }
         let page = try await task.value

@@ -15,7 +15,7 @@ final class WebFixture: @unchecked Sendable {
     let directory: String
     let reader: SQLiteJobStore
     let writer: SQLiteJobStore
-    let cache = PageCache()
+    let cache = PageCache(renderExecutor: TestExecutor.shared)
     let renderer: PageRenderer
     let feed: ChangeFeed
     private var running: Task<Void, any Error>?
