@@ -84,6 +84,12 @@ final class TestExecutor: TaskExecutor, @unchecked Sendable {
     }
 }
 
+/// Runs a test's body on ``TestExecutor`` too, so that its steps (and its checks
+/// of how soon something happened) are not queued behind the blocking tests.
+func onTestThread(_ body: () async throws -> Void) async rethrows {
+    try await withTaskExecutorPreference(TestExecutor.shared, operation: body)
+}
+
 /// Waits for `condition`. Long by default: in the whole suite on 2 cores, tests
 /// that block their thread (the CLI's, waiting for processes) can hold every thread
 /// of the shared pool for seconds, and the feed's task waits its turn meanwhile.
@@ -104,92 +110,100 @@ func eventually(timeout: Double = 60, _ condition: () async throws -> Bool) asyn
     init() throws { f = try WebFixture() }
 
     @Test func aHeartbeatAloneSendsNoRefreshButAJobChangeDoes() async throws {
-        try f.worker("w1")
-        _ = try f.writer.heartbeat(workerID: "w1", now: .now().adding(seconds: 60))   // see below
-        // Scheduled for later: a due job's wait ("latency 0.3s") would change the page by itself.
-        try f.enqueue("a", delay: 3600)
-        f.start()
-        let shown = try await f.get("/")
-        #expect(shown.html.contains("<main data-v=\"\(shown.version)\">"))
-        let page = Heard(f.feed.subscribe(page: "/", version: shown.version))
-        let everyChange = Heard(f.feed.subscribe())
-        #expect(await eventually { f.feed.currentEpoch != nil })
+        try await onTestThread {
+            try f.worker("w1")
+            _ = try f.writer.heartbeat(workerID: "w1", now: .now().adding(seconds: 60))   // see below
+            // Scheduled for later: a due job's wait ("latency 0.3s") would change the page by itself.
+            try f.enqueue("a", delay: 3600)
+            f.start()
+            let shown = try await f.get("/")
+            #expect(shown.html.contains("<main data-v=\"\(shown.version)\">"))
+            let page = Heard(f.feed.subscribe(page: "/", version: shown.version))
+            let everyChange = Heard(f.feed.subscribe())
+            #expect(await eventually { f.feed.currentEpoch != nil })
 
-        // Heartbeats every 0.1 s until the feed has seen at least three of them (a
-        // stream without a page hears every change): the store changed, but the
-        // overview stays as it was.
-        // Each heartbeat is dated a minute ahead, so the page shows it as "just now"
-        // even when the busy suite delays a render by seconds: this test is about
-        // whether a heartbeat changes the page, not about how its age is shown.
-        let beating = Date()
-        while everyChange.count < 3, Date().timeIntervalSince(beating) < 60 {
-            #expect(try f.writer.heartbeat(workerID: "w1", now: .now().adding(seconds: 60)))
-            try await Task.sleep(for: .milliseconds(100))
+            // Heartbeats every 0.1 s until the feed has seen at least three of them (a
+            // stream without a page hears every change): the store changed, but the
+            // overview stays as it was.
+            // Each heartbeat is dated a minute ahead, so the page shows it as "just now"
+            // even when the busy suite delays a render by seconds: this test is about
+            // whether a heartbeat changes the page, not about how its age is shown.
+            let beating = Date()
+            while everyChange.count < 3, Date().timeIntervalSince(beating) < 60 {
+                #expect(try f.writer.heartbeat(workerID: "w1", now: .now().adding(seconds: 60)))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(everyChange.count >= 3, "a stream without a page hears every change (\(everyChange.count))")
+            #expect(page.count == 0, "heartbeats alone do not refresh the overview: \(page.all)")
+            #expect(await f.cache.renders >= 2, "the feed drew the page to compare it")
+
+            // A new job changes the counts: the browser hears of it once.
+            try f.enqueue("b")
+            #expect(await eventually { page.count == 1 })
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(page.count == 1)
+            // Its refetch is the render the feed compared, from the cache.
+            let renders = await f.cache.renders
+            let fetched = try await f.get("/")
+            #expect(fetched.version == page.all.last)
+            #expect(fetched.html.contains("data-state=\"pending\"><b>1</b>"))
+            #expect(await f.cache.renders == renders)
         }
-        #expect(everyChange.count >= 3, "a stream without a page hears every change (\(everyChange.count))")
-        #expect(page.count == 0, "heartbeats alone do not refresh the overview: \(page.all)")
-        #expect(await f.cache.renders >= 2, "the feed drew the page to compare it")
-
-        // A new job changes the counts: the browser hears of it once.
-        try f.enqueue("b")
-        #expect(await eventually { page.count == 1 })
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(page.count == 1)
-        // Its refetch is the render the feed compared, from the cache.
-        let renders = await f.cache.renders
-        let fetched = try await f.get("/")
-        #expect(fetched.version == page.all.last)
-        #expect(fetched.html.contains("data-state=\"pending\"><b>1</b>"))
-        #expect(await f.cache.renders == renders)
     }
 
     @Test func browsersOfOnePageShareOneRenderPerChange() async throws {
-        try f.enqueue("a")
-        f.start()
-        let shown = try await f.get("/jobs?state=pending")
-        let browsers = (0..<5).map { _ in Heard(f.feed.subscribe(page: "/jobs?state=pending", version: shown.version)) }
-        #expect(await eventually { f.feed.currentEpoch != nil })
-        try await Task.sleep(for: .milliseconds(200))
-        let before = await f.cache.renders
+        try await onTestThread {
+            try f.enqueue("a")
+            f.start()
+            let shown = try await f.get("/jobs?state=pending")
+            let browsers = (0..<5).map { _ in Heard(f.feed.subscribe(page: "/jobs?state=pending", version: shown.version)) }
+            #expect(await eventually { f.feed.currentEpoch != nil })
+            try await Task.sleep(for: .milliseconds(200))
+            let before = await f.cache.renders
 
-        try f.enqueue("b")
-        #expect(await eventually { browsers.allSatisfy { $0.count == 1 } })
-        // Each browser refetches at once, as the page script does.
-        let fetched = try await withThrowingTaskGroup(of: String.self) { group in
-            for _ in browsers { group.addTask { try await f.get("/jobs?state=pending").html } }
-            return try await group.reduce(into: []) { $0.append($1) }
+            try f.enqueue("b")
+            #expect(await eventually { browsers.allSatisfy { $0.count == 1 } })
+            // Each browser refetches at once, as the page script does.
+            let fetched = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in browsers { group.addTask { try await f.get("/jobs?state=pending").html } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(fetched.allSatisfy { $0.contains(">b</a>") && $0 == fetched[0] })
+            #expect(await f.cache.renders == before + 1, "one render for five browsers")
         }
-        #expect(fetched.allSatisfy { $0.contains(">b</a>") && $0 == fetched[0] })
-        #expect(await f.cache.renders == before + 1, "one render for five browsers")
     }
 
     @Test func aPageThatChangedBeforeItsBrowserSubscribedIsToldAtOnce() async throws {
-        f.start()
-        let shown = try await f.get("/jobs")
-        try f.enqueue("x", delay: 3600)
-        let page = Heard(f.feed.subscribe(page: "/jobs", version: shown.version))
-        #expect(await eventually { page.count == 1 })
-        // A browser with the current version is not told.
-        let current = try await f.get("/jobs")
-        #expect(current.html.contains(">x</a>"))
-        let uptodate = Heard(f.feed.subscribe(page: "/jobs", version: current.version))
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(uptodate.count == 0)
+        try await onTestThread {
+            f.start()
+            let shown = try await f.get("/jobs")
+            try f.enqueue("x", delay: 3600)
+            let page = Heard(f.feed.subscribe(page: "/jobs", version: shown.version))
+            #expect(await eventually { page.count == 1 })
+            // A browser with the current version is not told.
+            let current = try await f.get("/jobs")
+            #expect(current.html.contains(">x</a>"))
+            let uptodate = Heard(f.feed.subscribe(page: "/jobs", version: current.version))
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(uptodate.count == 0)
+        }
     }
 
     @Test func anActionOfTheServerIsSeenByTheNextRequest() async throws {
-        try f.enqueue("a")
-        f.start()
-        let browser = Heard(f.feed.subscribe(page: "/", version: nil))
-        #expect(await eventually { f.feed.currentEpoch != nil })
-        let before = try await f.get("/")
-        // The server's own connection commits: data_version does not move for it.
-        _ = try f.reader.cancel(ids: ["a"], now: .now())
-        f.feed.announce()
-        let after = try await f.get("/")
-        #expect(after.version != before.version)
-        #expect(after.html.contains("data-state=\"cancelled\"><b>1</b>"))
-        #expect(await eventually { browser.all.last == after.version })
+        try await onTestThread {
+            try f.enqueue("a")
+            f.start()
+            let browser = Heard(f.feed.subscribe(page: "/", version: nil))
+            #expect(await eventually { f.feed.currentEpoch != nil })
+            let before = try await f.get("/")
+            // The server's own connection commits: data_version does not move for it.
+            _ = try f.reader.cancel(ids: ["a"], now: .now())
+            f.feed.announce()
+            let after = try await f.get("/")
+            #expect(after.version != before.version)
+            #expect(after.html.contains("data-state=\"cancelled\"><b>1</b>"))
+            #expect(await eventually { browser.all.last == after.version })
+        }
     }
 
     @Test func aLateHeartbeatIsShownWithItsAge() throws {
