@@ -54,12 +54,19 @@ struct ShowCommand: ParsableCommand {
             for (k, v) in lines { print("\(k.padding(toLength: 11, withPad: " ", startingAt: 0)) \(v)") }
             guard !runs.isEmpty else { print("\nno runs yet"); return }
             print("\nHistory")
-            let rows = runs.map { r in
-                ["#\(r.number)", r.outcome?.rawValue ?? "running", r.exitCode.map(String.init) ?? (r.signal.map { "sig \($0)" } ?? "-"),
-                 r.durationSeconds.map { String(format: "%.3fs", $0) } ?? Terminal.duration(now.seconds(since: r.startedAt)),
-                 r.startedAt.iso8601, r.workerID, Terminal.clip(r.error ?? "", 60)]
+            // A store whose workers are on many hosts records each run's host: then
+            // the history says where each run was.
+            let hosts = runs.contains { $0.host != nil }
+            let rows = runs.map { r -> [String] in
+                var row = ["#\(r.number)", r.outcome?.rawValue ?? "running",
+                           r.exitCode.map(String.init) ?? (r.signal.map { "sig \($0)" } ?? "-"),
+                           r.durationSeconds.map { String(format: "%.3fs", $0) } ?? Terminal.duration(now.seconds(since: r.startedAt)),
+                           r.startedAt.iso8601, r.workerID]
+                if hosts { row.append(SafeText.visible(r.host ?? "-")) }
+                row.append(Terminal.clip(r.error ?? "", 60))
+                return row
             }
-            print(Terminal.table(["RUN", "OUTCOME", "EXIT", "DURATION", "STARTED", "WORKER", "ERROR"], rows)
+            print(Terminal.table(["RUN", "OUTCOME", "EXIT", "DURATION", "STARTED", "WORKER"] + (hosts ? ["HOST"] : []) + ["ERROR"], rows)
                 .split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             for run in runs { if let lost = run.outputLost { print("  #\(run.number): \(lost)") } }
         }

@@ -75,6 +75,22 @@ import TestSupport
         let show = try sandbox.ok(["show", "l"])
         #expect(show.stdout.contains("History"))
         #expect(show.stdout.contains("failed") && show.stdout.contains("succeeded"))
+        // A store whose workers may be on many hosts records each run's host, and the
+        // history shows it; an embedded store's runs are all on this one.
+        let runs = try sandbox.job("l")["history"]?.arrayValue ?? []
+        #expect(runs.count == 2)
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(cString: name)
+        if TestDatabase.isFile {
+            #expect(!show.stdout.contains("HOST"))
+            #expect(runs.allSatisfy { $0["host"] == nil })
+        } else {
+            #expect(show.stdout.contains("HOST"))
+            #expect(runs.allSatisfy { $0["host"]?.stringValue == host }, "\(runs)")
+            let historyLines = show.stdout.split(separator: "\n").filter { $0.contains("#1") || $0.contains("#2") }
+            #expect(historyLines.count == 2 && historyLines.allSatisfy { $0.contains(" \(host) ") }, "\(show.stdout)")
+        }
     }
 
     @Test func logsFollowStreamsARunningJobUntilItEnds() throws {
