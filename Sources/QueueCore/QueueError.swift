@@ -11,6 +11,17 @@ public struct QueueError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The job's state does not allow the operation, e.g. cancelling a job that
         /// is already final (exit 4).
         case conflict
+
+        /// The exit status a command ends with for this kind of error (and a worker
+        /// process, whose supervisor reads it).
+        public var exitStatus: Int32 {
+            switch self {
+            case .invalidInput: return 64
+            case .notFound: return 3
+            case .runtime: return 1
+            case .conflict: return 4
+            }
+        }
     }
 
     public var kind: Kind

@@ -40,9 +40,6 @@ public struct PostgresAddress: Sendable, Equatable {
         case require
         case verifyCA = "verify-ca"
         case verifyFull = "verify-full"
-
-        /// Whether the mode always checks the server's certificate.
-        public var verifies: Bool { self == .verifyCA || self == .verifyFull }
     }
 
     /// `sslrootcert=system`: the system's trust roots, as libpq 16.

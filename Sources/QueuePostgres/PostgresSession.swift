@@ -140,7 +140,7 @@ public final class PostgresSession: @unchecked Sendable {
     /// `BEGIN` fails, that first statement fails with its error.
     private func runTransaction<T>(begin: PostgresQuery, _ body: () throws -> T) throws -> T {
         let connection = try openConnection()
-        ahead = following(ahead, on: connection) { connection.query(begin, logger: Self.logger) }.map { _ in }
+        ahead = following(ahead) { connection.query(begin, logger: Self.logger) }.map { _ in }
         transactionDepth = 1
         defer { transactionDepth = 0 }
         let result: T
@@ -166,7 +166,7 @@ public final class PostgresSession: @unchecked Sendable {
             let before = ahead
             ahead = nil
             do {
-                let result = try following(before, on: connection) { connection.query(query, logger: Self.logger) }.wait()
+                let result = try following(before) { connection.query(query, logger: Self.logger) }.wait()
                 lastErrorState = nil
                 return result
             } catch {
@@ -217,15 +217,15 @@ public final class PostgresSession: @unchecked Sendable {
     public func sendAhead(_ query: PostgresQuery) {
         locked {
             guard let connection = try? openConnection() else { return }
-            ahead = following(ahead, on: connection) { connection.query(query, logger: Self.logger) }
+            ahead = following(ahead) { connection.query(query, logger: Self.logger) }
                 .map { _ in }.recover { _ in }
         }
     }
 
     /// `send` once `before` (statements sent ahead) has been answered, on the
     /// connection's event loop: the calling thread does not wait in between.
-    private func following<T: Sendable>(_ before: EventLoopFuture<Void>?, on connection: PostgresConnection,
-                              _ send: @escaping @Sendable () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
+    private func following<T: Sendable>(_ before: EventLoopFuture<Void>?,
+                                        _ send: @escaping @Sendable () -> EventLoopFuture<T>) -> EventLoopFuture<T> {
         guard let before else { return send() }
         return before.flatMap { send() }
     }

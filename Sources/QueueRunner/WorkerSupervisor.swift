@@ -160,10 +160,6 @@ public struct WorkerSupervisor: Sendable {
     ///   worker finishes its current job first. Returns when all have exited.
     /// - It adopts orphans: what a dead worker's job left running is re-parented here
     ///   and killed (see JobProcessTree.killAdopted).
-    /// The status of a worker that found no queue at its address (a "not found"
-    /// error, exit 3 as for every command).
-    static let queueMissingStatus: Int32 = 3
-
     public func supervise(count: Int, stopGeneration: Int64, detached: Bool, log: (String) -> Void) throws -> Int32 {
         let store = try StoreOpener.open(address, .supervisor)
         try store.location.prepareLogsFolder()
@@ -219,7 +215,7 @@ public struct WorkerSupervisor: Sendable {
                 let id = pool.exited(pid) ?? (try? store.workers())?.first { $0.pid == Int(pid) }?.id
                 let clean = qc_wifexited(status) != 0 && qc_wexitstatus(status) == 0
                 guard !clean, !pool.stopping else { continue }
-                if qc_wifexited(status) != 0 && qc_wexitstatus(status) == Self.queueMissingStatus {
+                if qc_wifexited(status) != 0 && qc_wexitstatus(status) == QueueError.Kind.notFound.exitStatus {
                     // The worker found no queue to open (its file deleted, its schema
                     // dropped): a replacement would find none either.
                     log("worker pid \(pid) found no queue at \(address.argument); not replacing it")

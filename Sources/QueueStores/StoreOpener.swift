@@ -45,12 +45,11 @@ public enum StoreOpener {
         // Workers' claims and results do not wait for the server's disk, as SQLite's
         // workers commit with synchronous=NORMAL (see PostgresSession.init).
         let session = PostgresSession(address: address, durable: !(use == .worker || use == .heartbeat))
-        var version: Int?
-        if !mayCreate {
-            version = try PostgresSchema.version(session)
-            guard version! > 0 else {
-                throw QueueError.notFound("no queue at \(address.redacted) (schema \(address.schema) has none); `queuectl enqueue` creates it")
-            }
+        // A command that may not create the queue reads its version first; the
+        // store then does not read it again.
+        let version = mayCreate ? nil : try PostgresSchema.version(session)
+        if version == 0 {
+            throw QueueError.notFound("no queue at \(address.redacted) (schema \(address.schema) has none); `queuectl enqueue` creates it")
         }
         // The same connection: one authentication per command.
         let store = try PostgresJobStore(session: session, knownVersion: version)

@@ -9,12 +9,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
         try body()
     } catch let error as QueueError {
         Terminal.printError(error.message)
-        switch error.kind {
-        case .invalidInput: throw ExitCode(64)
-        case .notFound: throw ExitCode(3)
-        case .runtime: throw ExitCode(1)
-        case .conflict: throw ExitCode(4)
-        }
+        throw ExitCode(error.kind.exitStatus)
     } catch let error as ExitCode {
         throw error
     } catch let error as ValidationError {
