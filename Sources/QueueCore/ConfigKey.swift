@@ -51,7 +51,7 @@ public enum ConfigKey: String, CaseIterable, Sendable {
         case .leaseTimeout: return 10
         case .outputLimit: return 10 * 1024 * 1024
         case .killGrace: return 2
-        case .claimBatch: return 8
+        case .claimBatch: return 32
         case .backoffJitter: return 0
         case .retainCompleted, .retainDead, .retainCancelled: return nil
         }

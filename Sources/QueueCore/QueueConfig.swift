@@ -22,5 +22,5 @@ public struct QueueConfig: Sendable, Equatable {
         [(JobState.completed, ConfigKey.retainCompleted), (.dead, .retainDead), (.cancelled, .retainCancelled)]
             .compactMap { state, key in value(key).map { (state, $0) } }
     }
-    public var claimBatch: Int { max(1, Int(value(.claimBatch) ?? 8)) }
+    public var claimBatch: Int { max(1, Int(value(.claimBatch) ?? 32)) }
 }

@@ -10,12 +10,26 @@ extension PostgresJobStore {
     /// to `request.limit` jobs, all in one transaction. `jobsDone` goes to the
     /// worker's row when it found no job (its heartbeats store it meanwhile).
     ///
-    /// Round trips of a worker's usual settle (one result, one claim, no limits,
-    /// nothing due): BEGIN, the claim's first statement (promotion, worker, config,
-    /// queues), the fenced result with its run, the claim with its runs, COMMIT.
-    /// Claiming ahead (`claim-batch`) spreads them over the batch.
+    /// A worker's usual settle (every result a success, nothing to give back) is
+    /// one call of the schema's settle function (``settleInOneCall``): one round
+    /// trip. Anything else, or what that call leaves to its caller, is the
+    /// transaction of ``settleInTransaction``.
     public func settle(_ results: [FinishedRun], givingBack unstarted: [ClaimedJob], request: ClaimRequest,
                        jobsDone: Int?) throws -> Settlement {
+        if unstarted.isEmpty, !session.inTransaction, results.allSatisfy({ $0.result.outcome == .succeeded }),
+           let settlement = try settleInOneCall(results, request: request, jobsDone: jobsDone) {
+            return settlement
+        }
+        return try settleInTransaction(results, givingBack: unstarted, request: request, jobsDone: jobsDone)
+    }
+
+    /// The settle as one transaction of statements sent from here. Round trips of
+    /// a worker's settle with one result and one claim (no limits, nothing due):
+    /// BEGIN (sent ahead, not waited for), the claim's first statement (promotion,
+    /// worker, config, queues), the fenced result with its run, the claim with its
+    /// runs, COMMIT. Claiming ahead (`claim-batch`) spreads them over the batch.
+    func settleInTransaction(_ results: [FinishedRun], givingBack unstarted: [ClaimedJob], request: ClaimRequest,
+                             jobsDone: Int?) throws -> Settlement {
         let s = address.quotedSchema
         return try session.transaction {
             var settlement = Settlement()

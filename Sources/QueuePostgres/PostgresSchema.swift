@@ -106,5 +106,6 @@ public enum PostgresSchema {
         Migration(version: 1, name: "v1-queue", statements: version1),
         Migration(version: 2, name: "v2-change-count", statements: version2),
         Migration(version: 3, name: "v3-statement-totals", statements: version3),
+        Migration(version: 4, name: "v4-settle-function", statements: version4),
     ]
 }

@@ -210,6 +210,28 @@ public final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// Whether a ``transaction(retryingConflicts:readOnlySnapshot:_:)`` is in progress.
+    public var inTransaction: Bool { locked { transactionDepth > 0 } }
+
+    /// Runs one prepared statement as a transaction of its own (no `BEGIN`, no
+    /// `COMMIT`: one round trip), again when the server reports a serialization
+    /// failure or a deadlock, as ``transaction(retryingConflicts:readOnlySnapshot:_:)``
+    /// does: a statement that failed so changed nothing. Not inside a transaction.
+    public func single<Text: PreparedText>(_ statement: PreparedStatement<Text>) throws -> [PostgresRow] {
+        try locked {
+            precondition(transactionDepth == 0, "single(_:) inside a transaction")
+            var attempt = 1
+            while true {
+                do {
+                    return try prepared(statement)
+                } catch let error as PostgresQueryError where error.isRetryable && attempt < Self.transactionAttempts {
+                    attempt += 1
+                    usleep(UInt32.random(in: 1_000...(5_000 * UInt32(attempt))))
+                }
+            }
+        }
+    }
+
     /// Sends `query` now and does not wait for its answer, nor report its failure:
     /// for a setting a command changes around its work (`lock_timeout`), which then
     /// costs no wait of its own. The next statement goes after it. Does nothing when

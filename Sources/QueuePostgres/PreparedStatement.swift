@@ -19,10 +19,12 @@ public struct PreparedStatement<Text: PreparedText>: PostgresPreparedStatement {
 
     let bindings: PostgresBindings
 
-    /// `values` bind `$1…$n` in order.
-    public init(_ values: [any PostgresEncodable]) throws {
+    /// `values` bind `$1…$n` in order (nil binds NULL).
+    public init(_ values: [(any PostgresEncodable)?]) throws {
         var bindings = PostgresBindings(capacity: values.count)
-        for value in values { try bindings.append(value) }
+        for value in values {
+            if let value { try bindings.append(value) } else { bindings.appendNull() }
+        }
         self.bindings = bindings
     }
 

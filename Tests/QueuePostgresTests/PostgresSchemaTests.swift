@@ -157,7 +157,7 @@ struct PostgresSchemaTests {
         try session.execute("INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES ('a', 1, 'w', 0, 1000)")
         try session.execute("UPDATE runs SET finished_at = 1003, outcome = 'succeeded' WHERE job_id = 'a'")
 
-        #expect(try PostgresSchema.migrate(session) == [3])
+        #expect(try PostgresSchema.migrate(session) == Array(3...PostgresSchema.latestVersion))
         try session.execute("INSERT INTO runs (job_id, attempt, worker_id, queued_at, started_at) VALUES ('b', 1, 'w', 0, 1000), ('c', 1, 'w', 0, 1000)")
         try session.execute("UPDATE runs SET finished_at = 1004, outcome = 'succeeded' WHERE job_id IN ('b', 'c')")
 
