@@ -44,9 +44,7 @@ extension PostgresJobStore {
                 let config = try start?.config ?? Self.loadConfig(session)
                 settlement.finished = try finishRuns(results, workerID: request.workerID, config: config, now: request.now)
             }
-            for claimed in unstarted {
-                try giveBack(s, job: claimed.job, runID: claimed.runID, workerID: request.workerID, now: request.now)
-            }
+            try giveBack(s, unstarted, workerID: request.workerID, now: request.now)
             if request.limit > 0, start == nil {
                 start = try Self.beginClaims(session, workerID: request.workerID, serving: request.queues, now: request.now)
             }
@@ -138,6 +136,49 @@ extension PostgresJobStore {
             jobs.append(updated)
         }
         return jobs
+    }
+
+    /// ``giveBack(_:job:runID:workerID:now:)`` for a worker's jobs claimed ahead, in
+    /// three statements however many there are (a worker meeting a long run gives
+    /// back up to `claim-batch` − 1 at once): the jobs, their runs, and the turns of
+    /// their queues (each queue given back goes to the front, the one whose job came
+    /// last in front of all).
+    func giveBack(_ s: String, _ claimed: [ClaimedJob], workerID: String, now: Timestamp) throws {
+        if claimed.count <= 1 {
+            for job in claimed { try giveBack(s, job: job.job, runID: job.runID, workerID: workerID, now: now) }
+            return
+        }
+        let returned = try session.query("""
+            UPDATE \(unescaped: s).jobs AS j
+            SET state = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'pending' END,
+                last_error = CASE WHEN j.cancel_requested THEN \(Cancellation.requestedReason) ELSE j.last_error END,
+                attempts = j.attempts - 1, worker_id = NULL, updated_at = \(now.milliseconds)
+            FROM unnest(\(claimed.map(\.job.id))::TEXT[], \(claimed.map(\.job.attempts))::INTEGER[]) AS g(id, attempt)
+            WHERE j.id = g.id AND j.state = 'processing' AND j.worker_id = \(workerID) AND j.attempts = g.attempt
+            RETURNING j.id, j.state
+            """).map { try $0.decode((String, String).self) }
+        let states = Dictionary(returned, uniquingKeysWith: { first, _ in first })
+        let given = claimed.filter { states[$0.job.id] != nil }
+        guard !given.isEmpty else { return }
+        try session.execute("""
+            DELETE FROM \(unescaped: s).runs WHERE id = ANY(\(given.map(\.runID))) AND finished_at IS NULL
+            """)
+        // The claims took their queues' turns (see QueueTurns); giving the jobs back
+        // gives the turns back, as one job at a time would.
+        var queues: [String] = []
+        for job in given.reversed() where states[job.job.id] == JobState.pending.rawValue && !queues.contains(job.job.queue) {
+            queues.append(job.job.queue)
+        }
+        for queue in queues.reversed() {
+            try session.execute("""
+                UPDATE \(unescaped: s).queues SET served = (SELECT min(served) FROM \(unescaped: s).queues) - 1
+                WHERE name = \(queue) AND (SELECT count(*) FROM \(unescaped: s).queues) > 1
+                """)
+        }
+        for job in given where states[job.job.id] == JobState.cancelled.rawValue {
+            try Self.recordEvent(session, "cancelled", jobID: job.job.id, detail: Cancellation.requestedReason, now: now)
+            try settleDependents(of: job.job.id, endedIn: .cancelled, now: now)
+        }
     }
 
     /// Returns a claimed job whose run never started to `pending`, as if it had not
