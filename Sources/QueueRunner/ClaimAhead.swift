@@ -6,10 +6,14 @@ import QueueCore
 /// worker running a stream of short jobs claims several at once and records their
 /// results together: one commit per batch instead of one per job. Jobs claimed
 /// ahead show as `processing` until they run, and a long job must not hold them, so
-/// the batch grows only while runs stay short: one job at first and after any run
-/// of `shortRunSeconds` or more, doubling after each short run up to `claim-batch`.
-/// A run that passes `shortRunSeconds` makes the worker give back the jobs it
-/// claimed ahead and record its finished runs at once (see `Worker`).
+/// the batch grows only while runs stay short: one job at first, doubling after
+/// each short run up to `claim-batch`, halving after any run of `shortRunSeconds`
+/// or more. A run that passes `shortRunSeconds` makes the worker give back the jobs
+/// it claimed ahead and record its finished runs at once (see `Worker`), so a long
+/// run holds nothing whatever the batch; halving rather than starting over at one
+/// keeps a stream of short jobs with a rare slow one (a busy machine makes even
+/// `true` take 10 ms now and then) from paying five small batches to grow back,
+/// while a stream of long jobs is back to one at a time within a few runs.
 struct ClaimAhead {
     /// A run shorter than this lets the next claim take more jobs.
     static let shortRunSeconds = 0.01
@@ -32,6 +36,6 @@ struct ClaimAhead {
     var maximum = 1
 
     mutating func record(runSeconds: Double) {
-        limit = runSeconds < Self.shortRunSeconds ? min(max(1, maximum), limit * 2) : 1
+        limit = runSeconds < Self.shortRunSeconds ? min(max(1, maximum), limit * 2) : min(max(1, maximum), max(1, limit / 2))
     }
 }

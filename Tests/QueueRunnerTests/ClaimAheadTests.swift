@@ -3,7 +3,7 @@ import Testing
 
 /// How many jobs a worker claims at once, and when it may start one it claimed ahead.
 @Suite struct ClaimAheadTests {
-    @Test func theBatchDoublesWhileRunsAreShortAndFallsBackToOne() {
+    @Test func theBatchDoublesWhileRunsAreShortAndHalvesAfterALongOne() {
         var batch = ClaimAhead()
         #expect(batch.limit == 1)
         batch.maximum = 8
@@ -13,11 +13,24 @@ import Testing
             limits.append(batch.limit)
         }
         #expect(limits == [2, 4, 8, 8, 8])
-        batch.record(runSeconds: ClaimAhead.shortRunSeconds)
-        #expect(batch.limit == 1)
+        limits = []
+        for _ in 0..<5 {
+            batch.record(runSeconds: ClaimAhead.shortRunSeconds)
+            limits.append(batch.limit)
+        }
+        #expect(limits == [4, 2, 1, 1, 1], "long runs bring it back to one at a time")
+        batch.record(runSeconds: 0.002)
+        batch.record(runSeconds: 0.002)
+        #expect(batch.limit == 4)
         batch.maximum = 1
         batch.record(runSeconds: 0.001)
         #expect(batch.limit == 1)
+        batch.maximum = 8
+        for _ in 0..<3 { batch.record(runSeconds: 0.001) }
+        #expect(batch.limit == 8)
+        batch.maximum = 2
+        batch.record(runSeconds: 1)
+        #expect(batch.limit == 2, "a lowered claim-batch caps the halved batch too")
     }
 
     @Test func aJobClaimedAheadStartsOnlyWhileClaimAndHeartbeatAreWellWithinTheLease() {
