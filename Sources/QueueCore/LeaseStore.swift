@@ -58,6 +58,9 @@ public protocol LeaseStore: AnyObject, Sendable {
     func releaseWorker(_ worker: WorkerRecord, loss: WorkerLoss, startedThrough: Int64?, now: Timestamp) throws -> [InterruptedRun]?
     /// Releases `processing` jobs whose worker row no longer exists.
     func releaseOrphanedJobs(now: Timestamp) throws -> [InterruptedRun]
+    /// What a recovery sweep looks at (see ``RecoveryView``), as of `now`;
+    /// `judgingLeases: false` reports no lease as expired.
+    func recoveryView(now: Timestamp, judgingLeases: Bool) throws -> RecoveryView
 
     /// Why this store can no longer reach the queue its workers registered in (a
     /// SQLite file deleted or replaced under them), or nil. A worker that sees a

@@ -92,3 +92,45 @@ extension PostgresJobStore {
         return result
     }
 }
+
+extension PostgresJobStore {
+    /// What a sweep looks at, in one statement (a command's sweep was four round
+    /// trips: the config, the expired workers, the workers, the orphans): every
+    /// worker with its silence and its lease age as ``expiredWorkers(leaseTimeout:now:)``
+    /// measures them (from the later of its heartbeat and the server's start, on the
+    /// database's clock), the config that says how long a lease is, and whether a
+    /// job is held by no registered worker. With no worker, one row of NULL worker
+    /// columns carries the rest.
+    public func recoveryView(now: Timestamp, judgingLeases: Bool) throws -> RecoveryView {
+        let s = address.quotedSchema
+        let rows = try session.query("""
+            SELECT \(unescaped: Self.workerColumns),
+                \(unescaped: s).queuectl_now_ms() - w.heartbeat_at,
+                \(unescaped: s).queuectl_now_ms()
+                    - greatest(w.heartbeat_at, (extract(epoch FROM pg_postmaster_start_time()) * 1000)::BIGINT),
+                ARRAY(SELECT key FROM \(unescaped: s).config WHERE value IS NOT NULL ORDER BY key),
+                ARRAY(SELECT value FROM \(unescaped: s).config WHERE value IS NOT NULL ORDER BY key),
+                EXISTS (SELECT 1 FROM \(unescaped: s).jobs
+                        WHERE state = 'processing' AND (worker_id IS NULL
+                              OR NOT EXISTS (SELECT 1 FROM \(unescaped: s).workers o WHERE o.id = jobs.worker_id)))
+            FROM (SELECT 1) AS one LEFT JOIN (\(unescaped: Self.workerTables(s))) ON TRUE
+            ORDER BY w.started_at, w.id
+            """)
+        guard let first = rows.first?.makeRandomAccess() else { throw QueueError.runtime("the recovery view read no row") }
+        let keys = try first[14].decode([String].self), values = try first[15].decode([Double].self)
+        var settings: [ConfigKey: Double] = [:]
+        for (key, value) in zip(keys, values) { if let key = ConfigKey(rawValue: key) { settings[key] = value } }
+        let limit = Int64((QueueConfig(values: settings).leaseTimeoutSeconds * 1000).rounded(.down))
+        var view = RecoveryView(workers: [], expired: [:], orphansMayExist: try first[16].decode(Bool.self))
+        for row in rows {
+            let columns = row.makeRandomAccess()
+            guard try columns[0].decode(String?.self) != nil else { continue }
+            let worker = try Self.worker(columns)
+            view.workers.append(worker)
+            if judgingLeases, try columns[13].decode(Int64.self) > limit {
+                view.expired[worker.id] = Double(try columns[12].decode(Int64.self)) / 1000
+            }
+        }
+        return view
+    }
+}

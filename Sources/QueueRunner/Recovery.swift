@@ -20,14 +20,11 @@ public enum Recovery {
     @discardableResult
     public static func sweep(store: any JobStore, now: Timestamp = .now(), judgingLeases: Bool = true) throws -> Report {
         var report = Report()
-        let leaseTimeout = try store.config().leaseTimeoutSeconds
         // Leases are judged on the store's clock (the database's for a server store,
         // so clock skew between hosts cannot release a live worker or keep a dead one).
-        var expired: [String: Double] = [:]
-        if judgingLeases {
-            for (worker, silent) in try store.expiredWorkers(leaseTimeout: leaseTimeout, now: now) { expired[worker.id] = silent }
-        }
-        for worker in try store.workers() {
+        let view = try store.recoveryView(now: now, judgingLeases: judgingLeases)
+        let expired = view.expired
+        for worker in view.workers {
             let loss: WorkerLoss
             if worker.hostname == ProcessIdentity.hostname,
                !ProcessIdentity.isAlive(pid: worker.pid, startTicks: worker.pidStartTicks) {
@@ -57,7 +54,9 @@ public enum Recovery {
             report.releasedWorkers.append(worker.id)
             report.interrupted += runs
         }
-        report.interrupted += try store.releaseOrphanedJobs(now: now)
+        if view.orphansMayExist || !report.releasedWorkers.isEmpty {
+            report.interrupted += try store.releaseOrphanedJobs(now: now)
+        }
         // A process group id means something only on its own host: another host's
         // runs are left to that host's worker (fenced, it kills its own job).
         for run in report.interrupted where run.host == nil || run.host == ProcessIdentity.hostname {

@@ -221,6 +221,31 @@ struct PostgresJobStoreLeaseTests {
         #expect(try f.state("j").state == "failed")
     }
 
+    /// The sweep's one-statement view agrees with the separate reads: the same
+    /// workers, the same expired ones (the lease from the config), and orphans.
+    @Test func recoveryViewReadsWhatTheSeparateReadsRead() throws {
+        let f = try LeaseFixture()
+        var view = try f.store.recoveryView(now: f.t0, judgingLeases: true)
+        #expect(view.workers.isEmpty && view.expired.isEmpty && !view.orphansMayExist, "an empty queue: one row of NULLs")
+        try f.insert("j")
+        try f.register("w1")
+        try f.register("w2")
+        _ = try f.store.claim(f.request("w1"))
+        try f.setConfig(.leaseTimeout, 3)
+        try f.session.execute("UPDATE \(unescaped: f.s).workers SET heartbeat_at = queuectl_now_ms() - 5000 WHERE id = 'w2'")
+        view = try f.store.recoveryView(now: Timestamp(milliseconds: 0), judgingLeases: true)
+        #expect(view.workers.map(\.id) == (try f.store.workers()).map(\.id))
+        #expect(view.workers.first { $0.id == "w1" }?.jobID == "j")
+        #expect(Array(view.expired.keys) == ["w2"])
+        #expect(view.expired["w2"].map { $0 >= 5 && $0 < 10 } == true)
+        #expect(!view.orphansMayExist)
+        #expect(try f.store.recoveryView(now: f.t0, judgingLeases: false).expired.isEmpty)
+        try f.setConfig(.leaseTimeout, 60)
+        #expect(try f.store.recoveryView(now: f.t0, judgingLeases: true).expired.isEmpty, "the lease is the config's")
+        try f.session.execute("DELETE FROM \(unescaped: f.s).workers WHERE id = 'w1'")
+        #expect(try f.store.recoveryView(now: f.t0, judgingLeases: true).orphansMayExist, "j is held by no registered worker")
+    }
+
     @Test func releaseGivesBackRunsAfterStartedThrough() throws {
         let f = try LeaseFixture()
         for i in 1...3 { try f.insert("j\(i)") }
