@@ -46,14 +46,16 @@ extension PostgresJobStore {
     }
 
     /// A descriptor that becomes readable when work may be claimable (`.work`: a
-    /// LISTEN connection on the wake channel) or anything changed (`.anyChange`:
+    /// LISTEN on the wake channel, on this store's connection) or anything changed (`.anyChange`:
     /// a thread reading the change sequence every ``changePollSeconds``; with
     /// output, the output sequence too). See ``ChangeFeed``.
     public func changeSignal(_ kind: ChangeSignal.Kind) throws -> ChangeSignal {
         let feed: ChangeFeed
         switch kind {
         case .work:
-            let listener = try PostgresListener(address: address, channel: PostgresSchema.wakeChannel(schema: address.schema))
+            // On this store's own connection: a worker asks its heartbeat's store,
+            // whose session runs a statement every beat.
+            let listener = try PostgresListener(session: session, channel: PostgresSchema.wakeChannel(schema: address.schema))
             feed = try ChangeFeed(name: "queuectl wake listener", stop: { listener.close() }) { feed in
                 while !feed.isStopped {
                     if listener.wait(timeout: 1), !feed.isStopped { feed.signal() }

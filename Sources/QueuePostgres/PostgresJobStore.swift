@@ -17,7 +17,8 @@ import QueueCore
 public final class PostgresJobStore: @unchecked Sendable {
     public let address: PostgresAddress
     /// The connection every operation of this store runs on (one per store: a
-    /// worker holds one store, plus a ``PostgresListener`` for wake-ups).
+    /// worker holds two stores, its work's and its heartbeat's, and the heartbeat's
+    /// connection also LISTENs for its wake-ups).
     public let session: PostgresSession
 
     /// Connects and brings the schema up to date. Throws `cannot reach PostgreSQL

@@ -2,7 +2,8 @@ import Foundation
 import PostgresNIO
 import QueueCore
 
-/// A connection of its own that LISTENs on one channel, and lets a thread wait for
+/// A connection of its own that LISTENs on one channel, or a channel LISTENed on
+/// a session's connection (``init(session:channel:)``), and lets a thread wait for
 /// a notification: an idle worker's wake-up when jobs become claimable (PostgreSQL's
 /// `NOTIFY` is delivered when the notifying transaction commits).
 ///
@@ -32,6 +33,19 @@ public final class PostgresListener: @unchecked Sendable {
 
     static let firstReconnectDelaySeconds = 0.1
     static let lastReconnectDelaySeconds = 5.0
+
+    /// Listens on `session`'s connection instead of a connection of its own: a
+    /// worker listens on its heartbeat's session, so it holds two connections (its
+    /// work and its heartbeat), not three. The session LISTENs again whenever it
+    /// opens a new connection, at its next statement after a loss (a heartbeat runs
+    /// one every beat); a wait returns at the loss and at the return, as here.
+    public init(session: PostgresSession, channel: String) throws {
+        self.address = session.address
+        self.channel = channel
+        self.password = nil
+        self.defaultRootFile = nil
+        try session.listen(channel: channel) { [weak self] in self?.ring() }
+    }
 
     /// Connects and starts listening; throws `cannot reach PostgreSQL at …` when the
     /// server cannot be reached now.

@@ -44,6 +44,8 @@ public final class PostgresSession: @unchecked Sendable {
     /// that succeeded): tells a worker its queue's tables are gone (`42P01`).
     public private(set) var lastErrorState: String?
     private var nextConnectionID = 0
+    /// Channels LISTENed on this session's connection (see ``listen(channel:notify:)``).
+    private var listeners: [(channel: String, notify: @Sendable () -> Void)] = []
 
     /// Most times ``transaction(_:)`` runs its body when the server reports a
     /// serialization failure or a deadlock (each a rollback of the whole transaction).
@@ -244,6 +246,27 @@ public final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// LISTENs on `channel` on this session's connection: `notify` runs (on an
+    /// event-loop thread) for each notification, and whenever the connection is
+    /// lost or opened again, since notifications sent meanwhile are gone and the
+    /// listener must look for itself. The session opens a lost connection again
+    /// at its next statement and LISTENs there too, so a session that runs
+    /// statements regularly (a worker's heartbeat) keeps listening; one that does
+    /// not should listen on a connection of its own (``PostgresListener``).
+    /// Returns once the server has run the `LISTEN`.
+    public func listen(channel: String, notify: @escaping @Sendable () -> Void) throws {
+        try locked {
+            listeners.append((channel, notify))
+            if let connection, !connection.isClosed {
+                connection.addListener(channel: channel) { _, _ in notify() }
+            } else {
+                _ = try openConnection()   // listens on every channel
+            }
+            // postgres-nio sends the LISTEN before the statement that follows.
+            try run("SELECT 1")
+        }
+    }
+
     /// `send` once `before` (statements sent ahead) has been answered, on the
     /// connection's event loop: the calling thread does not wait in between.
     private func following<T: Sendable>(_ before: EventLoopFuture<Void>?,
@@ -281,6 +304,14 @@ public final class PostgresSession: @unchecked Sendable {
                 id: nextConnectionID, logger: Self.logger
             ).wait()
             connection = opened
+            if !listeners.isEmpty {
+                let listening = listeners
+                for (channel, notify) in listening {
+                    opened.addListener(channel: channel) { _, _ in notify() }
+                    notify()   // (again) listening: whatever was sent meanwhile is lost
+                }
+                opened.closeFuture.whenComplete { _ in for listener in listening { listener.notify() } }
+            }
             return opened
         } catch {
             throw PostgresFailure.map(error, address: address, connecting: true)

@@ -69,7 +69,9 @@ public final class Worker {
         if !JobProcessTree.adoptOrphans() {
             logger.warning("cannot become a child subreaper (\(String(cString: strerror(errno)))): processes that leave a job's process group may outlive it")
         }
-        let bell = DoorbellListener(signal: (try? store.changeSignal(.work)), signalReadFD: signalPipe[0])
+        // The heartbeat's store rings the bell: on PostgreSQL its connection carries
+        // the LISTEN, so a worker holds two connections, not three.
+        let bell = DoorbellListener(signal: (try? heartbeatStore.changeSignal(.work)), signalReadFD: signalPipe[0])
 
         let now = Timestamp.now()
         let record = WorkerRecord(id: id, pid: ProcessIdentity.currentPID, pidStartTicks: ProcessIdentity.currentStartTicks,
