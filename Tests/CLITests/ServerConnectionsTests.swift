@@ -17,7 +17,9 @@ struct ServerConnectionsTests {
         let remote = String(format: ":%04X", port)
         var count = 0
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            // Read to the end: a /proc file says size 0, and a sized read stops short.
+            guard let data = FileHandle(forReadingAtPath: table)?.readDataToEndOfFile() else { continue }
+            let text = String(decoding: data, as: UTF8.self)
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
                 // local, remote, state (01: established), …, inode at index 9.
@@ -35,7 +37,10 @@ struct ServerConnectionsTests {
         let worker = try #require(try sandbox.startWorkers(1).first)
         try sandbox.waitForState("first", "completed")
         let held = Self.connections(of: worker.pid, toPort: port)
-        #expect(held == 2, "a worker holds \(held) connections to the server")
+        #expect(held == 2, """
+            a worker holds \(held) connections to the server; pid \(worker.pid) alive: \(kill(worker.pid, 0) == 0); \
+            workers: \((try? sandbox.workers()).map { "\($0)" } ?? "?"); fds: \((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(worker.pid)/fd").count) ?? -1)
+            """)
         // Idle now: an enqueue's NOTIFY reaches it over the heartbeat's connection.
         try sandbox.ok(["enqueue", #"{"id":"second","command":"true"}"#])
         try sandbox.waitForState("second", "completed")
