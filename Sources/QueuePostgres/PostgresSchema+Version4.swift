@@ -72,8 +72,11 @@ extension PostgresSchema {
 
                 -- Jobs whose time came become pending (as the claim's first statement).
                 -- Looked for first: an UPDATE that changes nothing still fires the
-                -- jobs table's statement triggers.
-                IF EXISTS (SELECT 1 FROM \(s).jobs d WHERE d.state IN ('scheduled', 'failed') AND d.run_at <= p_now) THEN
+                -- jobs table's statement triggers. The earliest time read in order
+                -- is one entry of jobs_due; an EXISTS leaves the plan free to
+                -- scan every waiting job (a million scheduled ones: 300 ms).
+                IF (SELECT d.run_at FROM \(s).jobs d WHERE d.state IN ('scheduled', 'failed')
+                    ORDER BY d.run_at LIMIT 1) <= p_now THEN
                     UPDATE \(s).jobs j SET state = 'pending'
                     WHERE j.seq = ANY(ARRAY(SELECT d.seq FROM \(s).jobs d
                                             WHERE d.state IN ('scheduled', 'failed') AND d.run_at <= p_now
