@@ -259,6 +259,7 @@ public final class PostgresSession: @unchecked Sendable {
             listeners.append((channel, notify))
             if let connection, !connection.isClosed {
                 connection.addListener(channel: channel) { _, _ in notify() }
+                connection.closeFuture.whenComplete { _ in notify() }
             } else {
                 _ = try openConnection()   // listens on every channel
             }

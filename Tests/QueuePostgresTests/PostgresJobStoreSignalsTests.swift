@@ -68,6 +68,27 @@ struct PostgresJobStoreSignalsTests {
         #expect(signal.wait(seconds: 5))
     }
 
+    /// The work signal LISTENs on the store's own connection: it rings when that
+    /// connection is lost, and once the session is back (at its next statement) it
+    /// listens again and rings for the return and for new notifications.
+    @Test func workSignalListensAgainAfterItsConnectionIsLost() throws {
+        let f = try PostgresQueueFixture()
+        let signal = try f.store.changeSignal(.work)
+        #expect(!signal.wait(seconds: 0.3))
+        let backend = try #require(try f.store.session.query("SELECT pg_backend_pid()").first?.decode(Int32.self))
+        let other = PostgresSession(address: try f.db.parsedAddress())
+        try other.execute("SELECT pg_terminate_backend(\(backend))")
+        #expect(signal.wait(seconds: 5), "the loss rings")
+        // The first statement finds the connection broken; the next opens another.
+        _ = try? f.store.session.query("SELECT 1")
+        let again = try #require(try f.store.session.query("SELECT pg_backend_pid()").first?.decode(Int32.self))
+        #expect(again != backend)
+        #expect(signal.wait(seconds: 5), "the return rings")
+        #expect(!signal.wait(seconds: 0.3))
+        f.store.ringWorkers()
+        #expect(signal.wait(seconds: 5), "a notification on the new connection rings")
+    }
+
     @Test func checkWritableRefusesAReadOnlyRole() throws {
         let f = try PostgresQueueFixture()
         try f.store.checkWritable()
