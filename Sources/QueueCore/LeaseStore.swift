@@ -26,9 +26,12 @@ public protocol LeaseStore: AnyObject, Sendable {
     func deregisterWorker(id: String) throws
 
     func claim(_ request: ClaimRequest) throws -> ClaimOutcome
-    /// One transaction between runs: records `results`, gives back `unstarted`
+    /// A worker's write between runs: records `results`, gives back `unstarted`
     /// (claimed ahead, never started: attempts not counted), then claims up to
     /// `request.limit` jobs. `jobsDone` (when given) goes to the worker's row.
+    /// Usually one transaction; a store may commit the results before it claims
+    /// (PostgreSQL does when the claim needs its queues' turns), never the claim
+    /// before the results.
     func settle(_ results: [FinishedRun], givingBack unstarted: [ClaimedJob], request: ClaimRequest,
                 jobsDone: Int?) throws -> Settlement
     /// Records a run's end if `workerID` still holds the job; nil when it lost the lease.

@@ -15,12 +15,13 @@ public struct QueueConfig: Sendable, Equatable {
     public var leaseTimeoutSeconds: Double { value(.leaseTimeout) ?? 10 }
     public var outputLimitBytes: Int64 { Int64(value(.outputLimit) ?? 10_485_760) }
     public var killGraceSeconds: Double { value(.killGrace) ?? 2 }
-    /// Most jobs a worker claims in one transaction while its runs are short.
     /// How long final jobs of each state are kept (nil: forever), for workers'
     /// background pruning.
     public var retention: [(state: JobState, seconds: Double)] {
         [(JobState.completed, ConfigKey.retainCompleted), (.dead, .retainDead), (.cancelled, .retainCancelled)]
             .compactMap { state, key in value(key).map { (state, $0) } }
     }
-    public var claimBatch: Int { max(1, Int(value(.claimBatch) ?? 32)) }
+    /// Most jobs a worker claims in one transaction while its runs are short
+    /// (`value` gives the key's default when none is set).
+    public var claimBatch: Int { max(1, Int(value(.claimBatch) ?? 1)) }
 }

@@ -22,10 +22,9 @@ public struct RecoveryView: Sendable {
 
 extension JobStore {
     /// The view from the store's separate reads: the config (for the lease), the
-    /// expired workers, the workers. `judgingLeases: false` reports no lease as
-    /// expired. A store that can read it in one statement overrides
-    /// ``recoveryView(now:judgingLeases:)``.
-    public func recoveryViewFromReads(now: Timestamp, judgingLeases: Bool) throws -> RecoveryView {
+    /// expired workers, the workers (SQLite: each costs microseconds). A store that
+    /// can read it in one statement implements it itself (PostgreSQL).
+    public func recoveryView(now: Timestamp, judgingLeases: Bool) throws -> RecoveryView {
         var expired: [String: Double] = [:]
         if judgingLeases {
             let leaseTimeout = try config().leaseTimeoutSeconds

@@ -35,10 +35,7 @@ extension PostgresJobStore {
         else { return ClaimStart(refused: .workerReleased) }
         let columns = row.makeRandomAccess()
         var start = ClaimStart()
-        let keys = try columns[2].decode([String].self), values = try columns[3].decode([Double].self)
-        var config: [ConfigKey: Double] = [:]
-        for (key, value) in zip(keys, values) { if let key = ConfigKey(rawValue: key) { config[key] = value } }
-        start.config = QueueConfig(values: config)
+        start.config = Self.config(keys: try columns[2].decode([String].self), values: try columns[3].decode([Double].self))
         start.anyLimit = try columns[6].decode(Bool.self)
         guard let stop = try columns[0].decode(Bool?.self) else {
             start.refused = .workerReleased

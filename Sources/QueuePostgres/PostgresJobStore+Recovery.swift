@@ -65,7 +65,7 @@ extension PostgresJobStore {
                 WHERE job_id = \(job.id) AND finished_at IS NULL ORDER BY id DESC LIMIT 1
                 """).first.map { try $0.decode((Int64, Int?, Int64?, String?).self) }
             if let run, let startedThrough, let workerID = job.workerID, run.0 > startedThrough,
-               let state = try giveBack(s, job: job, runID: run.0, workerID: workerID, now: now) {
+               let state = try giveBack(s, [(job, run.0)], workerID: workerID, now: now)[job.id] {
                 result.append(InterruptedRun(runID: nil, jobID: job.id, attempt: job.attempts - 1, workerID: workerID,
                                              pid: nil, pidStartTicks: nil, newState: state, started: false, host: run.3))
                 continue
@@ -105,11 +105,8 @@ extension PostgresJobStore {
         let s = address.quotedSchema
         let rows = try session.query("""
             SELECT \(unescaped: Self.workerColumns),
-                \(unescaped: s).queuectl_now_ms() - w.heartbeat_at,
-                \(unescaped: s).queuectl_now_ms()
-                    - greatest(w.heartbeat_at, (extract(epoch FROM pg_postmaster_start_time()) * 1000)::BIGINT),
-                ARRAY(SELECT key FROM \(unescaped: s).config WHERE value IS NOT NULL ORDER BY key),
-                ARRAY(SELECT value FROM \(unescaped: s).config WHERE value IS NOT NULL ORDER BY key),
+                \(unescaped: s).queuectl_now_ms() - w.heartbeat_at, \(unescaped: Self.leaseAgeSQL(s)),
+                \(unescaped: Self.configArraysSQL(s)),
                 EXISTS (SELECT 1 FROM \(unescaped: s).jobs
                         WHERE state = 'processing' AND (worker_id IS NULL
                               OR NOT EXISTS (SELECT 1 FROM \(unescaped: s).workers o WHERE o.id = jobs.worker_id)))
@@ -117,10 +114,8 @@ extension PostgresJobStore {
             ORDER BY w.started_at, w.id
             """)
         guard let first = rows.first?.makeRandomAccess() else { throw QueueError.runtime("the recovery view read no row") }
-        let keys = try first[14].decode([String].self), values = try first[15].decode([Double].self)
-        var settings: [ConfigKey: Double] = [:]
-        for (key, value) in zip(keys, values) { if let key = ConfigKey(rawValue: key) { settings[key] = value } }
-        let limit = Int64((QueueConfig(values: settings).leaseTimeoutSeconds * 1000).rounded(.down))
+        let config = Self.config(keys: try first[14].decode([String].self), values: try first[15].decode([Double].self))
+        let limit = Self.leaseLimitMilliseconds(config.leaseTimeoutSeconds)
         var view = RecoveryView(workers: [], expired: [:], orphansMayExist: try first[16].decode(Bool.self))
         for row in rows {
             let columns = row.makeRandomAccess()

@@ -44,7 +44,7 @@ extension PostgresJobStore {
                 let config = try start?.config ?? Self.loadConfig(session)
                 settlement.finished = try finishRuns(results, workerID: request.workerID, config: config, now: request.now)
             }
-            try giveBack(s, unstarted, workerID: request.workerID, now: request.now)
+            try giveBack(s, unstarted.map { ($0.job, $0.runID) }, workerID: request.workerID, now: request.now)
             if request.limit > 0, start == nil {
                 start = try Self.beginClaims(session, workerID: request.workerID, serving: request.queues, now: request.now)
             }
@@ -93,6 +93,19 @@ extension PostgresJobStore {
         }
     }
 
+    /// `job` as a recorded run's `ending` left it (what a settle returns for it).
+    static func recorded(_ job: Job, ending: RunEnding, cancelRequested: Bool, exitCode: Int?, now: Timestamp) -> Job {
+        var updated = job
+        updated.state = ending.state
+        updated.runAt = ending.retryAt ?? job.runAt
+        updated.updatedAt = now
+        updated.lastError = ending.error
+        updated.exitCode = exitCode
+        updated.workerID = nil
+        updated.cancelRequested = cancelRequested
+        return updated
+    }
+
     /// Records the ends of a worker's runs in one statement, however many (a worker
     /// running short jobs records a batch of `claim-batch` at a time): one round
     /// trip and one plan instead of one per run. Each run's two possible endings
@@ -125,30 +138,26 @@ extension PostgresJobStore {
                                  error: next.error, now: now)
             }
             if next.state.isFinal, hasDependents { try settleDependents(of: job.id, endedIn: next.state, now: now) }
-            var updated = job
-            updated.state = next.state
-            updated.runAt = next.retryAt ?? job.runAt
-            updated.updatedAt = now
-            updated.lastError = next.error
-            updated.exitCode = run.result.exitCode
-            updated.workerID = nil
-            updated.cancelRequested = next.state == .cancelled && ending.ifRunning.state != .cancelled
-            jobs.append(updated)
+            jobs.append(Self.recorded(job, ending: next, cancelRequested: next.state == .cancelled && ending.ifRunning.state != .cancelled,
+                                      exitCode: run.result.exitCode, now: now))
         }
         return jobs
     }
 
-    /// ``giveBack(_:job:runID:workerID:now:)`` for a worker's jobs claimed ahead, in
-    /// three statements however many there are (a worker meeting a long run gives
-    /// back up to `claim-batch` − 1 at once): the jobs, their runs, and the turns of
-    /// their queues (each queue given back goes to the front, the one whose job came
-    /// last in front of all).
-    func giveBack(_ s: String, _ claimed: [ClaimedJob], workerID: String, now: Timestamp) throws {
-        if claimed.count <= 1 {
-            for job in claimed { try giveBack(s, job: job.job, runID: job.runID, workerID: workerID, now: now) }
-            return
-        }
-        let returned = try session.query("""
+    /// Returns claimed jobs whose runs never started to `pending`, as if they had
+    /// not been claimed: the attempts are not counted, the runs leave no history,
+    /// and their queues get their turns back. A job whose cancel was requested
+    /// meanwhile ends cancelled instead. Fenced like a result, per job on its
+    /// attempt. Three statements however many jobs (a worker meeting a long run
+    /// gives back up to `claim-batch` − 1 at once): the jobs, their runs, and the
+    /// turns of their queues. Returns the state each job given back is in now, by
+    /// id (a job the worker no longer held is absent).
+    @discardableResult
+    func giveBack(_ s: String, _ claimed: [(job: Job, runID: Int64)], workerID: String,
+                  now: Timestamp) throws -> [String: JobState] {
+        guard !claimed.isEmpty else { return [:] }
+        var states: [String: JobState] = [:]
+        for row in try session.query("""
             UPDATE \(unescaped: s).jobs AS j
             SET state = CASE WHEN j.cancel_requested THEN 'cancelled' ELSE 'pending' END,
                 last_error = CASE WHEN j.cancel_requested THEN \(Cancellation.requestedReason) ELSE j.last_error END,
@@ -156,18 +165,21 @@ extension PostgresJobStore {
             FROM unnest(\(claimed.map(\.job.id))::TEXT[], \(claimed.map(\.job.attempts))::INTEGER[]) AS g(id, attempt)
             WHERE j.id = g.id AND j.state = 'processing' AND j.worker_id = \(workerID) AND j.attempts = g.attempt
             RETURNING j.id, j.state
-            """).map { try $0.decode((String, String).self) }
-        let states = Dictionary(returned, uniquingKeysWith: { first, _ in first })
+            """) {
+            let (id, text) = try row.decode((String, String).self)
+            states[id] = JobState(rawValue: text)
+        }
         let given = claimed.filter { states[$0.job.id] != nil }
-        guard !given.isEmpty else { return }
+        guard !given.isEmpty else { return [:] }
         try session.execute("""
             DELETE FROM \(unescaped: s).runs WHERE id = ANY(\(given.map(\.runID))) AND finished_at IS NULL
             """)
         // The claims took their queues' turns (see QueueTurns); giving the jobs back
-        // gives the turns back, as one job at a time would.
+        // gives the turns back as one job at a time would: each queue to the front,
+        // the queue of the last job given back in front of all.
         var queues: [String] = []
-        for job in given.reversed() where states[job.job.id] == JobState.pending.rawValue && !queues.contains(job.job.queue) {
-            queues.append(job.job.queue)
+        for (job, _) in given.reversed() where states[job.id] == .pending && !queues.contains(job.queue) {
+            queues.append(job.queue)
         }
         for queue in queues.reversed() {
             try session.execute("""
@@ -175,40 +187,10 @@ extension PostgresJobStore {
                 WHERE name = \(queue) AND (SELECT count(*) FROM \(unescaped: s).queues) > 1
                 """)
         }
-        for job in given where states[job.job.id] == JobState.cancelled.rawValue {
-            try Self.recordEvent(session, "cancelled", jobID: job.job.id, detail: Cancellation.requestedReason, now: now)
-            try settleDependents(of: job.job.id, endedIn: .cancelled, now: now)
-        }
-    }
-
-    /// Returns a claimed job whose run never started to `pending`, as if it had not
-    /// been claimed: the attempt is not counted, the run leaves no history, and the
-    /// queue gets its turn back. A job whose cancel was requested meanwhile ends
-    /// cancelled instead. Fenced like a result; returns the state the job is in
-    /// now, nil when the worker no longer held it.
-    @discardableResult
-    func giveBack(_ s: String, job: Job, runID: Int64, workerID: String,
-                         now: Timestamp) throws -> JobState? {
-        guard let text = try session.query("""
-            UPDATE \(unescaped: s).jobs SET state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'pending' END,
-                last_error = CASE WHEN cancel_requested THEN \(Cancellation.requestedReason) ELSE last_error END,
-                attempts = attempts - 1, worker_id = NULL, updated_at = \(now.milliseconds)
-            WHERE id = \(job.id) AND state = 'processing' AND worker_id = \(workerID) AND attempts = \(job.attempts)
-            RETURNING state
-            """).first?.decode(String.self), let state = JobState(rawValue: text) else { return nil }
-        try session.execute("DELETE FROM \(unescaped: s).runs WHERE id = \(runID) AND finished_at IS NULL")
-        if state == .pending {
-            // The claim took the queue's turn (see QueueTurns); giving the job back
-            // gives the turn back too, so a batch cut short keeps the queues' order.
-            try session.execute("""
-                UPDATE \(unescaped: s).queues SET served = (SELECT min(served) FROM \(unescaped: s).queues) - 1
-                WHERE name = \(job.queue) AND (SELECT count(*) FROM \(unescaped: s).queues) > 1
-                """)
-        }
-        if state == .cancelled {
+        for (job, _) in given where states[job.id] == .cancelled {
             try Self.recordEvent(session, "cancelled", jobID: job.id, detail: Cancellation.requestedReason, now: now)
-            try settleDependents(of: job.id, endedIn: state, now: now)
+            try settleDependents(of: job.id, endedIn: .cancelled, now: now)
         }
-        return state
+        return states
     }
 }

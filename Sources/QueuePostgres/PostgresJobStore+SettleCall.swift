@@ -41,22 +41,14 @@ extension PostgresJobStore {
             throw QueueError.runtime("queuectl_settle answered without its summary row")
         }
         let recorded = Set(try summary[22].decode([String].self))
-        let keys = try summary[23].decode([String].self), values = try summary[24].decode([Double].self)
-        var settings: [ConfigKey: Double] = [:]
-        for (key, value) in zip(keys, values) { if let key = ConfigKey(rawValue: key) { settings[key] = value } }
-        let config = QueueConfig(values: settings)
+        let config = Self.config(keys: try summary[23].decode([String].self), values: try summary[24].decode([Double].self))
 
         var settlement = Settlement()
-        settlement.finished = results.map { run in
-            guard recorded.contains(run.claimed.job.id) else { return nil }
-            var job = run.claimed.job
-            job.state = .completed
-            job.updatedAt = now
-            job.lastError = nil
-            job.exitCode = run.result.exitCode
-            job.workerID = nil
-            job.cancelRequested = false
-            return job
+        settlement.finished = zip(results, endings).map { run, ending in
+            recorded.contains(run.claimed.job.id)
+                ? Self.recorded(run.claimed.job, ending: ending.ifRunning, cancelRequested: false,
+                                exitCode: run.result.exitCode, now: now)
+                : nil
         }
         let claimed = try rows.dropLast().map { row in
             ClaimedJob(job: try Job(postgresRow: row), runID: try row.makeRandomAccess()[20].decode(Int64.self), config: config)

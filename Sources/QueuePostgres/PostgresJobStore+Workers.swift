@@ -124,12 +124,10 @@ extension PostgresJobStore {
     /// lease after the server's return at the latest.
     public func expiredWorkers(leaseTimeout: Double, now: Timestamp) throws -> [(worker: WorkerRecord, silentFor: Double)] {
         let s = address.quotedSchema
-        let limit = Int64((leaseTimeout * 1000).rounded(.down))
         return try session.query("""
             SELECT \(unescaped: Self.workerColumns), \(unescaped: s).queuectl_now_ms() - w.heartbeat_at
             FROM \(unescaped: Self.workerTables(s))
-            WHERE \(unescaped: s).queuectl_now_ms()
-                  - greatest(w.heartbeat_at, (extract(epoch FROM pg_postmaster_start_time()) * 1000)::BIGINT) > \(limit)
+            WHERE \(unescaped: Self.leaseAgeSQL(s)) > \(Self.leaseLimitMilliseconds(leaseTimeout))
             ORDER BY w.started_at, w.id
             """).map { row in
             let columns = row.makeRandomAccess()
@@ -152,4 +150,15 @@ extension PostgresJobStore {
     static func recordJobsDone(_ session: PostgresSession, _ s: String, workerID: String, jobsDone: Int) throws {
         try session.execute("UPDATE \(unescaped: s).workers SET jobs_done = greatest(jobs_done, \(jobsDone)) WHERE id = \(workerID)")
     }
+}
+
+extension PostgresJobStore {
+    /// How long worker `w`'s lease has run, in ms on the database's clock: from the
+    /// later of its last heartbeat and the server's start (see ``expiredWorkers(leaseTimeout:now:)``).
+    static func leaseAgeSQL(_ s: String) -> String {
+        "\(s).queuectl_now_ms() - greatest(w.heartbeat_at, (extract(epoch FROM pg_postmaster_start_time()) * 1000)::BIGINT)"
+    }
+
+    /// A lease of `seconds` as the whole milliseconds ``leaseAgeSQL(_:)`` is compared with.
+    static func leaseLimitMilliseconds(_ seconds: Double) -> Int64 { Int64((seconds * 1000).rounded(.down)) }
 }

@@ -121,7 +121,7 @@ public final class Worker {
         var aheadLease = 10.0
         var batch = ClaimAhead()
 
-        /// One transaction: records `unrecorded`, gives back `ahead`, claims up to
+        /// One settle (see `LeaseStore.settle`): records `unrecorded`, gives back `ahead`, claims up to
         /// `claimLimit` jobs. The count goes along only with a finished job, so an idle
         /// wake-up writes nothing.
         func settle(claimLimit: Int, givingBackBecause reason: String? = nil) throws -> Settlement {

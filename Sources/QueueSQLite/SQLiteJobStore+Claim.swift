@@ -290,10 +290,3 @@ extension SQLiteJobStore {
         return result
     }
 }
-
-extension SQLiteJobStore {
-    /// The separate reads: on a local file each costs microseconds.
-    public func recoveryView(now: Timestamp, judgingLeases: Bool) throws -> RecoveryView {
-        try recoveryViewFromReads(now: now, judgingLeases: judgingLeases)
-    }
-}
