@@ -57,7 +57,7 @@ enum ClaimSQL: PreparedText {
                 ORDER BY priority DESC, run_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED
             ), claimed AS (
                 UPDATE jobs SET state = 'processing', attempts = attempts + 1, worker_id = $4, updated_at = $2
-                WHERE seq IN (SELECT seq FROM picked) AND state = 'pending'
+                WHERE seq = ANY(ARRAY(SELECT seq FROM picked)) AND state = 'pending'
                 RETURNING seq, \(Job.postgresColumns)
             ), opened AS (
                 INSERT INTO runs (job_id, attempt, worker_id, host, queued_at, started_at)
@@ -96,7 +96,8 @@ enum FinishRunsSQL: PreparedText {
                 last_error = CASE WHEN j.cancel_requested THEN i.cancel_error ELSE i.run_error END,
                 exit_code = i.exit_code, worker_id = NULL
             FROM input AS i
-            WHERE j.id = i.id AND j.state = 'processing' AND j.worker_id = $3 AND j.attempts = i.attempt
+            WHERE j.id = ANY(ARRAY(SELECT id FROM input)) AND j.id = i.id
+              AND (j.state = 'processing') IS TRUE AND j.worker_id = $3 AND j.attempts = i.attempt
             RETURNING j.id, j.cancel_requested
         ), closed AS (
             -- A job claimed ahead starts after its claim: the run keeps its real start.

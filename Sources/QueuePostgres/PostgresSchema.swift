@@ -107,5 +107,6 @@ public enum PostgresSchema {
         Migration(version: 2, name: "v2-change-count", statements: version2),
         Migration(version: 3, name: "v3-statement-totals", statements: version3),
         Migration(version: 4, name: "v4-settle-function", statements: version4),
+        Migration(version: 5, name: "v5-indexed-lookups", statements: version5),
     ]
 }
