@@ -97,4 +97,18 @@ struct PostgresIndexedLookupTests {
                     "the \(through) read \(read.fetched) jobs through an index and scanned \(read.scanned) to claim two")
         }
     }
+
+    /// The function's calls plan its statements once per connection: left to the
+    /// plan cache, a claim beside a million analyzed rows was planned again at
+    /// every call (a `LIMIT` parameter makes the generic plan look dear). What that
+    /// costs is measured by `queuectl bench --scale`; this checks the setting that
+    /// prevents it is on the function, whatever the session's own setting.
+    @Test func theSettleFunctionKeepsItsGenericPlans() throws {
+        let f = try LeaseFixture()
+        let config = try f.session.query("""
+            SELECT p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = \(f.store.address.schema) AND p.proname = 'queuectl_settle'
+            """).first?.decode([String]?.self)
+        #expect(config == ["plan_cache_mode=force_generic_plan"])
+    }
 }
