@@ -150,7 +150,7 @@ extension PostgresJobStore {
     /// meanwhile ends cancelled instead. Fenced like a result, per job on its
     /// attempt. Three statements however many jobs (a worker meeting a long run
     /// gives back up to `claim-batch` − 1 at once): the jobs, their runs, and the
-    /// turns of their queues. Returns the state each job given back is in now, by
+    /// turns of their queues (plus an event for each job that ends cancelled). Returns the state each job given back is in now, by
     /// id (a job the worker no longer held is absent).
     @discardableResult
     func giveBack(_ s: String, _ claimed: [(job: Job, runID: Int64)], workerID: String,
@@ -176,15 +176,17 @@ extension PostgresJobStore {
             """)
         // The claims took their queues' turns (see QueueTurns); giving the jobs back
         // gives the turns back as one job at a time would: each queue to the front,
-        // the queue of the last job given back in front of all.
+        // the queue of the last job given back in front of all. One at a time, the
+        // n-th queue moved would get the first minimum minus n.
         var queues: [String] = []
         for (job, _) in given.reversed() where states[job.id] == .pending && !queues.contains(job.queue) {
             queues.append(job.queue)
         }
-        for queue in queues.reversed() {
+        if !queues.isEmpty {
             try session.execute("""
-                UPDATE \(unescaped: s).queues SET served = (SELECT min(served) FROM \(unescaped: s).queues) - 1
-                WHERE name = \(queue) AND (SELECT count(*) FROM \(unescaped: s).queues) > 1
+                UPDATE \(unescaped: s).queues AS q SET served = (SELECT min(served) FROM \(unescaped: s).queues) - g.n
+                FROM unnest(\(Array(queues.reversed()))::TEXT[]) WITH ORDINALITY AS g(name, n)
+                WHERE q.name = g.name AND (SELECT count(*) FROM \(unescaped: s).queues) > 1
                 """)
         }
         for (job, _) in given where states[job.id] == .cancelled {

@@ -252,17 +252,15 @@ public final class PostgresSession: @unchecked Sendable {
     /// listener must look for itself. The session opens a lost connection again
     /// at its next statement and LISTENs there too, so a session that runs
     /// statements regularly (a worker's heartbeat) keeps listening; one that does
-    /// not should listen on a connection of its own (``PostgresListener``).
+    /// not must run a statement now and then to come back after a loss.
     /// Returns once the server has run the `LISTEN`.
     public func listen(channel: String, notify: @escaping @Sendable () -> Void) throws {
         try locked {
+            // Connected first: a connection opened now loses nothing of this channel.
+            let connection = try openConnection()
             listeners.append((channel, notify))
-            if let connection, !connection.isClosed {
-                connection.addListener(channel: channel) { _, _ in notify() }
-                connection.closeFuture.whenComplete { _ in notify() }
-            } else {
-                _ = try openConnection()   // listens on every channel
-            }
+            connection.addListener(channel: channel) { _, _ in notify() }
+            connection.closeFuture.whenComplete { _ in notify() }
             // postgres-nio sends the LISTEN before the statement that follows.
             try run("SELECT 1")
         }

@@ -10,8 +10,9 @@ struct PostgresListenerTests {
         let db = try TestPostgres()
         let address = try db.parsedAddress()
         let channel = "queuectl_test_\(db.schema)"
-        let listener = try PostgresListener(address: address, channel: channel)
-        defer { listener.close() }
+        let session = PostgresSession(address: address)
+        let listener = try PostgresListener(session: session, channel: channel)
+        defer { listener.close(); session.close() }
         #expect(listener.wait(timeout: 0.05) == false)
         let sender = PostgresSession(address: address)
         try sender.execute("SELECT pg_notify(\(channel), 'x')")
@@ -24,8 +25,9 @@ struct PostgresListenerTests {
         let db = try TestPostgres()
         let address = try db.parsedAddress()
         let channel = "queuectl_test_\(db.schema)"
-        let listener = try PostgresListener(address: address, channel: channel)
-        defer { listener.close() }
+        let session = PostgresSession(address: address)
+        let listener = try PostgresListener(session: session, channel: channel)
+        defer { listener.close(); session.close() }
         let sender = PostgresSession(address: address)
         try sender.transaction {
             try sender.execute("SELECT pg_notify(\(channel), '')")
@@ -38,8 +40,9 @@ struct PostgresListenerTests {
         let db = try TestPostgres()
         let address = try db.parsedAddress()
         let channel = "queuectl_test_\(db.schema)"
-        let listener = try PostgresListener(address: address, channel: channel)
-        defer { listener.close() }
+        let session = PostgresSession(address: address)
+        let listener = try PostgresListener(session: session, channel: channel)
+        defer { listener.close(); session.close() }
         try PostgresSession(address: address).execute("SELECT pg_notify(\(channel), '')")
         Thread.sleep(forTimeInterval: 0.3)
         let start = Date()
@@ -47,21 +50,26 @@ struct PostgresListenerTests {
         #expect(Date().timeIntervalSince(start) < 1)
     }
 
-    @Test func reconnectsAfterTheServerDropsIt() throws {
+    @Test func listensAgainOnTheSessionsNextConnection() throws {
         let db = try TestPostgres()
         let address = try db.parsedAddress()
         let channel = "queuectl_test_\(db.schema)"
-        let listener = try PostgresListener(address: address, channel: channel)
-        defer { listener.close() }
-        let first = try #require(listener.backendPID)
+        let session = PostgresSession(address: address)
+        let listener = try PostgresListener(session: session, channel: channel)
+        defer { listener.close(); session.close() }
+        let first = try #require(try session.query("SELECT pg_backend_pid()").first?.decode(Int32.self))
         let admin = PostgresSession(address: address)
         try admin.execute("SELECT pg_terminate_backend(\(first))")
-        // The drop wakes the waiter (so it re-checks), and so does the new connection.
+        // The drop wakes the waiter (so it re-checks).
         #expect(listener.wait(timeout: 5) == true)
+        // The session's next statement connects again, and the listener hears the return.
+        var second: Int32?
         let deadline = Date(timeIntervalSinceNow: 10)
-        while !listener.isConnected && Date() < deadline { listener.wait(timeout: 0.5) }
-        #expect(listener.isConnected)
-        #expect(listener.backendPID != first)
+        while second == nil && Date() < deadline {
+            second = try? session.query("SELECT pg_backend_pid()").first?.decode(Int32.self)
+        }
+        #expect(second != nil && second != first)
+        #expect(listener.wait(timeout: 5) == true)
         _ = listener.wait(timeout: 0)
         try admin.execute("SELECT pg_notify(\(channel), '')")
         #expect(listener.wait(timeout: 5) == true)
@@ -70,7 +78,8 @@ struct PostgresListenerTests {
     @Test func unreachableServerIsOneLineError() throws {
         let port = try closedPort()
         let address = try PostgresAddress(parsing: "postgres://nobody@127.0.0.1:\(port)/somedb?sslmode=disable")
-        let error = try #require(throws: (any Error).self) { try PostgresListener(address: address, channel: "c", environment: [:]) }
+        let session = PostgresSession(address: address, environment: [:])
+        let error = try #require(throws: (any Error).self) { try PostgresListener(session: session, channel: "c") }
         #expect("\(error)" == "cannot reach PostgreSQL at 127.0.0.1:\(port)/somedb: connection refused")
     }
 }

@@ -93,8 +93,9 @@ struct PostgresSchemaTests {
         let address = try db.parsedAddress()
         let session = PostgresSession(address: address)
         try PostgresSchema.migrate(session)
-        let listener = try PostgresListener(address: address, channel: PostgresSchema.wakeChannel(schema: address.schema))
-        defer { listener.close() }
+        let listening = PostgresSession(address: address)
+        let listener = try PostgresListener(session: listening, channel: PostgresSchema.wakeChannel(schema: address.schema))
+        defer { listener.close(); listening.close() }
         try insertJobs(session, count: 100, queue: "default", state: "scheduled")
         #expect(listener.wait(timeout: 0.3) == false, "jobs that are not due wake nobody")
         try insertJobs(session, count: 100, queue: "default", state: "pending")
