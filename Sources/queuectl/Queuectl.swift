@@ -77,12 +77,19 @@ extension Queuectl {
         if let simple = SimpleEnqueue(arguments) {
             Foundation.exit(simple.run())
         }
-        if let unknown = CommandSuggestion.unknownCommand(in: arguments, root: Queuectl.self) {
+        let quick = QuickCommand.parse(arguments)
+        if quick == nil, let unknown = CommandSuggestion.unknownCommand(in: arguments, root: Queuectl.self) {
             Terminal.printError(unknown + " (see --help)")
             Foundation.exit(64)
         }
         do {
-            var command = try parseAsRoot(arguments)
+            var command: ParsableCommand
+            if var quick {
+                try quick.validate()
+                command = quick
+            } else {
+                command = try parseAsRoot(arguments)
+            }
             try command.run()
         } catch {
             // Help, --version and our own exit codes go through ArgumentParser; a
