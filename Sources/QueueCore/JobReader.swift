@@ -40,6 +40,9 @@ public protocol JobReader: AnyObject, Sendable {
     func metrics(now: Timestamp) throws -> QueueMetrics
     func config() throws -> QueueConfig
     func workers() throws -> [WorkerRecord]
+    /// ``counts()`` and ``workers()`` together, as `status` and the dashboard show
+    /// them (a server store reads both in one round trip).
+    func countsAndWorkers() throws -> (counts: JobCounts, workers: [WorkerRecord])
     func queues() throws -> [QueueSummary]
     /// Jobs of these queues held by workers now.
     func processingCount(queues: [String]) throws -> Int
@@ -69,6 +72,10 @@ public protocol JobReader: AnyObject, Sendable {
 }
 
 extension JobReader {
+    public func countsAndWorkers() throws -> (counts: JobCounts, workers: [WorkerRecord]) {
+        (try counts(), try workers())
+    }
+
     public func jobs(state: JobState?, limit: Int) throws -> [Job] { try jobs(state: state, limit: limit, offset: 0) }
     public func jobs(state: JobState?, queue: String?, schedule: String?, limit: Int) throws -> [Job] {
         try jobs(state: state, queue: queue, schedule: schedule, limit: limit, offset: 0)

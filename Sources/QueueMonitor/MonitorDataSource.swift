@@ -51,8 +51,7 @@ public final class MonitorDataSource {
     public func fetch(_ query: MonitorQuery, previous: MonitorSnapshot?, now: Timestamp = .now()) -> MonitorSnapshot {
         var snapshot = MonitorSnapshot(databasePath: reader.displayAddress)
         do {
-            snapshot.counts = try reader.counts()
-            snapshot.workers = try reader.workers()
+            (snapshot.counts, snapshot.workers) = try reader.countsAndWorkers()
             let (jobs, jobsCursor) = try resolve(query.jobs, cursor: query.cursor(.jobs), rows: query.rows(.jobs))
             (snapshot.jobs, snapshot.jobsTotal, snapshot.jobsOffset) = (jobs.jobs, jobs.total, jobs.offset)
             let (dead, deadCursor) = try resolve(query.dead, cursor: query.cursor(.dlq), rows: query.rows(.dlq))

@@ -44,7 +44,8 @@ extension PostgresJobStore {
     /// Up to `limit` jobs of `query` starting at position `offset`, and how many
     /// jobs the list holds in all, both from one snapshot.
     public func jobPage(_ query: JobListQuery, limit: Int, offset: Int) throws -> JobPage {
-        try readSnapshot {
+        if offset <= 0, limit > 0 { return try firstPage(query, limit: limit) }
+        return try readSnapshot {
             let total = try listTotal(query)
             let offset = max(0, offset)
             let limit = max(0, min(limit, total - offset))
@@ -54,34 +55,65 @@ extension PostgresJobStore {
             let reversed = offset > total / 2
             let skip = reversed ? total - offset - limit : offset
             var statement = PostgresStatementText()
-            let conditions = query.postgresConditions(&statement)
-            let order = query.postgresOrder(reversed: reversed)
-            let sql: String
-            if query.usesClaimOrder && query.queueFilter == nil {
-                // `jobs_ready` is ordered within each queue (queue is its first
-                // column): read the first `skip + limit` of every queue that has
-                // pending jobs through it, then merge, instead of sorting every
-                // pending job.
-                let perQueue = statement.bind(skip + limit)
-                sql = """
-                    SELECT \(Job.postgresColumns) FROM (
-                        SELECT queue AS name FROM job_counts WHERE state = 'pending' GROUP BY queue HAVING sum(n) > 0
-                    ) AS q CROSS JOIN LATERAL (
-                        SELECT \(Job.postgresColumns), seq FROM jobs
-                        WHERE \((conditions + ["queue = q.name"]).joined(separator: " AND "))
-                        \(order) LIMIT \(perQueue)
-                    ) AS j
-                    \(order) LIMIT \(statement.bind(limit)) OFFSET \(statement.bind(skip))
-                    """
-            } else {
-                sql = """
-                    SELECT \(Job.postgresColumns) FROM jobs \(Self.whereClause(conditions))
-                    \(order) LIMIT \(statement.bind(limit)) OFFSET \(statement.bind(skip))
-                    """
-            }
+            let sql = pageSQL(query, &statement, limit: limit, skip: skip, reversed: reversed)
             let jobs = try session.query(statement.query(sql)).map(Job.init(postgresRow:))
             return JobPage(jobs: reversed ? jobs.reversed() : jobs, total: total, offset: offset)
         }
+    }
+
+    /// The first page (what `list` and every first screen show) and the list's
+    /// total in one statement: one snapshot without a transaction, one round trip
+    /// instead of four (`BEGIN`, the total, the page, `COMMIT`). With no job on the
+    /// page, one row of NULL job columns carries the total.
+    private func firstPage(_ query: JobListQuery, limit: Int) throws -> JobPage {
+        var statement = PostgresStatementText()
+        let total = listTotalSQL(query, &statement)
+        let page = pageSQL(query, &statement, limit: limit, skip: 0, reversed: false, withSeq: true)
+        // The page's rows in the page's order (the join alone does not promise it).
+        let rows = try session.read(statement.query("""
+            SELECT p.*, t.total FROM (\(total)) AS t(total)
+            LEFT JOIN LATERAL (\(page)) AS p ON TRUE
+            \(query.postgresOrder(reversed: false))
+            """))
+        guard let first = rows.first else { throw QueueError.runtime("the list read returned no row") }
+        let totalColumn = Self.jobColumnCount + 1   // after the job's columns and seq
+        let count = try first.makeRandomAccess()[totalColumn].decode(Int.self)
+        let jobs = try first.makeRandomAccess()[0].decode(String?.self) == nil ? [] : try rows.map(Job.init(postgresRow:))
+        return JobPage(jobs: jobs, total: count, offset: 0)
+    }
+
+    /// How many columns `Job.postgresColumns` names.
+    static let jobColumnCount = Job.postgresColumns.split(separator: ",").count
+
+    /// The SQL of one page of `query`: `limit` jobs after `skip`, in the list's order
+    /// or (`reversed`) from its other end; `withSeq` adds each job's `seq` after its
+    /// columns (for ordering the page again outside).
+    private func pageSQL(_ query: JobListQuery, _ statement: inout PostgresStatementText, limit: Int, skip: Int,
+                         reversed: Bool, withSeq: Bool = false) -> String {
+        let conditions = query.postgresConditions(&statement)
+        let order = query.postgresOrder(reversed: reversed)
+        let columns = Job.postgresColumns + (withSeq ? ", seq" : "")
+        if query.usesClaimOrder && query.queueFilter == nil {
+            // `jobs_ready` is ordered within each queue (queue is its first
+            // column): read the first `skip + limit` of every queue that has
+            // pending jobs through it, then merge, instead of sorting every
+            // pending job.
+            let perQueue = statement.bind(skip + limit)
+            return """
+                SELECT \(columns) FROM (
+                    SELECT queue AS name FROM job_counts WHERE state = 'pending' GROUP BY queue HAVING sum(n) > 0
+                ) AS q CROSS JOIN LATERAL (
+                    SELECT \(Job.postgresColumns), seq FROM jobs
+                    WHERE \((conditions + ["queue = q.name"]).joined(separator: " AND "))
+                    \(order) LIMIT \(perQueue)
+                ) AS j
+                \(order) LIMIT \(statement.bind(limit)) OFFSET \(statement.bind(skip))
+                """
+        }
+        return """
+            SELECT \(columns) FROM jobs \(Self.whereClause(conditions))
+            \(order) LIMIT \(statement.bind(limit)) OFFSET \(statement.bind(skip))
+            """
     }
 
     /// Position of job `id` in the list of `query` (0 is the top), or nil when the
@@ -145,16 +177,19 @@ extension PostgresJobStore {
     /// counted.
     func listTotal(_ query: JobListQuery) throws -> Int {
         var statement = PostgresStatementText()
+        let sql = listTotalSQL(query, &statement)
+        return try session.query(statement.query(sql)).first?.decode(Int.self) ?? 0
+    }
+
+    /// A one-row, one-column SELECT of how many jobs `query` lists: from the
+    /// counters for a state and/or a queue, by counting for a text filter.
+    func listTotalSQL(_ query: JobListQuery, _ statement: inout PostgresStatementText) -> String {
         if query.filter.isEmpty || query.queueFilter != nil {
             var conditions: [String] = []
             if let state = query.state { conditions.append(state.postgresCondition) }
             if let queue = query.queueFilter { conditions.append("queue = \(statement.bind(queue))") }
-            return try session.query(statement.query("""
-                SELECT coalesce(sum(n), 0)::BIGINT FROM job_counts \(Self.whereClause(conditions))
-                """)).first?.decode(Int.self) ?? 0
+            return "SELECT coalesce(sum(n), 0)::BIGINT FROM job_counts \(Self.whereClause(conditions))"
         }
-        let conditions = query.postgresConditions(&statement)
-        return try session.query(statement.query("SELECT count(*) FROM jobs \(Self.whereClause(conditions))"))
-            .first?.decode(Int.self) ?? 0
+        return "SELECT count(*) FROM jobs \(Self.whereClause(query.postgresConditions(&statement)))"
     }
 }

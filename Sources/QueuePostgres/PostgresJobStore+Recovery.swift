@@ -40,7 +40,7 @@ extension PostgresJobStore {
                 OR NOT EXISTS (SELECT 1 FROM \(s).workers w WHERE w.id = jobs.worker_id))
             """
         // Looking is a read; only orphans found open a transaction.
-        guard try session.query("SELECT EXISTS (SELECT 1 FROM \(unescaped: s).jobs WHERE \(unescaped: condition))")
+        guard try session.read("SELECT EXISTS (SELECT 1 FROM \(unescaped: s).jobs WHERE \(unescaped: condition))")
             .first?.decode(Bool.self) == true else { return [] }
         return try session.transaction {
             let jobs = try session.query("""
@@ -103,7 +103,7 @@ extension PostgresJobStore {
     /// columns carries the rest.
     public func recoveryView(now: Timestamp, judgingLeases: Bool) throws -> RecoveryView {
         let s = address.quotedSchema
-        let rows = try session.query("""
+        let rows = try session.read("""
             SELECT \(unescaped: Self.workerColumns),
                 \(unescaped: s).queuectl_now_ms() - w.heartbeat_at, \(unescaped: Self.leaseAgeSQL(s)),
                 \(unescaped: Self.configArraysSQL(s)),

@@ -87,13 +87,10 @@ extension PostgresJobStore {
     static let changePollSeconds = 0.1
 
     /// Runs `body` giving up on a row or table lock after `seconds`
-    /// (`lock_timeout`), for work that is only worth doing if the queue is free.
+    /// (`lock_timeout`), for work that is only worth doing if the queue is free
+    /// (see ``PostgresSession/withWaitLimit(milliseconds:_:)``).
     public func withWaitLimit<T>(seconds: Double, _ body: () throws -> T) rethrows -> T {
-        let ms = max(1, Int((seconds * 1000).rounded()))
-        // Neither waits for its answer: each goes ahead of the next statement.
-        session.sendAhead("SELECT set_config('lock_timeout', \("\(ms)ms"), false)")
-        defer { session.sendAhead("SELECT set_config('lock_timeout', '0', false)") }
-        return try body()
+        try session.withWaitLimit(milliseconds: max(1, Int((seconds * 1000).rounded())), body)
     }
 }
 

@@ -46,6 +46,31 @@ extension PostgresJobStore {
             .map { try Self.worker($0.makeRandomAccess()) }
     }
 
+    /// The counts by state and the workers in one statement: one round trip and
+    /// one snapshot for `status`, the dashboard and the console. With no worker,
+    /// one row of NULL worker columns carries the counts.
+    public func countsAndWorkers() throws -> (counts: JobCounts, workers: [WorkerRecord]) {
+        let s = address.quotedSchema
+        let rows = try session.read("""
+            SELECT \(unescaped: Self.workerColumns), c.states, c.ns
+            FROM (SELECT coalesce(array_agg(state), '{}') AS states, coalesce(array_agg(n), '{}') AS ns
+                  FROM (SELECT state, sum(n)::BIGINT AS n FROM \(unescaped: s).job_counts GROUP BY state) AS t) AS c
+            LEFT JOIN (\(unescaped: Self.workerTables(s))) ON TRUE
+            ORDER BY w.started_at, w.id
+            """)
+        guard let first = rows.first?.makeRandomAccess() else { throw QueueError.runtime("the status read returned no row") }
+        // Every state present, zeros included, as `status --json` promises.
+        var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
+        for (name, n) in zip(try first[12].decode([String].self), try first[13].decode([Int].self)) {
+            if let state = JobState(rawValue: name) { counts[state] = n }
+        }
+        let workers = try rows.compactMap { row -> WorkerRecord? in
+            let columns = row.makeRandomAccess()
+            return try columns[0].decode(String?.self) == nil ? nil : try Self.worker(columns)
+        }
+        return (JobCounts(counts: counts), workers)
+    }
+
     /// The columns ``worker(_:)`` reads, from ``workerTables(_:)``.
     static let workerColumns = """
         w.id, w.pid, w.pid_start, w.host,

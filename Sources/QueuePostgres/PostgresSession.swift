@@ -44,6 +44,11 @@ public final class PostgresSession: @unchecked Sendable {
     /// that succeeded): tells a worker its queue's tables are gone (`42P01`).
     public private(set) var lastErrorState: String?
     private var nextConnectionID = 0
+    /// The `lock_timeout` of ``withWaitLimit(milliseconds:_:)`` in force, in ms.
+    private var waitLimit: Int?
+    /// The `lock_timeout` the connection holds as a session setting (nil: the
+    /// server's default), set for statements outside a transaction.
+    private var connectionWaitLimit: Int?
     /// Channels LISTENed on this session's connection (see ``listen(channel:notify:)``).
     private var listeners: [(channel: String, notify: @Sendable () -> Void)] = []
 
@@ -97,6 +102,45 @@ public final class PostgresSession: @unchecked Sendable {
         try run(query).rows
     }
 
+    /// Runs one statement that takes no row lock (a plain `SELECT`): under
+    /// ``withWaitLimit(milliseconds:_:)`` it sends no setting first, since it cannot
+    /// wait for a lock.
+    public func read(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try run(query, takesLocks: false).rows
+    }
+
+    /// Runs `body` giving up on a row or table lock after `milliseconds`
+    /// (`lock_timeout`), only where a lock can be waited for: a transaction sets it
+    /// for itself (`set_config(…, true)`, sent ahead with its `BEGIN`), a statement
+    /// outside one sets it on the connection first, and that is reset after the
+    /// body. ``read(_:)`` sets nothing, so a command whose sweep only looks (the
+    /// usual case) pays no round trip for the limit.
+    public func withWaitLimit<T>(milliseconds: Int, _ body: () throws -> T) rethrows -> T {
+        let outer: Int? = locked {
+            defer { waitLimit = milliseconds }
+            return waitLimit
+        }
+        defer {
+            locked {
+                waitLimit = outer
+                if connectionWaitLimit != nil, outer == nil {
+                    sendAhead("SELECT set_config('lock_timeout', '0', false)")
+                    connectionWaitLimit = nil
+                }
+            }
+        }
+        return try body()
+    }
+
+    /// Sends the wait limit in force ahead of a statement outside a transaction
+    /// that may wait for a lock, unless the connection has it already.
+    private func applyWaitLimit(on connection: PostgresConnection) {
+        guard transactionDepth == 0, let limit = waitLimit, connectionWaitLimit != limit else { return }
+        ahead = following(ahead) { connection.query("SELECT set_config('lock_timeout', \("\(limit)ms"), false)",
+                                                    logger: Self.logger) }.map { _ in }
+        connectionWaitLimit = limit
+    }
+
     /// Runs one statement and returns the number of rows it changed (or returned).
     @discardableResult
     public func execute(_ query: PostgresQuery) throws -> Int {
@@ -143,6 +187,11 @@ public final class PostgresSession: @unchecked Sendable {
     private func runTransaction<T>(begin: PostgresQuery, _ body: () throws -> T) throws -> T {
         let connection = try openConnection()
         ahead = following(ahead) { connection.query(begin, logger: Self.logger) }.map { _ in }
+        if let limit = waitLimit, connectionWaitLimit != limit {
+            // Local to the transaction: it ends with it.
+            ahead = following(ahead) { connection.query("SELECT set_config('lock_timeout', \("\(limit)ms"), true)",
+                                                        logger: Self.logger) }.map { _ in }
+        }
         transactionDepth = 1
         defer { transactionDepth = 0 }
         let result: T
@@ -162,9 +211,10 @@ public final class PostgresSession: @unchecked Sendable {
     }
 
     @discardableResult
-    private func run(_ query: PostgresQuery) throws -> PostgresQueryResult {
+    private func run(_ query: PostgresQuery, takesLocks: Bool = true) throws -> PostgresQueryResult {
         try locked {
             let connection = try openConnection()
+            if takesLocks { applyWaitLimit(on: connection) }
             let before = ahead
             ahead = nil
             do {
@@ -189,6 +239,7 @@ public final class PostgresSession: @unchecked Sendable {
     public func prepared<Text: PreparedText>(_ statement: PreparedStatement<Text>) throws -> [PostgresRow] {
         try locked {
             let connection = try openConnection()
+            applyWaitLimit(on: connection)
             let before = ahead
             ahead = nil
             let outcome = WaitedOutcome<[PostgresRow]>()
@@ -293,6 +344,7 @@ public final class PostgresSession: @unchecked Sendable {
         if let connection, !connection.isClosed { return connection }
         connection = nil
         ahead = nil   // sent on the connection that is gone
+        connectionWaitLimit = nil
         if transactionDepth > 0 { throw PostgresFailure.unreachable(address, "the connection was lost during a transaction") }
         nextConnectionID += 1
         do {

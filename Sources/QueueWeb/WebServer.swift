@@ -115,7 +115,8 @@ public struct WebServer: Sendable {
     func addAPI(to router: Router<BasicRequestContext>) {
         let api = router.group("api")
         api.read("status") { _, _ in
-            WebResponse.json(StatusReport.json(counts: try store.counts(), workers: try store.workers(), database: store.displayAddress))
+            let (counts, workers) = try store.countsAndWorkers()
+            return WebResponse.json(StatusReport.json(counts: counts, workers: workers, database: store.displayAddress))
         }
         api.read("jobs") { request, _ in
             let order: JobListQuery.Order = request.uri.queryParameters.get("newest") == "1" ? .newest : .oldest

@@ -18,8 +18,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let store = try global.openStoreForReading()
-            let counts = try store.counts()
-            let workers = try store.workers()
+            let (counts, workers) = try store.countsAndWorkers()
             if json {
                 Terminal.printJSON(StatusReport.json(counts: counts, workers: workers, database: store.displayAddress))
                 return

@@ -1,5 +1,6 @@
 import Foundation
 import QueueCore
+import PostgresNIO
 import Testing
 import TestSupport
 @testable import QueuePostgres
@@ -114,5 +115,45 @@ struct PostgresJobStoreSignalsTests {
         try other.execute("ROLLBACK")
         // The limit ends with the body.
         #expect(try f.store.cancel(ids: ["p1"], now: f.now).cancelled == ["p1"])
+    }
+
+    /// A statement outside a transaction (a worker's settle is one) gets the limit
+    /// too, on the connection, and loses it when the body ends.
+    @Test func withWaitLimitCoversAStatementOutsideATransaction() throws {
+        let f = try PostgresQueueFixture()
+        try f.put("p1", .pending)
+        let other = PostgresSession(address: try f.db.parsedAddress())
+        try other.execute("BEGIN")
+        try other.execute("SELECT 1 FROM jobs WHERE id = 'p1' FOR UPDATE")
+        defer { _ = try? other.execute("ROLLBACK") }
+        let started = Date()
+        let error = #expect(throws: PostgresQueryError.self) {
+            try f.store.withWaitLimit(seconds: 0.2) { try f.session.execute("UPDATE jobs SET priority = 5 WHERE id = 'p1'") }
+        }
+        #expect(error?.sqlState == "55P03", "lock_not_available")
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(try setting(f.session) == "0")
+    }
+
+    /// Where the limit is set: a transaction sets it for itself alone, a statement
+    /// outside one on the connection until the body ends, and a read (which
+    /// cannot wait for a row lock) not at all.
+    @Test func withWaitLimitSetsTheLimitOnlyWhereALockCanBeWaitedFor() throws {
+        let f = try PostgresQueueFixture()
+        try f.store.withWaitLimit(seconds: 0.25) { () throws in
+            #expect(try setting(f.session, reading: true) == "0")
+            #expect(try f.session.transaction { try setting(f.session) } == "250ms")
+            #expect(try setting(f.session, reading: true) == "0", "ended with the transaction")
+            #expect(try setting(f.session) == "250ms")
+            #expect(try setting(f.session, reading: true) == "250ms", "kept on the connection until the body ends")
+        }
+        #expect(try setting(f.session, reading: true) == "0")
+    }
+
+    /// The server's `lock_timeout` for this session, through a read (which sends no
+    /// limit first) or a plain statement.
+    private func setting(_ session: PostgresSession, reading: Bool = false) throws -> String {
+        let query: PostgresQuery = "SELECT current_setting('lock_timeout')"
+        return try (reading ? session.read(query) : session.query(query)).first?.decode(String.self) ?? ""
     }
 }

@@ -18,6 +18,24 @@ import Testing
         #expect(members.map(\.0) == ["pending", "blocked", "processing", "completed", "failed", "dead", "scheduled", "cancelled"])
     }
 
+    /// What `status` and the dashboard read in one go is what the two reads give.
+    @Test func countsAndWorkersTogetherEqualTheTwoReads() throws {
+        let empty = try f.store.countsAndWorkers()
+        #expect(empty.counts == (try f.store.counts()))
+        #expect(empty.workers.isEmpty)
+        try f.worker("w2")
+        f.advance(seconds: 1)
+        try f.worker("w1")
+        _ = try f.store.enqueue((0..<3).map { try JobSpec(id: "j\($0)", command: "true") }, now: f.now)
+        _ = try f.claim("w1")
+        let both = try f.store.countsAndWorkers()
+        #expect(both.counts == (try f.store.counts()))
+        #expect(both.counts[.pending] == 2 && both.counts[.processing] == 1)
+        #expect(both.workers == (try f.store.workers()))
+        #expect(both.workers.map(\.id) == ["w2", "w1"], "oldest first")
+        #expect(both.workers.map(\.state) == [.idle, .busy])
+    }
+
     @Test func countsFollowEveryTransition() throws {
         try f.store.setConfig(.backoffBase, 1)
         let w1 = try f.worker("w1")
