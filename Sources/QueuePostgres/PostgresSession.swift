@@ -12,8 +12,8 @@ import QueueCore
 /// costs one round trip to the server plus two thread hand-offs (70 us for
 /// `SELECT 1` on loopback at best here, where libpq's pgbench took 44 us; the
 /// hand-offs cost more on a loaded machine, see the commit history). The
-/// connection's I/O runs on the process-wide event loop group
-/// (`MultiThreadedEventLoopGroup.singleton`). Never call it from an event-loop
+/// connection's I/O runs on the process's one event-loop thread
+/// (``eventLoops``). Never call it from an event-loop
 /// thread (NIO refuses a `wait()` there); async code should hand it to a thread.
 ///
 /// One session is one connection, used by one thread at a time: a lock makes
@@ -55,6 +55,13 @@ public final class PostgresSession: @unchecked Sendable {
     /// Most times ``transaction(_:)`` runs its body when the server reports a
     /// serialization failure or a deadlock (each a rollback of the whole transaction).
     public static let transactionAttempts = 5
+
+    /// The event loop every connection of this process runs on: one thread. A
+    /// process holds one connection (a command) or two (a worker: its work's and
+    /// its heartbeat's), and a loop only moves their bytes; NIO's shared group
+    /// would start a thread per core, and at a command's start each new thread is
+    /// time taken before the first byte goes out.
+    static let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     static let logger = Logger(label: "queuectl.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -351,7 +358,7 @@ public final class PostgresSession: @unchecked Sendable {
             let configuration = try Self.configuration(address, password: password, defaultRootFile: defaultRootFile,
                                                        durable: durable)
             let opened = try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
+                on: Self.eventLoops.next(), configuration: configuration,
                 id: nextConnectionID, logger: Self.logger
             ).wait()
             connection = opened
