@@ -48,6 +48,26 @@ enum ProcessTools {
         return nil
     }
 
+    /// The machine's CPU time so far from `/proc/stat`, in clock ticks: all of it,
+    /// and the part a hypervisor gave to other guests ("steal"). nil where the
+    /// file or its steal column is missing.
+    static func cpuTicks() -> (total: UInt64, steal: UInt64)? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = text.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
+        // user nice system idle iowait irq softirq steal guest guest_nice; guests are
+        // already counted in user and nice.
+        let fields = line.split(separator: " ").dropFirst().prefix(8).compactMap { UInt64($0) }
+        guard fields.count == 8 else { return nil }
+        return (fields.reduce(0, +), fields[7])
+    }
+
+    /// The share of the machine's CPU time the host took for other guests between
+    /// two ``cpuTicks()`` readings, in percent.
+    static func stealPercent(from start: (total: UInt64, steal: UInt64), to end: (total: UInt64, steal: UInt64)) -> Double {
+        guard end.total > start.total else { return 0 }
+        return Double(end.steal - start.steal) / Double(end.total - start.total) * 100
+    }
+
     static func machineDescription() -> String {
         var model = "unknown CPU"
         if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),

@@ -24,7 +24,8 @@ import TestSupport
         let expected = ["spawn_floor", "drain", "drain_vs_floor", "pickup_p50", "pickup_p99", "idle_cpu", "idle_rss",
                         "queue_overhead", "enqueue_batch", "enqueue_single", "scale_status", "scale_list",
                         "claim_empty", "claim_scale", "enqueue_empty", "enqueue_scale",
-                        "backlog_pickup_p50", "backlog_pickup_p99", "backlog_idle_cpu", "backlog_enqueue_empty", "backlog_enqueue"]
+                        "backlog_pickup_p50", "backlog_pickup_p99", "backlog_idle_cpu", "backlog_enqueue_empty", "backlog_enqueue",
+                        "cpu_steal"]
         let results = try #require(report["results"])
         for key in expected {
             guard case let .number(value, _)? = results[key]?["value"] else {
@@ -33,6 +34,7 @@ import TestSupport
             }
             #expect(value >= 0 && value.isFinite, "\(key) = \(value)")
         }
+        if case let .number(steal, _)? = results["cpu_steal"]?["value"] { #expect(steal <= 100) }
         // The user's database is never touched: the sandbox database was not even created.
         #expect(!FileManager.default.fileExists(atPath: db))
     }
