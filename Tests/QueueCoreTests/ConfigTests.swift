@@ -13,6 +13,22 @@ import Testing
         #expect(try ConfigKey(name: "lease-timeout") == .leaseTimeout)
     }
 
+    /// With nothing stored, every typed setting is its key's one default, and a
+    /// stored value wins.
+    @Test func typedSettingsComeFromTheKeysDefaults() {
+        let defaults = QueueConfig()
+        #expect(Double(defaults.maxRetries) == ConfigKey.maxRetries.defaultValue)
+        #expect(Double(defaults.claimBatch) == ConfigKey.claimBatch.defaultValue)
+        #expect(defaults.leaseTimeoutSeconds == ConfigKey.leaseTimeout.defaultValue)
+        #expect(Double(defaults.outputLimitBytes) == ConfigKey.outputLimit.defaultValue)
+        #expect(defaults.killGraceSeconds == ConfigKey.killGrace.defaultValue)
+        #expect(defaults.retryPolicy.base == ConfigKey.backoffBase.defaultValue)
+        #expect(defaults.retryPolicy.jitter == ConfigKey.backoffJitter.defaultValue)
+        #expect(defaults.jobTimeout == nil)
+        let stored = QueueConfig(values: [.claimBatch: 4, .maxRetries: 7, .killGrace: 0.5])
+        #expect(stored.claimBatch == 4 && stored.maxRetries == 7 && stored.killGraceSeconds == 0.5)
+    }
+
     @Test func unknownKeyListsTheValidOnes() {
         let error = #expect(throws: QueueError.self) { try ConfigKey(name: "retries") }
         #expect(error?.kind == .invalidInput)
