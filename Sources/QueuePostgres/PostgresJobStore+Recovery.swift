@@ -102,17 +102,29 @@ extension PostgresJobStore {
     /// job is held by no registered worker. With no worker, one row of NULL worker
     /// columns carries the rest.
     public func recoveryView(now: Timestamp, judgingLeases: Bool) throws -> RecoveryView {
-        let s = address.quotedSchema
-        let rows = try session.read("""
-            SELECT \(unescaped: Self.workerColumns),
-                \(unescaped: s).queuectl_now_ms() - w.heartbeat_at, \(unescaped: Self.leaseAgeSQL(s)),
-                \(unescaped: Self.configArraysSQL(s)),
-                EXISTS (SELECT 1 FROM \(unescaped: s).jobs
-                        WHERE state = 'processing' AND (worker_id IS NULL
-                              OR NOT EXISTS (SELECT 1 FROM \(unescaped: s).workers o WHERE o.id = jobs.worker_id)))
-            FROM (SELECT 1) AS one LEFT JOIN (\(unescaped: Self.workerTables(s))) ON TRUE
-            ORDER BY w.started_at, w.id
-            """)
+        try Self.recoveryView(session.read(PostgresQuery(unsafeSQL: Self.recoveryViewSQL(address.quotedSchema))),
+                              judgingLeases: judgingLeases)
+    }
+
+    /// The statement of ``recoveryView(now:judgingLeases:)``; `extraColumns` go
+    /// after its own (read them from column ``recoveryViewColumns``).
+    static func recoveryViewSQL(_ s: String, extraColumns: String = "") -> String {
+        """
+        SELECT \(workerColumns),
+            \(s).queuectl_now_ms() - w.heartbeat_at, \(leaseAgeSQL(s)),
+            \(configArraysSQL(s)),
+            EXISTS (SELECT 1 FROM \(s).jobs
+                    WHERE state = 'processing' AND (worker_id IS NULL
+                          OR NOT EXISTS (SELECT 1 FROM \(s).workers o WHERE o.id = jobs.worker_id)))\(extraColumns)
+        FROM (SELECT 1) AS one LEFT JOIN (\(workerTables(s))) ON TRUE
+        ORDER BY w.started_at, w.id
+        """
+    }
+
+    /// How many columns ``recoveryViewSQL(_:extraColumns:)`` reads before the extra ones.
+    static let recoveryViewColumns = 17
+
+    static func recoveryView(_ rows: [PostgresRow], judgingLeases: Bool) throws -> RecoveryView {
         guard let first = rows.first?.makeRandomAccess() else { throw QueueError.runtime("the recovery view read no row") }
         let config = Self.config(keys: try first[14].decode([String].self), values: try first[15].decode([Double].self))
         let limit = Self.leaseLimitMilliseconds(config.leaseTimeoutSeconds)
@@ -127,5 +139,24 @@ extension PostgresJobStore {
             }
         }
         return view
+    }
+
+    /// Opens the queue at `session` for a command that reads, together with what
+    /// its recovery sweep looks at, in one statement: the schema's version rides
+    /// along with the recovery view. nil when that cannot be used (no queue there,
+    /// a schema of another version whose tables the view may not match): the
+    /// caller then opens the usual way on the same session, which reports or migrates.
+    public static func openForReading(_ session: PostgresSession) throws -> (store: PostgresJobStore, view: RecoveryView)? {
+        let s = session.address.quotedSchema
+        let rows: [PostgresRow]
+        do {
+            rows = try session.read(PostgresQuery(unsafeSQL: recoveryViewSQL(
+                s, extraColumns: ", (SELECT max(version) FROM \(s).queuectl_migrations)")))
+        } catch is PostgresQueryError {
+            return nil   // the server refused the statement (an unreachable one throws)
+        }
+        guard let version = try rows.first?.makeRandomAccess()[recoveryViewColumns].decode(Int?.self),
+              version == PostgresSchema.latestVersion else { return nil }
+        return (try PostgresJobStore(session: session, knownVersion: version), try recoveryView(rows, judgingLeases: true))
     }
 }

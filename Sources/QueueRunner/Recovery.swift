@@ -18,11 +18,14 @@ public enum Recovery {
     ///   unavailable to everyone (locked, full), and the others' heartbeats are
     ///   still queued behind the same fault.
     @discardableResult
-    public static func sweep(store: any JobStore, now: Timestamp = .now(), judgingLeases: Bool = true) throws -> Report {
+    /// `view`: what the store showed just before (read with the queue's opening,
+    /// see `StoreOpener.openForReading`), instead of reading it again.
+    public static func sweep(store: any JobStore, now: Timestamp = .now(), judgingLeases: Bool = true,
+                             view given: RecoveryView? = nil) throws -> Report {
         var report = Report()
         // Leases are judged on the store's clock (the database's for a server store,
         // so clock skew between hosts cannot release a live worker or keep a dead one).
-        let view = try store.recoveryView(now: now, judgingLeases: judgingLeases)
+        let view = try given ?? store.recoveryView(now: now, judgingLeases: judgingLeases)
         let expired = view.expired
         for worker in view.workers {
             let loss: WorkerLoss
@@ -72,8 +75,9 @@ public enum Recovery {
     /// console, `worker stop`): what it released goes to workers.log too, where the
     /// workers' own sweeps log it, so the log names every interrupted job.
     @discardableResult
-    public static func sweepNotingInWorkerLog(store: any JobStore, now: Timestamp = .now()) throws -> Report {
-        let report = try sweep(store: store, now: now)
+    public static func sweepNotingInWorkerLog(store: any JobStore, now: Timestamp = .now(),
+                                              view: RecoveryView? = nil) throws -> Report {
+        let report = try sweep(store: store, now: now, view: view)
         WorkerLogFile.append(Heartbeat.describe(report), location: store.location, label: "queuectl.recovery")
         return report
     }

@@ -35,7 +35,21 @@ public enum StoreOpener {
     /// A server queue is a schema in its database: commands that may not create a
     /// queue (and workers) find it there or stop with "not found" (exit 3), like a
     /// missing SQLite file; the others create it (migrations run once across hosts).
-    static func openServer(_ address: PostgresAddress, _ use: Use) throws -> any JobStore {
+    /// Opens an existing queue for a command that reads, and for a server queue
+    /// also what its recovery sweep looks at, read in the same round trip as the
+    /// schema's version (`view`; nil for a file, or when the server's queue is not
+    /// at this queuectl's schema version: the sweep then reads it itself).
+    public static func openForReading(_ address: StoreAddress, explicit: Bool) throws -> (store: any JobStore, view: RecoveryView?) {
+        guard case let .server(url) = address else {
+            return (try open(address, .command(creating: false), explicit: explicit), nil)
+        }
+        let parsed = try PostgresAddress(parsing: url)
+        let session = PostgresSession(address: parsed)
+        if let opened = try PostgresJobStore.openForReading(session) { return (opened.store, opened.view) }
+        return (try openServer(parsed, .command(creating: false), session: session), nil)
+    }
+
+    static func openServer(_ address: PostgresAddress, _ use: Use, session existing: PostgresSession? = nil) throws -> any JobStore {
         let mayCreate: Bool
         switch use {
         case let .command(creating): mayCreate = creating
@@ -44,7 +58,7 @@ public enum StoreOpener {
         }
         // Workers' claims and results do not wait for the server's disk, as SQLite's
         // workers commit with synchronous=NORMAL (see PostgresSession.init).
-        let session = PostgresSession(address: address, durable: !(use == .worker || use == .heartbeat))
+        let session = existing ?? PostgresSession(address: address, durable: !(use == .worker || use == .heartbeat))
         // A command that may not create the queue reads its version first; the
         // store then does not read it again.
         let version = mayCreate ? nil : try PostgresSchema.version(session)

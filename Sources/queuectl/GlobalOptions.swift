@@ -36,8 +36,8 @@ struct GlobalOptions: ParsableArguments {
     /// (database locked by a long transaction, read-only, disk full) is skipped:
     /// reading still works, and the next look or a worker does it.
     func openStoreForReading() throws -> any JobStore {
-        let store = try openExistingStore()
-        store.withWaitLimit(seconds: 0.5) { _ = try? Recovery.sweepNotingInWorkerLog(store: store) }
+        let (store, view) = try StoreOpener.openForReading(try address(), explicit: StoreAddress.isExplicit(db))
+        store.withWaitLimit(seconds: 0.5) { _ = try? Recovery.sweepNotingInWorkerLog(store: store, view: view) }
         return store
     }
 }

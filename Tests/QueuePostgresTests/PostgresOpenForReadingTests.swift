@@ -1,0 +1,63 @@
+import Foundation
+import PostgresNIO
+import QueueCore
+import Testing
+import TestSupport
+@testable import QueuePostgres
+
+/// A reading command's open: the schema's version rides along with the recovery
+/// view in one statement, and only a queue at this queuectl's version uses it.
+@Suite(.enabled(if: TestPostgres.isConfigured, Comment(rawValue: TestPostgres.unsetReason)))
+struct PostgresOpenForReadingTests {
+    @Test func aCurrentQueueOpensWithTheViewItsSweepWouldRead() throws {
+        let f = try PostgresQueueFixture()
+        let now = Timestamp.now()
+        for id in ["w1", "w2"] {
+            try f.store.registerWorker(WorkerRecord(id: id, pid: 1, pidStartTicks: 1, hostname: "elsewhere.invalid",
+                                                    startedAt: now, heartbeatAt: now))
+        }
+        try f.put("p1", .processing, workerID: "w1")
+        let session = PostgresSession(address: try f.db.parsedAddress())
+        defer { session.close() }
+        let opened = try #require(try PostgresJobStore.openForReading(session))
+        let direct = try f.store.recoveryView(now: now, judgingLeases: true)
+        #expect(opened.view.workers == direct.workers)
+        #expect(opened.view.workers.map(\.id) == ["w1", "w2"])
+        #expect(opened.view.expired == direct.expired)
+        #expect(opened.view.orphansMayExist == direct.orphansMayExist)
+        // The store it opened is usable on the same connection.
+        #expect(try opened.store.counts()[.processing] == 1)
+    }
+
+    @Test func noQueueAnOlderSchemaOrANewerOneOpenTheUsualWay() throws {
+        let f = try PostgresQueueFixture()
+        let latest = PostgresSchema.latestVersion
+        func open() throws -> Bool {
+            let session = PostgresSession(address: try f.db.parsedAddress())
+            defer { session.close() }
+            return try PostgresJobStore.openForReading(session) != nil
+        }
+        #expect(try open())
+        try f.session.execute("DELETE FROM queuectl_migrations WHERE version = \(latest)")
+        #expect(try open() == false, "a schema one version behind")
+        try f.session.execute("INSERT INTO queuectl_migrations (version, name, applied_at) VALUES (\(latest), 'back', 0)")
+        try f.session.execute("INSERT INTO queuectl_migrations (version, name, applied_at) VALUES (\(latest + 1), 'future', 0)")
+        #expect(try open() == false, "a schema from a newer queuectl")
+        // No queue at all in that schema: the usual open reports it.
+        var other = try f.db.parsedAddress()
+        other.schema = "queuectl_absent_\(UUID().uuidString.prefix(8).lowercased())"
+        let session = PostgresSession(address: other)
+        defer { session.close() }
+        #expect(try PostgresJobStore.openForReading(session) == nil)
+    }
+
+    @Test func anUnreachableServerIsReportedNotRetried() throws {
+        var address = try PostgresAddress(parsing: "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+        address.schema = "public"
+        let session = PostgresSession(address: address, environment: [:])
+        let started = Date()
+        let error = #expect(throws: QueueError.self) { try PostgresJobStore.openForReading(session) }
+        #expect(error?.message.contains("cannot reach PostgreSQL") == true)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+}
