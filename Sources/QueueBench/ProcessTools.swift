@@ -64,7 +64,8 @@ enum ProcessTools {
     /// The share of the machine's CPU time the host took for other guests between
     /// two ``cpuTicks()`` readings, in percent.
     static func stealPercent(from start: (total: UInt64, steal: UInt64), to end: (total: UInt64, steal: UInt64)) -> Double {
-        guard end.total > start.total else { return 0 }
+        // Some hypervisors' steal counter steps back: count that as none.
+        guard end.total > start.total, end.steal >= start.steal else { return 0 }
         return Double(end.steal - start.steal) / Double(end.total - start.total) * 100
     }
 

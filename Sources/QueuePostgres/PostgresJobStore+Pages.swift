@@ -75,15 +75,11 @@ extension PostgresJobStore {
             LEFT JOIN LATERAL (\(page)) AS p ON TRUE
             \(query.postgresOrder(reversed: false))
             """))
-        guard let first = rows.first else { throw QueueError.runtime("the list read returned no row") }
-        let totalColumn = Self.jobColumnCount + 1   // after the job's columns and seq
-        let count = try first.makeRandomAccess()[totalColumn].decode(Int.self)
-        let jobs = try first.makeRandomAccess()[0].decode(String?.self) == nil ? [] : try rows.map(Job.init(postgresRow:))
+        guard let first = rows.first?.makeRandomAccess() else { throw QueueError.runtime("the list read returned no row") }
+        let count = try first[first.count - 1].decode(Int.self)   // the last column
+        let jobs = try first[0].decode(String?.self) == nil ? [] : try rows.map(Job.init(postgresRow:))
         return JobPage(jobs: jobs, total: count, offset: 0)
     }
-
-    /// How many columns `Job.postgresColumns` names.
-    static let jobColumnCount = Job.postgresColumns.split(separator: ",").count
 
     /// The SQL of one page of `query`: `limit` jobs after `skip`, in the list's order
     /// or (`reversed`) from its other end; `withSeq` adds each job's `seq` after its

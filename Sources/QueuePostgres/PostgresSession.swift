@@ -110,8 +110,8 @@ public final class PostgresSession: @unchecked Sendable {
     }
 
     /// Runs one statement that takes no row lock (a plain `SELECT`): under
-    /// ``withWaitLimit(milliseconds:_:)`` it sends no setting first, since it cannot
-    /// wait for a lock.
+    /// ``withWaitLimit(milliseconds:_:)`` it sends no setting first. (It can still
+    /// wait for a table lock held by a schema change, as any read can.)
     public func read(_ query: PostgresQuery) throws -> [PostgresRow] {
         try run(query, takesLocks: false).rows
     }
@@ -121,7 +121,8 @@ public final class PostgresSession: @unchecked Sendable {
     /// for itself (`set_config(…, true)`, sent ahead with its `BEGIN`), a statement
     /// outside one sets it on the connection first, and that is reset after the
     /// body. ``read(_:)`` sets nothing, so a command whose sweep only looks (the
-    /// usual case) pays no round trip for the limit.
+    /// usual case) pays no round trip for the limit. Called inside a transaction,
+    /// it limits none of it (no caller does that).
     public func withWaitLimit<T>(milliseconds: Int, _ body: () throws -> T) rethrows -> T {
         let outer: Int? = locked {
             defer { waitLimit = milliseconds }

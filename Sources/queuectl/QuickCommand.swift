@@ -63,8 +63,10 @@ enum QuickCommand {
                 let body = argument.dropFirst(2)
                 if let equals = body.firstIndex(of: "=") {
                     let name = String(body[..<equals])
-                    guard valued.contains(name), values[name] == nil else { return nil }
-                    values[name] = String(body[body.index(after: equals)...])
+                    let value = String(body[body.index(after: equals)...])
+                    // ArgumentParser reads `--name=` as `--name` with its value to come.
+                    guard valued.contains(name), values[name] == nil, !value.isEmpty else { return nil }
+                    values[name] = value
                 } else if valued.contains(String(body)) {
                     let name = String(body)
                     guard values[name] == nil, let value = rest.popFirst(), !value.hasPrefix("-") else { return nil }

@@ -32,6 +32,9 @@ import TestSupport
         ["list", "--offset", "-1"],
         ["list", "--json", "--json"],
         ["list", "--state"],
+        ["list", "--queue="],
+        ["list", "--tag=", "--json"],
+        ["list", "--schedule=", "--newest"],
         ["status", "--jsn"],
         ["status", "extra"],
     ]
@@ -57,10 +60,12 @@ import TestSupport
         }
     }
 
-    /// Output with its clock-dependent parts blanked (ages such as "3.1s ago"), so
-    /// two runs a moment apart compare equal.
+    /// Output with its clock-dependent parts blanked (ages such as "3.1s ago", and
+    /// the column padding that follows their width), so two runs a moment apart
+    /// compare equal.
     static func withoutTimes(_ text: String) -> String {
         text.replacingOccurrences(of: #"\d+(\.\d+)?(ms|s|m|h|d) ago"#, with: "<ago>", options: .regularExpression)
             .replacingOccurrences(of: #""\d{4}-\d\d-\d\dT[0-9:.]+Z""#, with: "\"<time>\"", options: .regularExpression)
+            .replacingOccurrences(of: #" +"#, with: " ", options: .regularExpression)
     }
 }

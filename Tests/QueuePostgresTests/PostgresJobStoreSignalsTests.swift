@@ -126,6 +126,8 @@ struct PostgresJobStoreSignalsTests {
         try other.execute("BEGIN")
         try other.execute("SELECT 1 FROM jobs WHERE id = 'p1' FOR UPDATE")
         defer { _ = try? other.execute("ROLLBACK") }
+        // Without the limit the statement would wait: fail instead of hanging.
+        try f.session.execute("SET statement_timeout = '10s'")
         let started = Date()
         let error = #expect(throws: PostgresQueryError.self) {
             try f.store.withWaitLimit(seconds: 0.2) { try f.session.execute("UPDATE jobs SET priority = 5 WHERE id = 'p1'") }
