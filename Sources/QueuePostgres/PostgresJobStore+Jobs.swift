@@ -196,10 +196,15 @@ extension PostgresJobStore {
     /// Jobs per state, summed from the sharded counts (a few hundred rows at most,
     /// whatever the number of jobs).
     public func counts() throws -> JobCounts {
-        // Every state present, zeros included, as `status --json` promises.
+        try Self.jobCounts(session.query("SELECT state, sum(n)::BIGINT FROM job_counts GROUP BY state")
+            .map { try $0.decode((String, Int).self) })
+    }
+
+    /// Counts by state name, every state present (zeros included, as `status
+    /// --json` promises).
+    static func jobCounts(_ pairs: some Sequence<(String, Int)>) -> JobCounts {
         var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
-        for row in try session.query("SELECT state, sum(n)::BIGINT FROM job_counts GROUP BY state") {
-            let (name, n) = try row.decode((String, Int).self)
+        for (name, n) in pairs {
             if let state = JobState(rawValue: name) { counts[state] = n }
         }
         return JobCounts(counts: counts)

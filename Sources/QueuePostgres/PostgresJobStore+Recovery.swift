@@ -131,8 +131,7 @@ extension PostgresJobStore {
         var view = RecoveryView(workers: [], expired: [:], orphansMayExist: try first[16].decode(Bool.self))
         for row in rows {
             let columns = row.makeRandomAccess()
-            guard try columns[0].decode(String?.self) != nil else { continue }
-            let worker = try Self.worker(columns)
+            guard let worker = try Self.registeredWorker(columns) else { continue }
             view.workers.append(worker)
             if judgingLeases, try columns[13].decode(Int64.self) > limit {
                 view.expired[worker.id] = Double(try columns[12].decode(Int64.self)) / 1000

@@ -59,16 +59,14 @@ extension PostgresJobStore {
             ORDER BY w.started_at, w.id
             """)
         guard let first = rows.first?.makeRandomAccess() else { throw QueueError.runtime("the status read returned no row") }
-        // Every state present, zeros included, as `status --json` promises.
-        var counts = Dictionary(uniqueKeysWithValues: JobState.allCases.map { ($0, 0) })
-        for (name, n) in zip(try first[12].decode([String].self), try first[13].decode([Int].self)) {
-            if let state = JobState(rawValue: name) { counts[state] = n }
-        }
-        let workers = try rows.compactMap { row -> WorkerRecord? in
-            let columns = row.makeRandomAccess()
-            return try columns[0].decode(String?.self) == nil ? nil : try Self.worker(columns)
-        }
-        return (JobCounts(counts: counts), workers)
+        let counts = Self.jobCounts(zip(try first[12].decode([String].self), try first[13].decode([Int].self)))
+        return (counts, try rows.compactMap { try Self.registeredWorker($0.makeRandomAccess()) })
+    }
+
+    /// The worker of a row of ``workerTables(_:)`` joined to a one-row table, nil
+    /// for the row of NULLs that stands for no worker.
+    static func registeredWorker(_ columns: PostgresRandomAccessRow) throws -> WorkerRecord? {
+        try columns[0].decode(String?.self) == nil ? nil : try worker(columns)
     }
 
     /// The columns ``worker(_:)`` reads, from ``workerTables(_:)``.

@@ -132,7 +132,8 @@ public final class PostgresSession: @unchecked Sendable {
             locked {
                 waitLimit = outer
                 if connectionWaitLimit != nil, outer == nil {
-                    sendAhead("SELECT set_config('lock_timeout', '0', false)")
+                    // A lost connection took the setting with it: nothing to reset.
+                    if let connection, !connection.isClosed { sendLockTimeout(nil, local: false, on: connection) }
                     connectionWaitLimit = nil
                 }
             }
@@ -144,9 +145,16 @@ public final class PostgresSession: @unchecked Sendable {
     /// that may wait for a lock, unless the connection has it already.
     private func applyWaitLimit(on connection: PostgresConnection) {
         guard transactionDepth == 0, let limit = waitLimit, connectionWaitLimit != limit else { return }
-        ahead = following(ahead) { connection.query("SELECT set_config('lock_timeout', \("\(limit)ms"), false)",
-                                                    logger: Self.logger) }.map { _ in }
+        sendLockTimeout(limit, local: false, on: connection)
         connectionWaitLimit = limit
+    }
+
+    /// Sends `lock_timeout` (nil: none) ahead of the next statement; `local`: for
+    /// the current transaction only.
+    private func sendLockTimeout(_ milliseconds: Int?, local: Bool, on connection: PostgresConnection) {
+        let value = milliseconds.map { "\($0)ms" } ?? "0"
+        ahead = following(ahead) { connection.query("SELECT set_config('lock_timeout', \(value), \(local))",
+                                                    logger: Self.logger) }.map { _ in }
     }
 
     /// Runs one statement and returns the number of rows it changed (or returned).
@@ -196,9 +204,7 @@ public final class PostgresSession: @unchecked Sendable {
         let connection = try openConnection()
         ahead = following(ahead) { connection.query(begin, logger: Self.logger) }.map { _ in }
         if let limit = waitLimit, connectionWaitLimit != limit {
-            // Local to the transaction: it ends with it.
-            ahead = following(ahead) { connection.query("SELECT set_config('lock_timeout', \("\(limit)ms"), true)",
-                                                        logger: Self.logger) }.map { _ in }
+            sendLockTimeout(limit, local: true, on: connection)   // it ends with the transaction
         }
         transactionDepth = 1
         defer { transactionDepth = 0 }

@@ -17,9 +17,9 @@ public enum Recovery {
     ///   after it could not write for longer than a lease itself: the database was
     ///   unavailable to everyone (locked, full), and the others' heartbeats are
     ///   still queued behind the same fault.
+    /// - Parameter view: what the store showed just before (read with the queue's
+    ///   opening, see `StoreOpener.openForReading`), instead of reading it again.
     @discardableResult
-    /// `view`: what the store showed just before (read with the queue's opening,
-    /// see `StoreOpener.openForReading`), instead of reading it again.
     public static func sweep(store: any JobStore, now: Timestamp = .now(), judgingLeases: Bool = true,
                              view given: RecoveryView? = nil) throws -> Report {
         var report = Report()

@@ -32,9 +32,6 @@ public enum StoreOpener {
         }
     }
 
-    /// A server queue is a schema in its database: commands that may not create a
-    /// queue (and workers) find it there or stop with "not found" (exit 3), like a
-    /// missing SQLite file; the others create it (migrations run once across hosts).
     /// Opens an existing queue for a command that reads, and for a server queue
     /// also what its recovery sweep looks at, read in the same round trip as the
     /// schema's version (`view`; nil for a file, or when the server's queue is not
@@ -49,6 +46,10 @@ public enum StoreOpener {
         return (try openServer(parsed, .command(creating: false), session: session), nil)
     }
 
+    /// A server queue is a schema in its database: commands that may not create a
+    /// queue (and workers) find it there or stop with "not found" (exit 3), like a
+    /// missing SQLite file; the others create it (migrations run once across hosts).
+    /// `existing`: a session already connected to it (one authentication per command).
     static func openServer(_ address: PostgresAddress, _ use: Use, session existing: PostgresSession? = nil) throws -> any JobStore {
         let mayCreate: Bool
         switch use {

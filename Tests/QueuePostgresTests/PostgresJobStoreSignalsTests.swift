@@ -102,10 +102,7 @@ struct PostgresJobStoreSignalsTests {
 
     @Test func withWaitLimitGivesUpOnALockedRow() throws {
         let f = try PostgresQueueFixture()
-        try f.put("p1", .pending)
-        let other = PostgresSession(address: try f.db.parsedAddress())
-        try other.execute("BEGIN")
-        try other.execute("SELECT 1 FROM jobs WHERE id = 'p1' FOR UPDATE")
+        let other = try lockedJob(f)
         defer { _ = try? other.execute("ROLLBACK") }
         let started = Date()
         #expect(throws: (any Error).self) {
@@ -121,10 +118,7 @@ struct PostgresJobStoreSignalsTests {
     /// too, on the connection, and loses it when the body ends.
     @Test func withWaitLimitCoversAStatementOutsideATransaction() throws {
         let f = try PostgresQueueFixture()
-        try f.put("p1", .pending)
-        let other = PostgresSession(address: try f.db.parsedAddress())
-        try other.execute("BEGIN")
-        try other.execute("SELECT 1 FROM jobs WHERE id = 'p1' FOR UPDATE")
+        let other = try lockedJob(f)
         defer { _ = try? other.execute("ROLLBACK") }
         // Without the limit the statement would wait: fail instead of hanging.
         try f.session.execute("SET statement_timeout = '10s'")
@@ -150,6 +144,16 @@ struct PostgresJobStoreSignalsTests {
             #expect(try setting(f.session, reading: true) == "250ms", "kept on the connection until the body ends")
         }
         #expect(try setting(f.session, reading: true) == "0")
+    }
+
+    /// A pending job `p1`, its row locked by another session's open transaction
+    /// (returned: roll it back to let go).
+    private func lockedJob(_ f: PostgresQueueFixture) throws -> PostgresSession {
+        try f.put("p1", .pending)
+        let other = PostgresSession(address: try f.db.parsedAddress())
+        try other.execute("BEGIN")
+        try other.execute("SELECT 1 FROM jobs WHERE id = 'p1' FOR UPDATE")
+        return other
     }
 
     /// The server's `lock_timeout` for this session, through a read (which sends no
