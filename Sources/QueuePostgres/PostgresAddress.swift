@@ -87,10 +87,11 @@ public struct PostgresAddress: Sendable, Equatable {
     /// Parses an address; every refusal is one line of `invalidInput` that never
     /// repeats a password.
     public init(parsing text: String) throws {
-        guard let schemeEnd = text.range(of: "://"), Self.isPostgresAddress(text) else {
+        // The scheme is `postgres://` or `postgresql://`: its first ':' starts "://".
+        guard Self.isPostgresAddress(text), let colon = text.firstIndex(of: ":") else {
             throw QueueError.invalidInput("not a PostgreSQL address (postgres://USER@HOST:PORT/DATABASE): \(SafeText.quoted(Self.redact(text)))")
         }
-        var rest = Substring(text[schemeEnd.upperBound...])
+        var rest = text[text.index(colon, offsetBy: 3)...]
         var query: Substring = ""
         if let mark = rest.firstIndex(of: "?") {
             query = rest[rest.index(after: mark)...]
@@ -263,10 +264,35 @@ public struct PostgresAddress: Sendable, Equatable {
     }
 
     private static func decode(_ part: Substring, _ text: String, _ what: String) throws -> String {
-        guard let decoded = String(part).removingPercentEncoding else {
+        guard let decoded = percentDecoded(part) else {
             throw invalid(text, "bad %-escape in the \(what)")
         }
         return decoded
+    }
+
+    /// `part` with its `%XX` escapes decoded as UTF-8, as libpq reads a URI; nil
+    /// for an escape that is not two hex digits or bytes that are not UTF-8.
+    /// (Plain Swift: Foundation's `removingPercentEncoding` goes through NSString,
+    /// whose first use costs every command that opens a server queue.)
+    static func percentDecoded(_ part: Substring) -> String? {
+        guard part.utf8.contains(UInt8(ascii: "%")) else { return String(part) }
+        func hexDigit(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(part.utf8.count)
+        var iterator = part.utf8.makeIterator()
+        while let byte = iterator.next() {
+            guard byte == UInt8(ascii: "%") else { bytes.append(byte); continue }
+            guard let high = iterator.next().flatMap(hexDigit), let low = iterator.next().flatMap(hexDigit) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     private static func encode(_ part: String, keeping extra: String = "") -> String {

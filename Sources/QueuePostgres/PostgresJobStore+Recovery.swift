@@ -108,7 +108,9 @@ extension PostgresJobStore {
 
     /// The statement of ``recoveryView(now:judgingLeases:)``; `extraColumns` go
     /// after its own (read them from column ``recoveryViewColumns``).
-    static func recoveryViewSQL(_ s: String, extraColumns: String = "") -> String {
+    /// `leading` is the one-row table the workers are joined to (its columns can
+    /// be read as extra columns).
+    static func recoveryViewSQL(_ s: String, extraColumns: String = "", leading: String = "(SELECT 1) AS one") -> String {
         """
         SELECT \(workerColumns),
             \(s).queuectl_now_ms() - w.heartbeat_at, \(leaseAgeSQL(s)),
@@ -116,7 +118,7 @@ extension PostgresJobStore {
             EXISTS (SELECT 1 FROM \(s).jobs
                     WHERE state = 'processing' AND (worker_id IS NULL
                           OR NOT EXISTS (SELECT 1 FROM \(s).workers o WHERE o.id = jobs.worker_id)))\(extraColumns)
-        FROM (SELECT 1) AS one LEFT JOIN (\(workerTables(s))) ON TRUE
+        FROM \(leading) LEFT JOIN (\(workerTables(s))) ON TRUE
         ORDER BY w.started_at, w.id
         """
     }
@@ -142,20 +144,31 @@ extension PostgresJobStore {
 
     /// Opens the queue at `session` for a command that reads, together with what
     /// its recovery sweep looks at, in one statement: the schema's version rides
-    /// along with the recovery view. nil when that cannot be used (no queue there,
-    /// a schema of another version whose tables the view may not match): the
-    /// caller then opens the usual way on the same session, which reports or migrates.
-    public static func openForReading(_ session: PostgresSession) throws -> (store: PostgresJobStore, view: RecoveryView)? {
+    /// along with the recovery view, and with `withCounts` the job counts too
+    /// (`status`: its whole answer is then in the opening statement, used when the
+    /// sweep changes nothing). nil when that cannot be used (no queue there, a
+    /// schema of another version whose tables the view may not match): the caller
+    /// then opens the usual way on the same session, which reports or migrates.
+    public static func openForReading(_ session: PostgresSession, withCounts: Bool = false) throws
+        -> (store: PostgresJobStore, view: RecoveryView, counts: JobCounts?)? {
         let s = session.address.quotedSchema
+        let version = ", (SELECT max(version) FROM \(s).queuectl_migrations)"
+        let sql = withCounts
+            ? recoveryViewSQL(s, extraColumns: version + ", c.states, c.ns", leading: countsTableSQL(s))
+            : recoveryViewSQL(s, extraColumns: version)
         let rows: [PostgresRow]
         do {
-            rows = try session.read(PostgresQuery(unsafeSQL: recoveryViewSQL(
-                s, extraColumns: ", (SELECT max(version) FROM \(s).queuectl_migrations)")))
+            rows = try session.read(PostgresQuery(unsafeSQL: sql))
         } catch is PostgresQueryError {
             return nil   // the server refused the statement (an unreachable one throws)
         }
-        guard let version = try rows.first?.makeRandomAccess()[recoveryViewColumns].decode(Int?.self),
+        guard let first = rows.first?.makeRandomAccess(),
+              let version = try first[recoveryViewColumns].decode(Int?.self),
               version == PostgresSchema.latestVersion else { return nil }
-        return (try PostgresJobStore(session: session, knownVersion: version), try recoveryView(rows, judgingLeases: true))
+        let counts = withCounts
+            ? jobCounts(zip(try first[recoveryViewColumns + 1].decode([String].self),
+                            try first[recoveryViewColumns + 2].decode([Int].self)))
+            : nil
+        return (try PostgresJobStore(session: session, knownVersion: version), try recoveryView(rows, judgingLeases: true), counts)
     }
 }

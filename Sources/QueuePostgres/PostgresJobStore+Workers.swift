@@ -53,14 +53,22 @@ extension PostgresJobStore {
         let s = address.quotedSchema
         let rows = try session.read("""
             SELECT \(unescaped: Self.workerColumns), c.states, c.ns
-            FROM (SELECT coalesce(array_agg(state), '{}') AS states, coalesce(array_agg(n), '{}') AS ns
-                  FROM (SELECT state, sum(n)::BIGINT AS n FROM \(unescaped: s).job_counts GROUP BY state) AS t) AS c
+            FROM \(unescaped: Self.countsTableSQL(s))
             LEFT JOIN (\(unescaped: Self.workerTables(s))) ON TRUE
             ORDER BY w.started_at, w.id
             """)
         guard let first = rows.first?.makeRandomAccess() else { throw QueueError.runtime("the status read returned no row") }
         let counts = Self.jobCounts(zip(try first[12].decode([String].self), try first[13].decode([Int].self)))
         return (counts, try rows.compactMap { try Self.registeredWorker($0.makeRandomAccess()) })
+    }
+
+    /// A one-row table `c` of the job counts: `states` and `ns`, two arrays side
+    /// by side (the counter shards summed per state).
+    static func countsTableSQL(_ s: String) -> String {
+        """
+        (SELECT coalesce(array_agg(state), '{}') AS states, coalesce(array_agg(n), '{}') AS ns
+         FROM (SELECT state, sum(n)::BIGINT AS n FROM \(s).job_counts GROUP BY state) AS t) AS c
+        """
     }
 
     /// The worker of a row of ``workerTables(_:)`` joined to a one-row table, nil

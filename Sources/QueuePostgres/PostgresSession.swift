@@ -362,11 +362,17 @@ public final class PostgresSession: @unchecked Sendable {
         if transactionDepth > 0 { throw PostgresFailure.unreachable(address, "the connection was lost during a transaction") }
         nextConnectionID += 1
         do {
-            let configuration = try Self.configuration(address, password: password, defaultRootFile: defaultRootFile,
+            let loop = Self.eventLoops.next()
+            var configuration = try Self.configuration(address, password: password, defaultRootFile: defaultRootFile,
                                                        durable: durable)
+            if let channel = try Self.plainChannel(to: address, on: loop) {
+                let options = configuration.options
+                configuration = .init(establishedChannel: channel, username: address.user, password: password,
+                                      database: address.database)
+                configuration.options = options
+            }
             let opened = try PostgresConnection.connect(
-                on: Self.eventLoops.next(), configuration: configuration,
-                id: nextConnectionID, logger: Self.logger
+                on: loop, configuration: configuration, id: nextConnectionID, logger: Self.logger
             ).wait()
             connection = opened
             if !listeners.isEmpty {
@@ -381,6 +387,20 @@ public final class PostgresSession: @unchecked Sendable {
         } catch {
             throw PostgresFailure.map(error, address: address, connecting: true)
         }
+    }
+
+    /// A TCP connection made here to a server named by its IP address, without
+    /// TLS. postgres-nio resolves every host, even `127.0.0.1`, with `getaddrinfo`
+    /// on a Dispatch thread it starts for that, which a command that sends one
+    /// statement pays for in full. nil for names, Unix sockets and TLS: those are
+    /// left to postgres-nio (resolution, and the name the certificate is checked
+    /// against).
+    static func plainChannel(to address: PostgresAddress, on loop: any EventLoop) throws -> (any Channel)? {
+        guard address.socketPath == nil, address.tlsMode == .disable,
+              let ip = try? SocketAddress(ipAddress: address.host, port: address.port) else { return nil }
+        return try ClientBootstrap(group: loop)
+            .connectTimeout(.milliseconds(Int64(address.connectTimeoutSeconds * 1000)))
+            .connect(to: ip).wait()
     }
 
     /// The postgres-nio configuration for an address: TLS per `sslmode` and

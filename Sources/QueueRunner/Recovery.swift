@@ -10,6 +10,9 @@ public enum Recovery {
     public struct Report: Sendable, Equatable {
         public var releasedWorkers: [String] = []
         public var interrupted: [InterruptedRun] = []
+        /// True when the sweep released no worker and interrupted no run: what was
+        /// read before it still stands.
+        public var changedNothing: Bool { releasedWorkers.isEmpty && interrupted.isEmpty }
     }
 
     /// - Parameter judgingLeases: false releases only workers whose process is gone,
@@ -78,7 +81,9 @@ public enum Recovery {
     public static func sweepNotingInWorkerLog(store: any JobStore, now: Timestamp = .now(),
                                               view: RecoveryView? = nil) throws -> Report {
         let report = try sweep(store: store, now: now, view: view)
-        WorkerLogFile.append(Heartbeat.describe(report), location: store.location, label: "queuectl.recovery")
+        // Most sweeps release nothing: the store's files are not looked up then.
+        let lines = Heartbeat.describe(report)
+        if !lines.isEmpty { WorkerLogFile.append(lines, location: store.location, label: "queuectl.recovery") }
         return report
     }
 }

@@ -35,15 +35,20 @@ public enum StoreOpener {
     /// Opens an existing queue for a command that reads, and for a server queue
     /// also what its recovery sweep looks at, read in the same round trip as the
     /// schema's version (`view`; nil for a file, or when the server's queue is not
-    /// at this queuectl's schema version: the sweep then reads it itself).
-    public static func openForReading(_ address: StoreAddress, explicit: Bool) throws -> (store: any JobStore, view: RecoveryView?) {
+    /// at this queuectl's schema version: the sweep then reads it itself). With
+    /// `withCounts`, a server queue's job counts come in that round trip as well
+    /// (`counts`; nil whenever `view` is).
+    public static func openForReading(_ address: StoreAddress, explicit: Bool, withCounts: Bool = false) throws
+        -> (store: any JobStore, view: RecoveryView?, counts: JobCounts?) {
         guard case let .server(url) = address else {
-            return (try open(address, .command(creating: false), explicit: explicit), nil)
+            return (try open(address, .command(creating: false), explicit: explicit), nil, nil)
         }
         let parsed = try PostgresAddress(parsing: url)
         let session = PostgresSession(address: parsed)
-        if let opened = try PostgresJobStore.openForReading(session) { return (opened.store, opened.view) }
-        return (try openServer(parsed, .command(creating: false), session: session), nil)
+        if let opened = try PostgresJobStore.openForReading(session, withCounts: withCounts) {
+            return (opened.store, opened.view, opened.counts)
+        }
+        return (try openServer(parsed, .command(creating: false), session: session), nil, nil)
     }
 
     /// A server queue is a schema in its database: commands that may not create a

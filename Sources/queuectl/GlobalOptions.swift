@@ -36,8 +36,27 @@ struct GlobalOptions: ParsableArguments {
     /// (database locked by a long transaction, read-only, disk full) is skipped:
     /// reading still works, and the next look or a worker does it.
     func openStoreForReading() throws -> any JobStore {
-        let (store, view) = try StoreOpener.openForReading(try address(), explicit: StoreAddress.isExplicit(db))
-        store.withWaitLimit(seconds: 0.5) { _ = try? Recovery.sweepNotingInWorkerLog(store: store, view: view) }
-        return store
+        try openAndSweep(withCounts: false).store
+    }
+
+    /// `status`'s reading: the store, the job counts and the workers, after the
+    /// sweep. A server queue sends them with the sweep's view in the opening
+    /// statement; they are used when the sweep changed nothing, and read again
+    /// when it released something (or could not run).
+    func openStoreForStatus() throws -> (store: any JobStore, counts: JobCounts, workers: [WorkerRecord]) {
+        let opened = try openAndSweep(withCounts: true)
+        if let counts = opened.counts, let view = opened.view, opened.sweepChangedNothing {
+            return (opened.store, counts, view.workers)
+        }
+        let (counts, workers) = try opened.store.countsAndWorkers()
+        return (opened.store, counts, workers)
+    }
+
+    private func openAndSweep(withCounts: Bool) throws
+        -> (store: any JobStore, view: RecoveryView?, counts: JobCounts?, sweepChangedNothing: Bool) {
+        let (store, view, counts) = try StoreOpener.openForReading(try address(), explicit: StoreAddress.isExplicit(db),
+                                                                   withCounts: withCounts)
+        let report = store.withWaitLimit(seconds: 0.5) { try? Recovery.sweepNotingInWorkerLog(store: store, view: view) }
+        return (store, view, counts, report?.changedNothing ?? false)
     }
 }

@@ -17,8 +17,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let store = try global.openStoreForReading()
-            let (counts, workers) = try store.countsAndWorkers()
+            let (store, counts, workers) = try global.openStoreForStatus()
             if json {
                 Terminal.printJSON(StatusReport.json(counts: counts, workers: workers, database: store.displayAddress))
                 return

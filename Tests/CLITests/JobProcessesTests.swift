@@ -108,6 +108,28 @@ import TestSupport
         #expect(log.contains("queuectl.recovery: [pid ") && log.contains("released worker \(worker.id) (presumed dead): interrupted the run of job \(id)"), "\(log)")
     }
 
+    /// `status` shows the queue as its own sweep left it: the counts and workers
+    /// read before the sweep (on PostgreSQL, in the same statement as its view)
+    /// are read again when the sweep released a worker.
+    @Test func statusShowsWhatItsOwnSweepReleased() throws {
+        let sandbox = try QueueSandbox(name: "status-sweep")
+        defer { TestProcesses.kill(containing: "sleep 3942"); sandbox.cleanup() }
+        let id = try sandbox.enqueue(#"{"command":"sleep 3942","max_retries":0}"#)
+        let worker = try #require(try sandbox.startWorkers(1).first)
+        try sandbox.waitForState(id, "processing")
+        let supervisor = try #require(TestProcesses.parent(of: worker.pid))
+        kill(supervisor, SIGKILL)
+        #expect(TestProcesses.waitGone(supervisor, timeout: 5))
+        kill(worker.pid, SIGKILL)
+        #expect(TestProcesses.waitGone(worker.pid, timeout: 5))
+        let status = try sandbox.json(["status"])
+        #expect(status["jobs"]?["processing"]?.intValue == 0, "\(status.serialized())")
+        #expect(status["jobs"]?["dead"]?.intValue == 1, "\(status.serialized())")
+        #expect(status["workers"]?.arrayValue?.isEmpty == true, "\(status.serialized())")
+        // Nothing left to release: the next look shows the same.
+        #expect(try sandbox.json(["status"]) == status)
+    }
+
     /// Each job's start is logged with its command, on one line, capped, with
     /// control characters shown rather than written to the log.
     @Test func jobStartIsLoggedWithItsCommandEscapedAndCapped() throws {

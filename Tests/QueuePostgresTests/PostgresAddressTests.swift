@@ -37,6 +37,18 @@ import Testing
         #expect(address.location == "[::1]:5433/my db")
     }
 
+    @Test func percentEscapesDecodeAsUTF8AndBadOnesAreRefused() throws {
+        #expect(PostgresAddress.percentDecoded("caf%C3%A9%2fx") == "café/x")
+        #expect(PostgresAddress.percentDecoded("100%25") == "100%")
+        #expect(PostgresAddress.percentDecoded("plain+text") == "plain+text", "'+' is not a space in an address")
+        for bad in ["%", "%4", "%zz", "a%4g", "%C3"] {
+            #expect(PostgresAddress.percentDecoded(Substring(bad)) == nil, "\(bad)")
+        }
+        let error = #expect(throws: QueueError.self) { try PostgresAddress(parsing: "postgres://ada@host/db%zz") }
+        #expect(error?.message.contains("bad %-escape in the database") == true)
+        #expect(try PostgresAddress(parsing: "postgresql://ada@h/j%C3%B6bs").database == "jöbs")
+    }
+
     @Test func unixSocketFolderFromHostParameter() throws {
         let address = try PostgresAddress(parsing: "postgres://ada@/jobs?host=/var/run/postgresql&sslmode=disable")
         #expect(address.socketFolder == "/var/run/postgresql")

@@ -29,6 +29,25 @@ struct PostgresOpenForReadingTests {
         #expect(try opened.store.counts()[.processing] == 1)
     }
 
+    @Test func statusReadsTheCountsInTheSameStatement() throws {
+        let f = try PostgresQueueFixture()
+        let now = Timestamp.now()
+        try f.store.registerWorker(WorkerRecord(id: "w1", pid: 1, pidStartTicks: 1, hostname: "elsewhere.invalid",
+                                                startedAt: now, heartbeatAt: now))
+        try f.put("p1", .processing, workerID: "w1")
+        try f.put("p2", .pending)
+        try f.put("d1", .dead)
+        let session = PostgresSession(address: try f.db.parsedAddress())
+        defer { session.close() }
+        let opened = try #require(try PostgresJobStore.openForReading(session, withCounts: true))
+        let (counts, workers) = try f.store.countsAndWorkers()
+        #expect(opened.counts == counts)
+        #expect(opened.counts?[.pending] == 1 && opened.counts?[.processing] == 1 && opened.counts?[.dead] == 1)
+        #expect(opened.view.workers == workers, "status shows the view's workers when the sweep changes nothing")
+        let plain = try #require(try PostgresJobStore.openForReading(session))
+        #expect(plain.counts == nil)
+    }
+
     @Test func noQueueAnOlderSchemaOrANewerOneOpenTheUsualWay() throws {
         let f = try PostgresQueueFixture()
         let latest = PostgresSchema.latestVersion
