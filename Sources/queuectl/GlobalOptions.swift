@@ -5,30 +5,45 @@ import QueueStores
 import QueueRunner
 
 /// Options every command takes.
-struct GlobalOptions: ParsableArguments {
+struct GlobalOptions: ParsableArguments, DatabaseOption {
     @Option(name: .long, help: ArgumentHelp("Database file or postgres:// address (default: $QUEUECTL_DB, else ~/.local/share/queuectl/queue.db).", valueName: "path"))
     var db: String?
-
-    /// The queue this command works on (an empty `--db` or `QUEUECTL_DB` is an error).
-    func address() throws -> StoreAddress { try StoreAddress.resolve(explicit: db) }
-
-    /// Opens the store for a command that may create the queue (enqueue, config set,
-    /// worker start, monitor, queue set/pause, schedule add).
-    func openStore() throws -> any JobStore {
-        try Self.openStore(db: db, creating: true)
-    }
-
-    /// Opens the store of an existing queue, for a command that reads or changes
-    /// what is there: a missing database is "not found" (exit 3), never created.
-    func openExistingStore() throws -> any JobStore {
-        try Self.openStore(db: db, creating: false)
-    }
 
     /// Opens the store at `--db ADDRESS` (nil: the default location). A path that is
     /// not a database file is refused; a missing one is created only when `creating`.
     static func openStore(db: String?, creating: Bool) throws -> any JobStore {
         try StoreOpener.open(try StoreAddress.resolve(explicit: db), .command(creating: creating),
                              explicit: StoreAddress.isExplicit(db))
+    }
+}
+
+/// `--db` and how commands open the queue it names. ``GlobalOptions`` is the
+/// parsed form; ``QuickCommand`` passes the plain value (``PlainDatabaseOption``),
+/// so that `status` and `list` open their store the same way without
+/// ArgumentParser's property wrappers.
+protocol DatabaseOption {
+    var db: String? { get }
+}
+
+/// `--db` as a plain value.
+struct PlainDatabaseOption: DatabaseOption {
+    var db: String?
+}
+
+extension DatabaseOption {
+    /// The queue this command works on (an empty `--db` or `QUEUECTL_DB` is an error).
+    func address() throws -> StoreAddress { try StoreAddress.resolve(explicit: db) }
+
+    /// Opens the store for a command that may create the queue (enqueue, config set,
+    /// worker start, monitor, queue set/pause, schedule add).
+    func openStore() throws -> any JobStore {
+        try GlobalOptions.openStore(db: db, creating: true)
+    }
+
+    /// Opens the store of an existing queue, for a command that reads or changes
+    /// what is there: a missing database is "not found" (exit 3), never created.
+    func openExistingStore() throws -> any JobStore {
+        try GlobalOptions.openStore(db: db, creating: false)
     }
 
     /// Opens the store for a command that reads, after releasing the jobs of dead

@@ -42,30 +42,15 @@ struct ListCommand: ParsableCommand {
     @Flag(help: "Print a JSON array of job objects.")
     var json = false
 
-    func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if newest, queue != nil || schedule != nil || tag != nil {
-            throw ValidationError("--newest does not go with --queue, --schedule or --tag")
-        }
-        guard offset >= 0 else { throw ValidationError("--offset must not be negative") }
+    /// The options as a plain value (``QuickCommand`` builds one directly).
+    var request: ListRequest {
+        ListRequest(state: state, limit: limit, offset: offset, queue: queue, schedule: schedule, tag: tag,
+                    newest: newest, json: json)
     }
 
-    func run() throws {
-        try reportingErrors {
-            let store = try global.openStoreForReading()
-            if queue != nil || schedule != nil || tag != nil {
-                // A queue's, a schedule's or a tag's jobs, oldest first (schedule: in tick order).
-                let all = json && limit == nil && offset == 0
-                let pageSize = all ? Int.max : limit ?? Self.defaultLimit
-                let jobs = try tag.map { try store.jobs(tagged: $0, state: state, limit: pageSize, offset: offset) }
-                    ?? (try store.jobs(state: state, queue: queue, schedule: schedule, limit: pageSize, offset: offset))
-                if json { Terminal.printJSON(.array(jobs.map(\.json))) } else { print(JobTable.render(jobs)) }
-                return
-            }
-            let query = JobListQuery(state: state, order: newest ? .newest : .oldest)
-            try Self.show(query, store: store, limit: limit, offset: offset, json: json)
-        }
-    }
+    func validate() throws { try request.validate() }
+
+    func run() throws { try request.run(global) }
 
     /// Prints the jobs of `query`: a page (`limit`, default 100) as a table, with a
     /// note on stderr when there are more; with `json`, every job unless `limit` or
@@ -90,6 +75,43 @@ struct ListCommand: ParsableCommand {
         print(render(page.jobs))
         if offset + page.jobs.count < page.total {
             Terminal.note("showing \(offset + 1)–\(offset + page.jobs.count) of \(page.total); use --limit/--offset for more")
+        }
+    }
+}
+
+/// What `list` was asked for, and its work, on plain values.
+struct ListRequest {
+    var state: JobState?
+    var limit: Int?
+    var offset = 0
+    var queue: String?
+    var schedule: String?
+    var tag: String?
+    var newest = false
+    var json = false
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if newest, queue != nil || schedule != nil || tag != nil {
+            throw ValidationError("--newest does not go with --queue, --schedule or --tag")
+        }
+        guard offset >= 0 else { throw ValidationError("--offset must not be negative") }
+    }
+
+    func run(_ database: some DatabaseOption) throws {
+        try reportingErrors {
+            let store = try database.openStoreForReading()
+            if queue != nil || schedule != nil || tag != nil {
+                // A queue's, a schedule's or a tag's jobs, oldest first (schedule: in tick order).
+                let all = json && limit == nil && offset == 0
+                let pageSize = all ? Int.max : limit ?? ListCommand.defaultLimit
+                let jobs = try tag.map { try store.jobs(tagged: $0, state: state, limit: pageSize, offset: offset) }
+                    ?? (try store.jobs(state: state, queue: queue, schedule: schedule, limit: pageSize, offset: offset))
+                if json { Terminal.printJSON(.array(jobs.map(\.json))) } else { print(JobTable.render(jobs)) }
+                return
+            }
+            let query = JobListQuery(state: state, order: newest ? .newest : .oldest)
+            try ListCommand.show(query, store: store, limit: limit, offset: offset, json: json)
         }
     }
 }

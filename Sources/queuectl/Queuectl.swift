@@ -83,14 +83,13 @@ extension Queuectl {
             Foundation.exit(64)
         }
         do {
-            var command: ParsableCommand
-            if var quick {
+            if let quick {
                 try quick.validate()
-                command = quick
+                try quick.run()
             } else {
-                command = try parseAsRoot(arguments)
+                var command = try parseAsRoot(arguments)
+                try command.run()
             }
-            try command.run()
         } catch {
             // Help, --version and our own exit codes go through ArgumentParser; a
             // usage error becomes one line on stderr instead of a usage dump.

@@ -8,55 +8,63 @@ import QueueCore
 /// every option of the command and of its hidden completion-script options on each
 /// call, and in a static binary each of those runtime type lookups scans all
 /// 10,000 protocol conformances: 27 scans, over half the instructions of
-/// `queuectl --version`. Here the same command value is filled in directly and
-/// validated with its own `validate()`, then run by the same code.
+/// `queuectl --version`. Here the options are read into the same plain values the
+/// parsed command builds, checked by the same `validate()` and run by the same code.
 ///
 /// Only the simplest form is taken: the command's name, then long options this
 /// command has (`--name VALUE`, `--name=VALUE`, flags), each at most once, with
 /// values that parse. Anything else (a short option, `--help`, a positional
 /// argument, a repeated option, a value starting with `-` or one that does not
 /// parse) goes through ArgumentParser, which reports it. `QuickCommandTests` runs
-/// each form both ways and expects the same output and exit status.
+/// each form both ways and expects the same output and exit status. The commands'
+/// work takes plain values (``StatusCommand/show(_:json:)``, ``ListRequest``), so
+/// none of ArgumentParser's property wrappers is made here either.
 /// (`enqueue` has its own short path, ``SimpleEnqueue``.)
 enum QuickCommand {
+    case status(PlainDatabaseOption, json: Bool)
+    case list(PlainDatabaseOption, ListRequest)
+
     /// The command for `arguments` (after the program name), or nil when ArgumentParser must parse them.
-    static func parse(_ arguments: [String]) -> ParsableCommand? {
+    static func parse(_ arguments: [String]) -> QuickCommand? {
         switch arguments.first {
         case "status":
             guard let options = LongOptions(arguments.dropFirst(), valued: ["db"], flags: ["json"]) else { return nil }
-            var command = StatusCommand()
-            command.global = options.global
-            command.json = options.has("json")
-            return command
+            return .status(options.database, json: options.has("json"))
         case "list":
             guard let options = LongOptions(arguments.dropFirst(), valued: ["db", "state", "limit", "offset", "queue", "schedule", "tag"],
-                                            flags: ["newest", "json"]) else { return nil }
-            var command = ListCommand()
-            command.global = options.global
-            guard let state = options.value("state", JobState.init(rawValue:)),
+                                            flags: ["newest", "json"]),
+                  let state = options.value("state", JobState.init(rawValue:)),
                   let limit = options.value("limit", Int.init),
                   let offset = options.value("offset", Int.init) else { return nil }
-            command.state = state
-            command.limit = limit
-            command.offset = offset ?? 0
-            command.queue = options.values["queue"]
-            command.schedule = options.values["schedule"]
-            command.tag = options.values["tag"]
-            command.newest = options.has("newest")
-            command.json = options.has("json")
-            return command
+            return .list(options.database, ListRequest(
+                state: state, limit: limit, offset: offset ?? 0, queue: options.values["queue"],
+                schedule: options.values["schedule"], tag: options.values["tag"],
+                newest: options.has("newest"), json: options.has("json")))
         default:
             return nil
         }
     }
 
+    /// The command's own checks, as ArgumentParser runs them before `run`.
+    func validate() throws {
+        if case let .list(_, request) = self { try request.validate() }
+    }
+
+    func run() throws {
+        switch self {
+        case let .status(database, json): try StatusCommand.show(database, json: json)
+        case let .list(database, request): try request.run(database)
+        }
+    }
+
     /// Long options split into values and flags; nil for any argument that is not
-    /// one of them, given once.
+    /// one of them, given once. (Arrays, not sets: a `Set<String>` is a runtime
+    /// type lookup this path otherwise does without.)
     struct LongOptions {
         private(set) var values: [String: String] = [:]
-        private(set) var flags: Set<String> = []
+        private(set) var flags: [String] = []
 
-        init?(_ arguments: ArraySlice<String>, valued: Set<String>, flags allowed: Set<String>) {
+        init?(_ arguments: ArraySlice<String>, valued: [String], flags allowed: [String]) {
             var rest = arguments
             while let argument = rest.popFirst() {
                 guard argument.hasPrefix("--"), argument.count > 2 else { return nil }
@@ -72,7 +80,7 @@ enum QuickCommand {
                     guard values[name] == nil, let value = rest.popFirst(), !value.hasPrefix("-") else { return nil }
                     values[name] = value
                 } else if allowed.contains(String(body)), !flags.contains(String(body)) {
-                    flags.insert(String(body))
+                    flags.append(String(body))
                 } else {
                     return nil
                 }
@@ -89,11 +97,7 @@ enum QuickCommand {
             return .some(value)
         }
 
-        /// The options every command takes (`--db`).
-        var global: GlobalOptions {
-            var global = GlobalOptions()
-            global.db = values["db"]
-            return global
-        }
+        /// `--db`, the option every command takes.
+        var database: PlainDatabaseOption { PlainDatabaseOption(db: values["db"]) }
     }
 }

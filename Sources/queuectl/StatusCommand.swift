@@ -15,9 +15,12 @@ struct StatusCommand: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
-    func run() throws {
+    func run() throws { try Self.show(global, json: json) }
+
+    /// The command's work, on plain values (``QuickCommand`` calls it too).
+    static func show(_ database: some DatabaseOption, json: Bool) throws {
         try reportingErrors {
-            let (store, counts, workers) = try global.openStoreForStatus()
+            let (store, counts, workers) = try database.openStoreForStatus()
             if json {
                 Terminal.printJSON(StatusReport.json(counts: counts, workers: workers, database: store.displayAddress))
                 return
