@@ -144,18 +144,34 @@ extension PostgresJobStore {
 
     /// Opens the queue at `session` for a command that reads, together with what
     /// its recovery sweep looks at, in one statement: the schema's version rides
-    /// along with the recovery view, and with `withCounts` the job counts too
-    /// (`status`: its whole answer is then in the opening statement, used when the
-    /// sweep changes nothing). nil when that cannot be used (no queue there, a
-    /// schema of another version whose tables the view may not match): the caller
-    /// then opens the usual way on the same session, which reports or migrates.
-    public static func openForReading(_ session: PostgresSession, withCounts: Bool = false) throws
-        -> (store: PostgresJobStore, view: RecoveryView, counts: JobCounts?)? {
+    /// along with the recovery view. nil when that cannot be used (no queue there,
+    /// a schema of another version whose tables the view may not match): the
+    /// caller then opens the usual way on the same session, which reports or
+    /// migrates.
+    public static func openForReading(_ session: PostgresSession) throws -> (store: PostgresJobStore, view: RecoveryView)? {
+        try openWithView(session, extraColumns: "") { _ in () }.map { ($0.store, $0.view) }
+    }
+
+    /// ``openForReading(_:)`` for `status`: the job counts come in the same
+    /// statement, so its whole answer is there (used when the sweep changes nothing).
+    public static func openForStatus(_ session: PostgresSession) throws
+        -> (store: PostgresJobStore, view: RecoveryView, counts: JobCounts)? {
+        let first = recoveryViewColumns + 1   // after the view's columns and the version
+        return try openWithView(session, extraColumns: ", c.states, c.ns", leading: countsTableSQL(session.address.quotedSchema)) { row in
+            jobCounts(zip(try row[first].decode([String].self), try row[first + 1].decode([Int].self)))
+        }.map { ($0.store, $0.view, $0.extra) }
+    }
+
+    /// The statement of both opens: the recovery view with the schema's version
+    /// and `extraColumns` after it (read by `extra` from the first row), joined to
+    /// the one-row table `leading`.
+    private static func openWithView<Extra>(_ session: PostgresSession, extraColumns: String,
+                                            leading: String = "(SELECT 1) AS one",
+                                            extra: (PostgresRandomAccessRow) throws -> Extra) throws
+        -> (store: PostgresJobStore, view: RecoveryView, extra: Extra)? {
         let s = session.address.quotedSchema
         let version = ", (SELECT max(version) FROM \(s).queuectl_migrations)"
-        let sql = withCounts
-            ? recoveryViewSQL(s, extraColumns: version + ", c.states, c.ns", leading: countsTableSQL(s))
-            : recoveryViewSQL(s, extraColumns: version)
+        let sql = recoveryViewSQL(s, extraColumns: version + extraColumns, leading: leading)
         let rows: [PostgresRow]
         do {
             rows = try session.read(PostgresQuery(unsafeSQL: sql))
@@ -165,10 +181,7 @@ extension PostgresJobStore {
         guard let first = rows.first?.makeRandomAccess(),
               let version = try first[recoveryViewColumns].decode(Int?.self),
               version == PostgresSchema.latestVersion else { return nil }
-        let counts = withCounts
-            ? jobCounts(zip(try first[recoveryViewColumns + 1].decode([String].self),
-                            try first[recoveryViewColumns + 2].decode([Int].self)))
-            : nil
-        return (try PostgresJobStore(session: session, knownVersion: version), try recoveryView(rows, judgingLeases: true), counts)
+        return (try PostgresJobStore(session: session, knownVersion: version), try recoveryView(rows, judgingLeases: true),
+                try extra(first))
     }
 }

@@ -365,8 +365,12 @@ public final class PostgresSession: @unchecked Sendable {
             let loop = Self.eventLoops.next()
             var configuration = try Self.configuration(address, password: password, defaultRootFile: defaultRootFile,
                                                        durable: durable)
+            let started = NIODeadline.now()
             if let channel = try Self.plainChannel(to: address, on: loop) {
-                let options = configuration.options
+                var options = configuration.options
+                // The handshake gets what the TCP connect left of the timeout, so
+                // `connect_timeout` bounds the whole connection, as with libpq.
+                options.connectTimeout = max(.milliseconds(1), options.connectTimeout - (NIODeadline.now() - started))
                 configuration = .init(establishedChannel: channel, username: address.user, password: password,
                                       database: address.database)
                 configuration.options = options

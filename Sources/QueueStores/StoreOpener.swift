@@ -35,20 +35,38 @@ public enum StoreOpener {
     /// Opens an existing queue for a command that reads, and for a server queue
     /// also what its recovery sweep looks at, read in the same round trip as the
     /// schema's version (`view`; nil for a file, or when the server's queue is not
-    /// at this queuectl's schema version: the sweep then reads it itself). With
-    /// `withCounts`, a server queue's job counts come in that round trip as well
-    /// (`counts`; nil whenever `view` is).
-    public static func openForReading(_ address: StoreAddress, explicit: Bool, withCounts: Bool = false) throws
-        -> (store: any JobStore, view: RecoveryView?, counts: JobCounts?) {
+    /// at this queuectl's schema version: the sweep then reads it itself).
+    public static func openForReading(_ address: StoreAddress, explicit: Bool) throws
+        -> (store: any JobStore, view: RecoveryView?) {
+        let opened = try openReading(address, explicit: explicit) { session in
+            try PostgresJobStore.openForReading(session).map { ($0.store, $0.view) }
+        }
+        return (opened.store, opened.prefetched)
+    }
+
+    /// ``openForReading(_:explicit:)`` for `status`: a server queue's job counts
+    /// come in that round trip as well (`prefetched`, nil whenever the view is).
+    public static func openForStatus(_ address: StoreAddress, explicit: Bool) throws
+        -> (store: any JobStore, prefetched: (view: RecoveryView, counts: JobCounts)?) {
+        let opened = try openReading(address, explicit: explicit) { session in
+            try PostgresJobStore.openForStatus(session).map { ($0.store, ($0.view, $0.counts)) }
+        }
+        return (opened.store, opened.prefetched)
+    }
+
+    /// A file queue opens as usual; a server queue tries `serverOpen` (one
+    /// statement) and else opens the usual way on the same connection.
+    private static func openReading<Prefetched>(
+        _ address: StoreAddress, explicit: Bool,
+        _ serverOpen: (PostgresSession) throws -> (store: PostgresJobStore, prefetched: Prefetched)?
+    ) throws -> (store: any JobStore, prefetched: Prefetched?) {
         guard case let .server(url) = address else {
-            return (try open(address, .command(creating: false), explicit: explicit), nil, nil)
+            return (try open(address, .command(creating: false), explicit: explicit), nil)
         }
         let parsed = try PostgresAddress(parsing: url)
         let session = PostgresSession(address: parsed)
-        if let opened = try PostgresJobStore.openForReading(session, withCounts: withCounts) {
-            return (opened.store, opened.view, opened.counts)
-        }
-        return (try openServer(parsed, .command(creating: false), session: session), nil, nil)
+        if let opened = try serverOpen(session) { return (opened.store, opened.prefetched) }
+        return (try openServer(parsed, .command(creating: false), session: session), nil)
     }
 
     /// A server queue is a schema in its database: commands that may not create a

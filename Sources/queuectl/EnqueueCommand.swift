@@ -128,7 +128,7 @@ struct EnqueueCommand: ParsableCommand {
     /// Stores one job and prints its id (or the job, with `--json`). A job whose
     /// unique key is held prints the holder's id, with a note on stderr.
     static func enqueue(_ specs: [JobSpec], db: String?, jsonOutput: Bool) throws {
-        let store = try GlobalOptions.openStore(db: db, creating: true)
+        let store = try PlainDatabaseOption(db: db).openStore()
         let jobs = try store.enqueueReportingDuplicates(specs, now: .now())
         for job in jobs where job.duplicate { noteDuplicate(job) }
         if jsonOutput {

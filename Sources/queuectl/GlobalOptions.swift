@@ -8,13 +8,6 @@ import QueueRunner
 struct GlobalOptions: ParsableArguments, DatabaseOption {
     @Option(name: .long, help: ArgumentHelp("Database file or postgres:// address (default: $QUEUECTL_DB, else ~/.local/share/queuectl/queue.db).", valueName: "path"))
     var db: String?
-
-    /// Opens the store at `--db ADDRESS` (nil: the default location). A path that is
-    /// not a database file is refused; a missing one is created only when `creating`.
-    static func openStore(db: String?, creating: Bool) throws -> any JobStore {
-        try StoreOpener.open(try StoreAddress.resolve(explicit: db), .command(creating: creating),
-                             explicit: StoreAddress.isExplicit(db))
-    }
 }
 
 /// `--db` and how commands open the queue it names. ``GlobalOptions`` is the
@@ -37,13 +30,19 @@ extension DatabaseOption {
     /// Opens the store for a command that may create the queue (enqueue, config set,
     /// worker start, monitor, queue set/pause, schedule add).
     func openStore() throws -> any JobStore {
-        try GlobalOptions.openStore(db: db, creating: true)
+        try openStore(creating: true)
     }
 
     /// Opens the store of an existing queue, for a command that reads or changes
     /// what is there: a missing database is "not found" (exit 3), never created.
     func openExistingStore() throws -> any JobStore {
-        try GlobalOptions.openStore(db: db, creating: false)
+        try openStore(creating: false)
+    }
+
+    /// Opens the store at `--db ADDRESS` (nil: the default location). A path that is
+    /// not a database file is refused; a missing one is created only when `creating`.
+    private func openStore(creating: Bool) throws -> any JobStore {
+        try StoreOpener.open(try address(), .command(creating: creating), explicit: StoreAddress.isExplicit(db))
     }
 
     /// Opens the store for a command that reads, after releasing the jobs of dead
@@ -51,7 +50,9 @@ extension DatabaseOption {
     /// (database locked by a long transaction, read-only, disk full) is skipped:
     /// reading still works, and the next look or a worker does it.
     func openStoreForReading() throws -> any JobStore {
-        try openAndSweep(withCounts: false).store
+        let (store, view) = try StoreOpener.openForReading(try address(), explicit: StoreAddress.isExplicit(db))
+        _ = sweep(store, view)
+        return store
     }
 
     /// `status`'s reading: the store, the job counts and the workers, after the
@@ -59,19 +60,18 @@ extension DatabaseOption {
     /// statement; they are used when the sweep changed nothing, and read again
     /// when it released something (or could not run).
     func openStoreForStatus() throws -> (store: any JobStore, counts: JobCounts, workers: [WorkerRecord]) {
-        let opened = try openAndSweep(withCounts: true)
-        if let counts = opened.counts, let view = opened.view, opened.sweepChangedNothing {
-            return (opened.store, counts, view.workers)
+        let (store, prefetched) = try StoreOpener.openForStatus(try address(), explicit: StoreAddress.isExplicit(db))
+        if sweep(store, prefetched?.view), let prefetched {
+            return (store, prefetched.counts, prefetched.view.workers)
         }
-        let (counts, workers) = try opened.store.countsAndWorkers()
-        return (opened.store, counts, workers)
+        let (counts, workers) = try store.countsAndWorkers()
+        return (store, counts, workers)
     }
 
-    private func openAndSweep(withCounts: Bool) throws
-        -> (store: any JobStore, view: RecoveryView?, counts: JobCounts?, sweepChangedNothing: Bool) {
-        let (store, view, counts) = try StoreOpener.openForReading(try address(), explicit: StoreAddress.isExplicit(db),
-                                                                   withCounts: withCounts)
+    /// Releases the jobs of dead workers (judged from `view` when there is one);
+    /// true when it ran and changed nothing.
+    private func sweep(_ store: any JobStore, _ view: RecoveryView?) -> Bool {
         let report = store.withWaitLimit(seconds: 0.5) { try? Recovery.sweepNotingInWorkerLog(store: store, view: view) }
-        return (store, view, counts, report?.changedNothing ?? false)
+        return report?.changedNothing ?? false
     }
 }

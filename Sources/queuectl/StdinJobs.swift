@@ -44,7 +44,7 @@ enum StdinJobs {
         // The first batch is read before the database is opened: bad input in it (the
         // usual case: one or a few jobs) leaves no trace, not even a new database.
         var first = try nextBatch()
-        let store = try GlobalOptions.openStore(db: db, creating: true)
+        let store = try PlainDatabaseOption(db: db).openStore()
         let count = try store.enqueue(batches: {
             if let batch = first {
                 first = nil
