@@ -55,7 +55,7 @@ extension PostgresJobStore {
             let reversed = offset > total / 2
             let skip = reversed ? total - offset - limit : offset
             var statement = PostgresStatementText()
-            let sql = pageSQL(query, &statement, limit: limit, skip: skip, reversed: reversed)
+            let sql = Self.pageSQL(query, &statement, limit: limit, skip: skip, reversed: reversed)
             let jobs = try session.query(statement.query(sql)).map(Job.init(postgresRow:))
             return JobPage(jobs: reversed ? jobs.reversed() : jobs, total: total, offset: offset)
         }
@@ -67,16 +67,33 @@ extension PostgresJobStore {
     /// page, one row of NULL job columns carries the total.
     private func firstPage(_ query: JobListQuery, limit: Int) throws -> JobPage {
         var statement = PostgresStatementText()
-        let total = listTotalSQL(query, &statement)
-        let page = pageSQL(query, &statement, limit: limit, skip: 0, reversed: false, withSeq: true)
+        let sql = Self.firstPageSQL(query, &statement, limit: limit)
+        return try Self.firstPage(try session.read(statement.query(sql)))
+    }
+
+    /// The statement of ``firstPage(_:limit:)``; the columns of the one-row table
+    /// `alongside` (if any) follow the total.
+    static func firstPageSQL(_ query: JobListQuery, _ statement: inout PostgresStatementText, limit: Int,
+                      alongside: String? = nil) -> String {
+        let total = Self.listTotalSQL(query, &statement)
+        let page = Self.pageSQL(query, &statement, limit: limit, skip: 0, reversed: false, withSeq: true)
         // The page's rows in the page's order (the join alone does not promise it).
-        let rows = try session.read(statement.query("""
-            SELECT p.*, t.total FROM (\(total)) AS t(total)
+        return """
+            SELECT p.*, t.total\(alongside == nil ? "" : ", a.*") FROM (\(total)) AS t(total)
+            \(alongside.map { "CROSS JOIN \($0) AS a" } ?? "")
             LEFT JOIN LATERAL (\(page)) AS p ON TRUE
             \(query.postgresOrder(reversed: false))
-            """))
+            """
+    }
+
+    /// Column of ``firstPageSQL(_:_:limit:alongside:)``'s total: after the job's
+    /// columns and its `seq`.
+    static let firstPageTotalColumn = Job.postgresColumnCount + 1
+
+    /// The page that ``firstPageSQL(_:_:limit:alongside:)`` read.
+    static func firstPage(_ rows: [PostgresRow]) throws -> JobPage {
         guard let first = rows.first?.makeRandomAccess() else { throw QueueError.runtime("the list read returned no row") }
-        let count = try first[first.count - 1].decode(Int.self)   // the last column
+        let count = try first[firstPageTotalColumn].decode(Int.self)
         let jobs = try first[0].decode(String?.self) == nil ? [] : try rows.map(Job.init(postgresRow:))
         return JobPage(jobs: jobs, total: count, offset: 0)
     }
@@ -84,7 +101,7 @@ extension PostgresJobStore {
     /// The SQL of one page of `query`: `limit` jobs after `skip`, in the list's order
     /// or (`reversed`) from its other end; `withSeq` adds each job's `seq` after its
     /// columns (for ordering the page again outside).
-    private func pageSQL(_ query: JobListQuery, _ statement: inout PostgresStatementText, limit: Int, skip: Int,
+    private static func pageSQL(_ query: JobListQuery, _ statement: inout PostgresStatementText, limit: Int, skip: Int,
                          reversed: Bool, withSeq: Bool = false) -> String {
         let conditions = query.postgresConditions(&statement)
         let order = query.postgresOrder(reversed: reversed)
@@ -173,13 +190,13 @@ extension PostgresJobStore {
     /// counted.
     func listTotal(_ query: JobListQuery) throws -> Int {
         var statement = PostgresStatementText()
-        let sql = listTotalSQL(query, &statement)
+        let sql = Self.listTotalSQL(query, &statement)
         return try session.query(statement.query(sql)).first?.decode(Int.self) ?? 0
     }
 
     /// A one-row, one-column SELECT of how many jobs `query` lists: from the
     /// counters for a state and/or a queue, by counting for a text filter.
-    func listTotalSQL(_ query: JobListQuery, _ statement: inout PostgresStatementText) -> String {
+    static func listTotalSQL(_ query: JobListQuery, _ statement: inout PostgresStatementText) -> String {
         if query.filter.isEmpty || query.queueFilter != nil {
             var conditions: [String] = []
             if let state = query.state { conditions.append(state.postgresCondition) }

@@ -115,11 +115,18 @@ extension PostgresJobStore {
         SELECT \(workerColumns),
             \(s).queuectl_now_ms() - w.heartbeat_at, \(leaseAgeSQL(s)),
             \(configArraysSQL(s)),
-            EXISTS (SELECT 1 FROM \(s).jobs
-                    WHERE state = 'processing' AND (worker_id IS NULL
-                          OR NOT EXISTS (SELECT 1 FROM \(s).workers o WHERE o.id = jobs.worker_id)))\(extraColumns)
+            \(orphansMayExistSQL(s))\(extraColumns)
         FROM \(leading) LEFT JOIN (\(workerTables(s))) ON TRUE
         ORDER BY w.started_at, w.id
+        """
+    }
+
+    /// Whether a `processing` job is held by no registered worker.
+    static func orphansMayExistSQL(_ s: String) -> String {
+        """
+        EXISTS (SELECT 1 FROM \(s).jobs
+                    WHERE state = 'processing' AND (worker_id IS NULL
+                          OR NOT EXISTS (SELECT 1 FROM \(s).workers o WHERE o.id = jobs.worker_id)))
         """
     }
 
@@ -162,6 +169,47 @@ extension PostgresJobStore {
         }.map { ($0.store, $0.view, $0.extra) }
     }
 
+    /// Opens the queue at `session` for `list`: its first page of `query` and a
+    /// ``SweepCheck`` (what tells whether the recovery sweep would release
+    /// anything) in one statement with the schema's version, where
+    /// ``openForReading(_:)`` and the page take two. nil as for that.
+    public static func openForList(_ session: PostgresSession, _ query: JobListQuery, limit: Int) throws
+        -> (store: PostgresJobStore, page: JobPage, check: SweepCheck)? {
+        let s = session.address.quotedSchema
+        var statement = PostgresStatementText()
+        let sql = firstPageSQL(query, &statement, limit: limit, alongside: """
+            (SELECT \(schemaVersionSQL(s)), \(configArraysSQL(s)), \(orphansMayExistSQL(s)),
+                    array_agg(w.host), array_agg(w.pid::BIGINT), array_agg(w.pid_start), array_agg(\(leaseAgeSQL(s)))
+             FROM \(s).workers w)
+            """)
+        let rows: [PostgresRow]
+        do {
+            rows = try session.read(statement.query(sql))
+        } catch is PostgresQueryError {
+            return nil   // the server refused the statement (an unreachable one throws)
+        }
+        let c = firstPageTotalColumn + 1   // the check's first column
+        guard let first = rows.first?.makeRandomAccess(),
+              let version = try first[c].decode(Int?.self),
+              version == PostgresSchema.latestVersion else { return nil }
+        let config = Self.config(keys: try first[c + 1].decode([String].self), values: try first[c + 2].decode([Double].self))
+        let hosts = try first[c + 4].decode([String]?.self) ?? []
+        let pids = try first[c + 5].decode([Int64]?.self) ?? []
+        let starts = try first[c + 6].decode([Int64]?.self) ?? []
+        let leaseAges = try first[c + 7].decode([Int64]?.self) ?? []
+        let limit = leaseLimitMilliseconds(config.leaseTimeoutSeconds)
+        let check = SweepCheck(
+            workers: hosts.indices.map { SweepCheck.Worker(hostname: hosts[$0], pid: Int(pids[$0]), pidStartTicks: starts[$0]) },
+            anyLeaseExpired: leaseAges.contains { $0 > limit },
+            orphansMayExist: try first[c + 3].decode(Bool.self))
+        return (try PostgresJobStore(session: session, knownVersion: version), try firstPage(rows), check)
+    }
+
+    /// The queue's schema version, as a scalar subquery.
+    static func schemaVersionSQL(_ s: String) -> String {
+        "(SELECT max(version) FROM \(s).queuectl_migrations)"
+    }
+
     /// The statement of both opens: the recovery view with the schema's version
     /// and `extraColumns` after it (read by `extra` from the first row), joined to
     /// the one-row table `leading`.
@@ -170,8 +218,7 @@ extension PostgresJobStore {
                                             extra: (PostgresRandomAccessRow) throws -> Extra) throws
         -> (store: PostgresJobStore, view: RecoveryView, extra: Extra)? {
         let s = session.address.quotedSchema
-        let version = ", (SELECT max(version) FROM \(s).queuectl_migrations)"
-        let sql = recoveryViewSQL(s, extraColumns: version + extraColumns, leading: leading)
+        let sql = recoveryViewSQL(s, extraColumns: ", " + schemaVersionSQL(s) + extraColumns, leading: leading)
         let rows: [PostgresRow]
         do {
             rows = try session.read(PostgresQuery(unsafeSQL: sql))

@@ -8,6 +8,9 @@ extension Job {
         exit_code, worker_id, queue, options, tags, unique_key, depends_on, requeued_from, cancel_requested
         """
 
+    /// How many columns ``postgresColumns`` names.
+    static let postgresColumnCount = postgresColumns.split(separator: ",").count
+
     /// Reads ``postgresColumns``.
     init(postgresRow row: PostgresRow) throws {
         let cells = row.makeRandomAccess()

@@ -74,6 +74,15 @@ public enum Recovery {
         return report
     }
 
+    /// True when a sweep would release nothing, judged from `check` the way
+    /// ``sweep(store:now:judgingLeases:view:)`` judges each worker: no lease ran
+    /// out, no job may be orphaned, and every worker of this host is still running.
+    public static func wouldChangeNothing(_ check: SweepCheck) -> Bool {
+        !check.anyLeaseExpired && !check.orphansMayExist && !check.workers.contains {
+            $0.hostname == ProcessIdentity.hostname && !ProcessIdentity.isAlive(pid: $0.pid, startTicks: $0.pidStartTicks)
+        }
+    }
+
     /// A sweep by a process that is not a worker (a command that looks, the
     /// console, `worker stop`): what it released goes to workers.log too, where the
     /// workers' own sweeps log it, so the log names every interrupted job.

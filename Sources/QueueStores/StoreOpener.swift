@@ -54,6 +54,17 @@ public enum StoreOpener {
         return (opened.store, opened.prefetched)
     }
 
+    /// Opens an existing queue for `list`'s first page of `query`. A server queue
+    /// sends the page with what tells whether the recovery sweep would release
+    /// anything (`prefetched`; nil for a file, or as for ``openForReading(_:explicit:)``).
+    public static func openForList(_ address: StoreAddress, explicit: Bool, firstPage query: JobListQuery, limit: Int) throws
+        -> (store: any JobStore, prefetched: (page: JobPage, check: SweepCheck)?) {
+        let opened = try openReading(address, explicit: explicit) { session in
+            try PostgresJobStore.openForList(session, query, limit: limit).map { ($0.store, ($0.page, $0.check)) }
+        }
+        return (opened.store, opened.prefetched)
+    }
+
     /// A file queue opens as usual; a server queue tries `serverOpen` (one
     /// statement) and else opens the usual way on the same connection.
     private static func openReading<Prefetched>(

@@ -68,6 +68,18 @@ extension DatabaseOption {
         return (store, counts, workers)
     }
 
+    /// `list`'s reading of a first page: the store, after the sweep, and the page
+    /// when a server queue sent it in the opening statement and the sweep had
+    /// nothing to release (nil: read it from the store, after a sweep that may
+    /// have changed it).
+    func openStoreForFirstPage(_ query: JobListQuery, limit: Int) throws -> (store: any JobStore, page: JobPage?) {
+        let (store, prefetched) = try StoreOpener.openForList(try address(), explicit: StoreAddress.isExplicit(db),
+                                                              firstPage: query, limit: limit)
+        if let prefetched, Recovery.wouldChangeNothing(prefetched.check) { return (store, prefetched.page) }
+        _ = sweep(store, nil)
+        return (store, nil)
+    }
+
     /// Releases the jobs of dead workers (judged from `view` when there is one);
     /// true when it ran and changed nothing.
     private func sweep(_ store: any JobStore, _ view: RecoveryView?) -> Bool {

@@ -24,6 +24,11 @@ struct ListCommand: ParsableCommand {
     )
     static let defaultLimit = 100
 
+    /// `--json` without `--limit` or `--offset` prints every job, not a page.
+    static func showsEveryJob(limit: Int?, offset: Int, json: Bool) -> Bool {
+        json && limit == nil && offset == 0
+    }
+
     @OptionGroup var global: GlobalOptions
     @Option(help: ArgumentHelp("Only jobs in this state (blocked: waiting for its dependencies; scheduled: waiting for its run_at; failed: a retry is due later; dead: the DLQ).", valueName: "state"))
     var state: JobState?
@@ -55,15 +60,16 @@ struct ListCommand: ParsableCommand {
     /// Prints the jobs of `query`: a page (`limit`, default 100) as a table, with a
     /// note on stderr when there are more; with `json`, every job unless `limit` or
     /// `offset` is given. `dlq list` shares it.
-    static func show(_ query: JobListQuery, store: any JobStore, limit: Int?, offset: Int, json: Bool,
+    /// `page`: the page, already read (``ListRequest``'s first page).
+    static func show(_ query: JobListQuery, store: any JobStore, limit: Int?, offset: Int, json: Bool, page read: JobPage? = nil,
                      render: ([Job]) -> String = { JobTable.render($0) }, empty: String? = nil) throws {
-        if json && limit == nil && offset == 0 {
+        if showsEveryJob(limit: limit, offset: offset, json: json) {
             var printer = Terminal.JSONArrayPrinter()
             try store.forEachJob(query) { printer.add($0.json) }
             printer.finish()
             return
         }
-        let page = try store.jobPage(query, limit: limit ?? defaultLimit, offset: offset)
+        let page = try read ?? store.jobPage(query, limit: limit ?? defaultLimit, offset: offset)
         if json {
             Terminal.printJSON(.array(page.jobs.map(\.json)))
             return
@@ -100,10 +106,10 @@ struct ListRequest {
 
     func run(_ database: some DatabaseOption) throws {
         try reportingErrors {
-            let store = try database.openStoreForReading()
             if queue != nil || schedule != nil || tag != nil {
+                let store = try database.openStoreForReading()
                 // A queue's, a schedule's or a tag's jobs, oldest first (schedule: in tick order).
-                let all = json && limit == nil && offset == 0
+                let all = ListCommand.showsEveryJob(limit: limit, offset: offset, json: json)
                 let pageSize = all ? Int.max : limit ?? ListCommand.defaultLimit
                 let jobs = try tag.map { try store.jobs(tagged: $0, state: state, limit: pageSize, offset: offset) }
                     ?? (try store.jobs(state: state, queue: queue, schedule: schedule, limit: pageSize, offset: offset))
@@ -111,7 +117,13 @@ struct ListRequest {
                 return
             }
             let query = JobListQuery(state: state, order: newest ? .newest : .oldest)
-            try ListCommand.show(query, store: store, limit: limit, offset: offset, json: json)
+            guard offset == 0, !ListCommand.showsEveryJob(limit: limit, offset: offset, json: json) else {
+                try ListCommand.show(query, store: try database.openStoreForReading(), limit: limit, offset: offset, json: json)
+                return
+            }
+            // The first page: on a server, read with the queue's opening.
+            let (store, page) = try database.openStoreForFirstPage(query, limit: limit ?? ListCommand.defaultLimit)
+            try ListCommand.show(query, store: store, limit: limit, offset: offset, json: json, page: page)
         }
     }
 }

@@ -130,6 +130,26 @@ import TestSupport
         #expect(try sandbox.json(["status"]) == status)
     }
 
+    /// `list` shows the queue as its own sweep left it: on PostgreSQL its first
+    /// page comes with the opening statement, and is read again when the sweep
+    /// found a worker to release.
+    @Test func listShowsWhatItsOwnSweepReleased() throws {
+        let sandbox = try QueueSandbox(name: "list-sweep")
+        defer { TestProcesses.kill(containing: "sleep 3943"); sandbox.cleanup() }
+        let id = try sandbox.enqueue(#"{"command":"sleep 3943","max_retries":0}"#)
+        let worker = try #require(try sandbox.startWorkers(1).first)
+        try sandbox.waitForState(id, "processing")
+        let supervisor = try #require(TestProcesses.parent(of: worker.pid))
+        kill(supervisor, SIGKILL)
+        #expect(TestProcesses.waitGone(supervisor, timeout: 5))
+        kill(worker.pid, SIGKILL)
+        #expect(TestProcesses.waitGone(worker.pid, timeout: 5))
+        let processing = try sandbox.json(["list", "--state", "processing", "--limit", "10"])
+        #expect(processing.arrayValue?.isEmpty == true, "\(processing.serialized())")
+        let dead = try sandbox.json(["list", "--state", "dead", "--limit", "10"])
+        #expect(dead.arrayValue?.compactMap { $0["id"]?.stringValue } == [id], "\(dead.serialized())")
+    }
+
     /// Each job's start is logged with its command, on one line, capped, with
     /// control characters shown rather than written to the log.
     @Test func jobStartIsLoggedWithItsCommandEscapedAndCapped() throws {

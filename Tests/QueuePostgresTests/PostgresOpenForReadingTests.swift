@@ -46,13 +46,54 @@ struct PostgresOpenForReadingTests {
         #expect(opened.view.workers == workers, "status shows the view's workers when the sweep changes nothing")
     }
 
+    /// `list` sends its first page with the sweep's check: the same page and total
+    /// as ``PostgresJobStore/jobPage(_:limit:offset:)``, in every list order, and
+    /// the check agrees with the recovery view.
+    @Test func listReadsItsFirstPageWithTheSweepCheck() throws {
+        let f = try PostgresQueueFixture()
+        let now = Timestamp.now()
+        try f.store.registerWorker(WorkerRecord(id: "w1", pid: 4242, pidStartTicks: 77, hostname: "elsewhere.invalid",
+                                                startedAt: now, heartbeatAt: now))
+        for (index, id) in ["a", "b", "c", "d", "e"].enumerated() {
+            try f.put(id, .pending, queue: index.isMultiple(of: 2) ? "mail" : "default", priority: index % 3)
+        }
+        try f.put("p1", .processing, workerID: "w1")
+        try f.put("x1", .dead)
+        let session = PostgresSession(address: try f.db.parsedAddress())
+        defer { session.close() }
+        for query in [JobListQuery(state: .pending, order: .oldest), JobListQuery(state: nil, order: .newest),
+                      JobListQuery(state: .pending, order: .claim), JobListQuery(state: .blocked, order: .oldest)] {
+            let opened = try #require(try PostgresJobStore.openForList(session, query, limit: 3))
+            let direct = try f.store.jobPage(query, limit: 3, offset: 0)
+            #expect(opened.page.jobs.map(\.id) == direct.jobs.map(\.id), "\(query)")
+            #expect(opened.page.total == direct.total, "\(query)")
+            #expect(opened.page.jobs == direct.jobs)
+        }
+        let opened = try #require(try PostgresJobStore.openForList(session, JobListQuery(state: nil, order: .oldest), limit: 3))
+        #expect(opened.check == SweepCheck(workers: [.init(hostname: "elsewhere.invalid", pid: 4242, pidStartTicks: 77)],
+                                           anyLeaseExpired: false, orphansMayExist: false))
+        // A lease that ran out and an orphan show in the check as in the view.
+        try f.session.execute("UPDATE workers SET heartbeat_at = heartbeat_at - 3600000")
+        try f.put("o1", .processing, workerID: "gone")
+        let late = try #require(try PostgresJobStore.openForList(session, JobListQuery(state: nil, order: .oldest), limit: 3))
+        let view = try f.store.recoveryView(now: .now(), judgingLeases: true)
+        #expect(late.check.anyLeaseExpired && view.expired["w1"] != nil)
+        #expect(late.check.orphansMayExist && view.orphansMayExist)
+        // With no worker at all, the check says so.
+        try f.session.execute("DELETE FROM workers")
+        #expect(try PostgresJobStore.openForList(session, JobListQuery(state: nil, order: .oldest), limit: 3)?.check.workers == [])
+    }
+
     @Test func noQueueAnOlderSchemaOrANewerOneOpenTheUsualWay() throws {
         let f = try PostgresQueueFixture()
         let latest = PostgresSchema.latestVersion
         func open() throws -> Bool {
             let session = PostgresSession(address: try f.db.parsedAddress())
             defer { session.close() }
-            return try PostgresJobStore.openForReading(session) != nil
+            let reading = try PostgresJobStore.openForReading(session) != nil
+            let listing = try PostgresJobStore.openForList(session, JobListQuery(state: nil, order: .oldest), limit: 1) != nil
+            #expect(reading == listing, "list opens where and only where the other reads do")
+            return reading
         }
         #expect(try open())
         try f.session.execute("DELETE FROM queuectl_migrations WHERE version = \(latest)")

@@ -158,4 +158,26 @@ import TestSupport
         #expect(try QueueSandbox.waitUntil(timeout: 5) { ProcessIdentity.startTicks(of: pid) == nil },
                 "the same file in a private folder is acted on")
     }
+
+    /// A reading command skips its sweep only when the check shows nothing a sweep
+    /// would release: judged per worker as the sweep judges it.
+    @Test func theSweepCheckPassesOnlyWhenASweepWouldReleaseNothing() throws {
+        let here = ProcessIdentity.hostname
+        let live = SweepCheck.Worker(hostname: here, pid: ProcessIdentity.currentPID,
+                                     pidStartTicks: ProcessIdentity.currentStartTicks)
+        let dead = SweepCheck.Worker(hostname: here, pid: try deadPID(), pidStartTicks: 1)
+        let reused = SweepCheck.Worker(hostname: here, pid: ProcessIdentity.currentPID,
+                                       pidStartTicks: ProcessIdentity.currentStartTicks + 1)
+        let elsewhere = SweepCheck.Worker(hostname: "elsewhere.invalid", pid: dead.pid, pidStartTicks: 1)
+        func check(_ workers: [SweepCheck.Worker], expired: Bool = false, orphans: Bool = false) -> Bool {
+            Recovery.wouldChangeNothing(SweepCheck(workers: workers, anyLeaseExpired: expired, orphansMayExist: orphans))
+        }
+        #expect(check([]))
+        #expect(check([live]))
+        #expect(check([live, elsewhere]), "another host's process is judged by its lease alone")
+        #expect(!check([live, dead]), "a worker of this host whose process is gone is released")
+        #expect(!check([reused]), "a pid now used by another process is not the worker")
+        #expect(!check([live], expired: true))
+        #expect(!check([], orphans: true))
+    }
 }
