@@ -26,7 +26,8 @@ import QueueCore
 ///   several independent queues can share one database, one per schema. Every
 ///   connection sets `search_path` to it.
 /// - `host=/folder`: connect through the Unix socket `/folder/.s.PGSQL.PORT`.
-/// - `connect_timeout`: seconds to wait for the server to answer (default 10).
+/// - `connect_timeout`: seconds to wait for the server to answer (default 10), for
+///   the TCP connect and the handshake together.
 ///
 /// A password in the address is refused: an address travels in argv (`--db`) and
 /// in detached workers' environment, where other users can read it. The password

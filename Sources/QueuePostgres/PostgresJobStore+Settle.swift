@@ -175,11 +175,12 @@ extension PostgresJobStore {
             DELETE FROM \(unescaped: s).runs WHERE id = ANY(\(given.map(\.runID))) AND finished_at IS NULL
             """)
         // The claims took their queues' turns (see QueueTurns); giving the jobs back
-        // gives the turns back as one job at a time would: each queue to the front,
-        // the queue of the last job given back in front of all. One at a time, the
-        // n-th queue moved would get the first minimum minus n.
+        // gives the turns back as if they had not been claimed: the queues to the
+        // front in the order they were claimed, the first one's queue in front of
+        // all (as the jobs given back one at a time, last claimed first, would:
+        // the n-th queue moved would get the first minimum minus n).
         var queues: [String] = []
-        for (job, _) in given.reversed() where states[job.id] == .pending && !queues.contains(job.queue) {
+        for (job, _) in given where states[job.id] == .pending && !queues.contains(job.queue) {
             queues.append(job.queue)
         }
         if !queues.isEmpty {

@@ -45,7 +45,9 @@ extension SQLiteJobStore {
                 settlement.finished.append(try Self.finish(db, run.claimed, workerID: workerID, result: run.result, config: config,
                                                            now: now, wokeDependents: &wokeDependents))
             }
-            for claimed in unstarted {
+            // Last claimed first: each job given back puts its queue in front, so
+            // the first one claimed ends in front, as if none had been claimed.
+            for claimed in unstarted.reversed() {
                 try Self.giveBack(db, job: claimed.job, runID: claimed.runID, workerID: workerID, now: now)
             }
             var limitsKnown = false

@@ -149,8 +149,8 @@ import Testing
         #expect(claimedIDs(next) == ["a2"], "a2 lost its turn to b2")
     }
 
-    /// Jobs of several queues given back at once give the turns back as one at a
-    /// time would: the queue of the last one given back goes first.
+    /// Jobs of several queues given back at once give the turns back as if they
+    /// had never been claimed: the queue of the first one claimed goes first.
     @Test func givingBackJobsOfSeveralQueuesGivesBackTheirTurnsInOrder() throws {
         try f.worker("w1")
         _ = try f.store.enqueue(["a", "b", "c"].flatMap { queue in
@@ -159,7 +159,7 @@ import Testing
         let batch = try f.settle(limit: 3)
         #expect(claimedIDs(batch) == ["a1", "b1", "c1"])
         let next = try f.settle(givingBack: batch.ahead, limit: 3)
-        #expect(claimedIDs(next) == ["c1", "b1", "a2"])
+        #expect(claimedIDs(next) == ["b1", "c1", "a2"], "the turns after a1's are b's, then c's")
         #expect(try f.store.runs(jobID: "b1").count == 1, "b1's given-back run left no row; its new claim opened one")
         #expect(try f.assertCountsConsistent())
     }
