@@ -78,13 +78,15 @@ struct ScaleProbe {
         for store in [emptyStore] {
             _ = try store.enqueue(try (0..<(rows / 100)).map { _ in try JobSpec(command: "true") }, now: .now())
         }
-        func median(_ args: [String], db: String, runs: Int = 15) throws -> Double {
-            var times: [Double] = []
-            for _ in 0..<runs { times.append(try ProcessTools.run(executable, args + ["--db", db]).1) }
-            return ProcessTools.median(times)
+        // status and list alternate, so neither is measured in a calmer or busier
+        // moment than the other (the seeding's writes are still being flushed).
+        var statusTimes: [Double] = [], listTimes: [Double] = []
+        for _ in 0..<15 {
+            statusTimes.append(try ProcessTools.run(executable, ["status", "--db", full]).1)
+            listTimes.append(try ProcessTools.run(executable, ["list", "--state", "pending", "--limit", "50", "--db", full]).1)
         }
-        let status = try median(["status"], db: full)
-        let list = try median(["list", "--state", "pending", "--limit", "50"], db: full)
+        let status = ProcessTools.median(statusTimes)
+        let list = ProcessTools.median(listTimes)
         // Alternating calls, so a machine that speeds up or slows down meanwhile
         // does not bias the ratio of the two.
         func enqueueTime(_ db: String) throws -> Double {
