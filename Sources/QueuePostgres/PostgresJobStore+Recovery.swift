@@ -193,13 +193,15 @@ extension PostgresJobStore {
               let version = try first[c].decode(Int?.self),
               version == PostgresSchema.latestVersion else { return nil }
         let config = Self.config(keys: try first[c + 1].decode([String].self), values: try first[c + 2].decode([Double].self))
+        // One array per column, each in the same order (one aggregate over the
+        // workers); NULL when there is none.
         let hosts = try first[c + 4].decode([String]?.self) ?? []
         let pids = try first[c + 5].decode([Int64]?.self) ?? []
         let starts = try first[c + 6].decode([Int64]?.self) ?? []
         let leaseAges = try first[c + 7].decode([Int64]?.self) ?? []
         let limit = leaseLimitMilliseconds(config.leaseTimeoutSeconds)
         let check = SweepCheck(
-            workers: hosts.indices.map { SweepCheck.Worker(hostname: hosts[$0], pid: Int(pids[$0]), pidStartTicks: starts[$0]) },
+            workers: zip(hosts, zip(pids, starts)).map { SweepCheck.Worker(hostname: $0, pid: Int($1.0), pidStartTicks: $1.1) },
             anyLeaseExpired: leaseAges.contains { $0 > limit },
             orphansMayExist: try first[c + 3].decode(Bool.self))
         return (try PostgresJobStore(session: session, knownVersion: version), try firstPage(rows), check)
