@@ -331,15 +331,23 @@ before2=$(workers_json | json_get "' '.join(sorted(f\"{w['id']}:{w['pid']}\" for
 log_lines_before=$(wc -l < "$worker_log")
 q enqueue - < "$work/jobs2.jsonl" >/dev/null
 wait_for 60 "3 workers on 2 s jobs" long_jobs_running 3
-phase2_ready() { workers_json > "$work/held2.json" && [ "$(held_long "$work/held2.json" | wc -w)" -ge 3 ]; }
-stop_server_when phase2_ready
-held2=$(held_long "$work/held2.json")
 # The late worker: frozen (SIGSTOP, its job runs on) from the outage until the
 # others have released it, as a worker whose host takes long to come back would be.
-read -r late_id late_pid late_job < <(json_get "' '.join(next((w['id'], str(w['pid']), w['job_id']) for w in d if '-long' in (w.get('job_id') or '')))" < "$work/held2.json")
+# It is frozen as soon as three long jobs run, before the server stops: stopping
+# takes about a second, long enough for its job to end and the next to begin, and
+# the job it runs is read again once it is frozen.
+phase2_ready() {
+    workers_json > "$work/held2.json" && [ "$(held_long "$work/held2.json" | wc -w)" -ge 3 ] || return 1
+    [ "${late_frozen:-0}" = 1 ] && return 0
+    read -r late_id late_pid < <(json_get "' '.join(next((w['id'], str(w['pid'])) for w in d if '-long' in (w.get('job_id') or '')))" < "$work/held2.json")
+    kill -STOP "$late_pid"
+    late_frozen=1
+    workers_json > "$work/held2.json" || true
+}
+stop_server_when phase2_ready
+held2=$(held_long "$work/held2.json")
+late_job=$(json_get "next(w['job_id'] or '' for w in d if w['id'] == '$late_id')" < "$work/held2.json")
 say "server stopping for 8 s; running then: $held2; $late_id (pid $late_pid, on $late_job) will come back late"
-kill -STOP "$late_pid"
-late_frozen=1
 while [ "$(echo "$(date +%s.%N) - $down_at < 8" | bc)" = 1 ]; do sleep 0.2; done
 start_server
 # A command run the moment the server is back sweeps too. Every lease looks
