@@ -20,8 +20,8 @@
 #    and recorded when the server is back.
 # 2. An outage longer than the lease (lease-timeout 3 s, server down 8 s) while
 #    jobs of 2 s run on all 3 workers; one worker comes back late (SIGSTOP from
-#    the stop until the others release it, as a worker whose host is slow to come
-#    back). The two that come back at once keep their leases (they give each other
+#    just before the stop until the others release it, as a worker whose host is
+#    slow to come back). The two that come back at once keep their leases (they give each other
 #    a lease's grace after an outage they all shared: their jobs run once) and
 #    release the late one about a lease after the server's return; its job's
 #    history shows the interrupted run ("worker lost") then the rerun; the late
