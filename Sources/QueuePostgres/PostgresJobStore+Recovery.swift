@@ -182,16 +182,8 @@ extension PostgresJobStore {
                     array_agg(w.host), array_agg(w.pid::BIGINT), array_agg(w.pid_start), array_agg(\(leaseAgeSQL(s)))
              FROM \(s).workers w)
             """)
-        let rows: [PostgresRow]
-        do {
-            rows = try session.read(statement.query(sql))
-        } catch is PostgresQueryError {
-            return nil   // the server refused the statement (an unreachable one throws)
-        }
         let c = firstPageTotalColumn + 1   // the check's first column
-        guard let first = rows.first?.makeRandomAccess(),
-              let version = try first[c].decode(Int?.self),
-              version == PostgresSchema.latestVersion else { return nil }
+        guard let (rows, first) = try readOpening(session, statement.query(sql), versionColumn: c) else { return nil }
         let config = Self.config(keys: try first[c + 1].decode([String].self), values: try first[c + 2].decode([Double].self))
         // One array per column, each in the same order (one aggregate over the
         // workers); NULL when there is none.
@@ -204,7 +196,7 @@ extension PostgresJobStore {
             workers: zip(hosts, zip(pids, starts)).map { SweepCheck.Worker(hostname: $0, pid: Int($1.0), pidStartTicks: $1.1) },
             anyLeaseExpired: leaseAges.contains { $0 > limit },
             orphansMayExist: try first[c + 3].decode(Bool.self))
-        return (try PostgresJobStore(session: session, knownVersion: version), try firstPage(rows), check)
+        return (try PostgresJobStore(session: session, knownVersion: PostgresSchema.latestVersion), try firstPage(rows), check)
     }
 
     /// The queue's schema version, as a scalar subquery.
@@ -221,16 +213,26 @@ extension PostgresJobStore {
         -> (store: PostgresJobStore, view: RecoveryView, extra: Extra)? {
         let s = session.address.quotedSchema
         let sql = recoveryViewSQL(s, extraColumns: ", " + schemaVersionSQL(s) + extraColumns, leading: leading)
+        guard let (rows, first) = try readOpening(session, PostgresQuery(unsafeSQL: sql), versionColumn: recoveryViewColumns)
+        else { return nil }
+        return (try PostgresJobStore(session: session, knownVersion: PostgresSchema.latestVersion),
+                try recoveryView(rows, judgingLeases: true), try extra(first))
+    }
+
+    /// The rows of an opening statement and its first row, or nil when they
+    /// cannot be used: the server refused the statement (no queue there), or the
+    /// schema version in `versionColumn` is not this queuectl's. An unreachable
+    /// server throws.
+    private static func readOpening(_ session: PostgresSession, _ query: PostgresQuery, versionColumn: Int) throws
+        -> (rows: [PostgresRow], first: PostgresRandomAccessRow)? {
         let rows: [PostgresRow]
         do {
-            rows = try session.read(PostgresQuery(unsafeSQL: sql))
+            rows = try session.read(query)
         } catch is PostgresQueryError {
-            return nil   // the server refused the statement (an unreachable one throws)
+            return nil
         }
         guard let first = rows.first?.makeRandomAccess(),
-              let version = try first[recoveryViewColumns].decode(Int?.self),
-              version == PostgresSchema.latestVersion else { return nil }
-        return (try PostgresJobStore(session: session, knownVersion: version), try recoveryView(rows, judgingLeases: true),
-                try extra(first))
+              try first[versionColumn].decode(Int?.self) == PostgresSchema.latestVersion else { return nil }
+        return (rows, first)
     }
 }

@@ -32,8 +32,7 @@ public enum Recovery {
         let expired = view.expired
         for worker in view.workers {
             let loss: WorkerLoss
-            if worker.hostname == ProcessIdentity.hostname,
-               !ProcessIdentity.isAlive(pid: worker.pid, startTicks: worker.pidStartTicks) {
+            if processGone(hostname: worker.hostname, pid: worker.pid, startTicks: worker.pidStartTicks) {
                 loss = .processExited
             } else if let silent = expired[worker.id] {
                 loss = .leaseExpired(seconds: silent)
@@ -79,8 +78,15 @@ public enum Recovery {
     /// out, no job may be orphaned, and every worker of this host is still running.
     public static func wouldChangeNothing(_ check: SweepCheck) -> Bool {
         !check.anyLeaseExpired && !check.orphansMayExist && !check.workers.contains {
-            $0.hostname == ProcessIdentity.hostname && !ProcessIdentity.isAlive(pid: $0.pid, startTicks: $0.pidStartTicks)
+            processGone(hostname: $0.hostname, pid: $0.pid, startTicks: $0.pidStartTicks)
         }
+    }
+
+    /// A worker of this host whose process is gone (its pid ended, or now names
+    /// another process). Another host's processes cannot be seen from here: such a
+    /// worker is judged by its lease alone.
+    private static func processGone(hostname: String, pid: Int, startTicks: Int64) -> Bool {
+        hostname == ProcessIdentity.hostname && !ProcessIdentity.isAlive(pid: pid, startTicks: startTicks)
     }
 
     /// A sweep by a process that is not a worker (a command that looks, the

@@ -117,12 +117,12 @@ struct ListRequest {
                 return
             }
             let query = JobListQuery(state: state, order: newest ? .newest : .oldest)
-            guard offset == 0, !ListCommand.showsEveryJob(limit: limit, offset: offset, json: json) else {
-                try ListCommand.show(query, store: try database.openStoreForReading(), limit: limit, offset: offset, json: json)
-                return
-            }
-            // The first page: on a server, read with the queue's opening.
-            let (store, page) = try database.openStoreForFirstPage(query, limit: limit ?? ListCommand.defaultLimit)
+            // A first page (on a server, read with the queue's opening), or a later
+            // page or every job (`--json` alone), read after opening.
+            let firstPage = offset == 0 && !ListCommand.showsEveryJob(limit: limit, offset: offset, json: json)
+            let (store, page) = firstPage
+                ? try database.openStoreForFirstPage(query, limit: limit ?? ListCommand.defaultLimit)
+                : (try database.openStoreForReading(), nil)
             try ListCommand.show(query, store: store, limit: limit, offset: offset, json: json, page: page)
         }
     }

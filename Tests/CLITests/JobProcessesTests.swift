@@ -108,13 +108,11 @@ import TestSupport
         #expect(log.contains("queuectl.recovery: [pid ") && log.contains("released worker \(worker.id) (presumed dead): interrupted the run of job \(id)"), "\(log)")
     }
 
-    /// `status` shows the queue as its own sweep left it: the counts and workers
-    /// read before the sweep (on PostgreSQL, in the same statement as its view)
-    /// are read again when the sweep released a worker.
-    @Test func statusShowsWhatItsOwnSweepReleased() throws {
-        let sandbox = try QueueSandbox(name: "status-sweep")
-        defer { TestProcesses.kill(containing: "sleep 3942"); sandbox.cleanup() }
-        let id = try sandbox.enqueue(#"{"command":"sleep 3942","max_retries":0}"#)
+    /// Enqueues `command` (no retries), lets a worker start it, then SIGKILLs the
+    /// worker and its supervisor: a dead worker holding a `processing` job that
+    /// only a sweep releases. Returns the job's id.
+    private func killWorkerAndSupervisor(runningJobOf command: String, in sandbox: QueueSandbox) throws -> String {
+        let id = try sandbox.enqueue(#"{"command":"\#(command)","max_retries":0}"#)
         let worker = try #require(try sandbox.startWorkers(1).first)
         try sandbox.waitForState(id, "processing")
         let supervisor = try #require(TestProcesses.parent(of: worker.pid))
@@ -122,6 +120,16 @@ import TestSupport
         #expect(TestProcesses.waitGone(supervisor, timeout: 5))
         kill(worker.pid, SIGKILL)
         #expect(TestProcesses.waitGone(worker.pid, timeout: 5))
+        return id
+    }
+
+    /// `status` shows the queue as its own sweep left it: the counts and workers
+    /// read before the sweep (on PostgreSQL, in the same statement as its view)
+    /// are read again when the sweep released a worker.
+    @Test func statusShowsWhatItsOwnSweepReleased() throws {
+        let sandbox = try QueueSandbox(name: "status-sweep")
+        defer { TestProcesses.kill(containing: "sleep 3942"); sandbox.cleanup() }
+        let id = try killWorkerAndSupervisor(runningJobOf: "sleep 3942", in: sandbox)
         let status = try sandbox.json(["status"])
         #expect(status["jobs"]?["processing"]?.intValue == 0, "\(status.serialized())")
         #expect(status["jobs"]?["dead"]?.intValue == 1, "\(status.serialized())")
@@ -136,14 +144,7 @@ import TestSupport
     @Test func listShowsWhatItsOwnSweepReleased() throws {
         let sandbox = try QueueSandbox(name: "list-sweep")
         defer { TestProcesses.kill(containing: "sleep 3943"); sandbox.cleanup() }
-        let id = try sandbox.enqueue(#"{"command":"sleep 3943","max_retries":0}"#)
-        let worker = try #require(try sandbox.startWorkers(1).first)
-        try sandbox.waitForState(id, "processing")
-        let supervisor = try #require(TestProcesses.parent(of: worker.pid))
-        kill(supervisor, SIGKILL)
-        #expect(TestProcesses.waitGone(supervisor, timeout: 5))
-        kill(worker.pid, SIGKILL)
-        #expect(TestProcesses.waitGone(worker.pid, timeout: 5))
+        let id = try killWorkerAndSupervisor(runningJobOf: "sleep 3943", in: sandbox)
         let processing = try sandbox.json(["list", "--state", "processing", "--limit", "10"])
         #expect(processing.arrayValue?.isEmpty == true, "\(processing.serialized())")
         let dead = try sandbox.json(["list", "--state", "dead", "--limit", "10"])
