@@ -1,3 +1,5 @@
+import QueueCore
+
 /// Cleans a command's output for a terminal cell grid: colour and cursor escape
 /// sequences go (they would move the console's own cursor), a carriage return
 /// keeps what was written after it (progress bars), tabs become spaces.

@@ -79,7 +79,10 @@ struct ListCommand: ParsableCommand {
             return
         }
         print(render(page.jobs))
-        if offset + page.jobs.count < page.total {
+        if page.jobs.isEmpty, offset > 0, page.total > 0 {
+            // A table of no rows would read as "no such jobs"; say there are some, earlier.
+            Terminal.note("no jobs at offset \(offset) (\(page.total) in all)")
+        } else if offset + page.jobs.count < page.total {
             Terminal.note("showing \(offset + 1)–\(offset + page.jobs.count) of \(page.total); use --limit/--offset for more")
         }
     }

@@ -51,7 +51,7 @@ struct ShowCommand: ParsableCommand {
             if job.cancelRequested && job.state == .processing { lines.append(("cancel", "requested; the worker is stopping the run")) }
             lines += try JobControlLines.lines(for: job, store: store, dependents: dependents, dependentTotal: dependentTotal)
                 .map { ($0.0, SafeText.visible($0.1)) }
-            for (k, v) in lines { print("\(k.padding(toLength: 11, withPad: " ", startingAt: 0)) \(v)") }
+            for (k, v) in lines { print("\(Terminal.padded(k, to: 11)) \(v)") }
             guard !runs.isEmpty else { print("\nno runs yet"); return }
             print("\nHistory")
             // A store whose workers are on many hosts records each run's host: then

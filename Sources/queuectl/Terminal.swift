@@ -44,30 +44,35 @@ enum Terminal {
     }
 
     static func state(_ state: JobState, width: Int = 0) -> String {
-        let padded = state.rawValue.padding(toLength: max(width, state.rawValue.count), withPad: " ", startingAt: 0)
-        return colored(padded, state.color)
+        colored(padded(state.rawValue, to: width), state.color)
+    }
+
+    /// `text` followed by the spaces that make it `width` cells wide on screen
+    /// (``DisplayWidth``: a wide character takes two), never cut.
+    static func padded(_ text: String, to width: Int) -> String {
+        text + String(repeating: " ", count: max(0, width - DisplayWidth.of(text)))
     }
 
     /// Left-aligned columns separated by two spaces; `colorize` may wrap a cell
     /// after padding so escape codes do not upset the widths. Cells are shown with
-    /// their control characters visible (``SafeText/visible(_:)``).
+    /// their control characters visible (``SafeText/visible(_:)``). Widths are
+    /// cells on screen, so a column after an emoji or a CJK character still lines up.
     static func table(_ header: [String], _ rows: [[String]], colorize: (Int, Int, String) -> String = { _, _, s in s }) -> String {
         let rows = rows.map { $0.map(SafeText.visible) }
-        var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        var widths = header.map(DisplayWidth.of)
+        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], DisplayWidth.of(cell)) } }
         func line(_ cells: [String], _ rowIndex: Int) -> String {
             cells.enumerated().map { i, cell in
-                let padded = i == cells.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                let padded = i == cells.count - 1 ? cell : padded(cell, to: widths[i])
                 return rowIndex < 0 ? padded : colorize(rowIndex, i, padded)
             }.joined(separator: "  ")
         }
         return ([line(header, -1)] + rows.enumerated().map { line($1, $0) }).joined(separator: "\n")
     }
 
-    /// One line, at most `max` characters, for table cells.
+    /// One line, at most `max` cells wide on screen, for table cells.
     static func clip(_ text: String, _ max: Int) -> String {
-        let flat = SafeText.visible(text)
-        return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
+        DisplayWidth.fit(text, max)
     }
 
     /// "3.2s ago", "in 4s", "2m ago"…

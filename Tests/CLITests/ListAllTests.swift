@@ -24,6 +24,10 @@ import TestSupport
         let table = try sandbox.ok(["list"])
         #expect(table.stdout.split(separator: "\n").count == 101, "a header and 100 rows")
         #expect(table.stderr.contains("showing 1–100 of 150"), "\(table.stderr)")
+        let past = try sandbox.ok(["list", "--offset", "150"])
+        #expect(past.stdout.split(separator: "\n").count == 1, "the header alone")
+        #expect(past.stderr.contains("no jobs at offset 150 (150 in all)"), "\(past.stderr)")
+        #expect(try sandbox.json(["list", "--offset", "150", "--limit", "5"]).arrayValue?.isEmpty == true)
 
         let newest = try #require(try sandbox.json(["list", "--newest", "--limit", "2"]).arrayValue)
         #expect(newest.map { $0["id"]?.stringValue } == ["j149", "j148"])

@@ -31,6 +31,34 @@ import TestSupport
         }
     }
 
+    /// A cell holding emoji or CJK text is padded by its width on screen (two cells
+    /// per wide character), never cut: the next column starts at the same place on
+    /// every row, and the whole text is shown.
+    @Test func tablesLineUpAfterWideCharactersAndKeepThemWhole() throws {
+        let sandbox = try QueueSandbox()
+        defer { sandbox.cleanup() }
+        let wide = "💥 boom 漢字 💥"
+        for (id, error) in [("wide", wide), ("ascii", "a plain error")] {
+            let job = JSONValue.object([("id", .string(id)), ("command", .string("echo '\(error)' >&2; exit 1")),
+                                        ("max_retries", .int(0))])
+            try sandbox.ok(["enqueue", job.serialized()])
+        }
+        try sandbox.startWorkers(1)
+        try sandbox.waitForState("wide", "dead")
+        try sandbox.waitForState("ascii", "dead")
+        let lines = try sandbox.ok(["dlq", "list"]).stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(lines)")
+        #expect(lines.contains { $0.contains("exit code 1: \(wide)  ") }, "the error whole: \(lines)")
+        // Cells on screen before the COMMAND column: the test's characters are ASCII
+        // (one cell) or wide (two cells, from U+1100 on).
+        func commandColumn(_ line: String) -> Int? {
+            guard let start = line.range(of: "echo") ?? line.range(of: "COMMAND") else { return nil }
+            return line[..<start.lowerBound].unicodeScalars.reduce(0) { $0 + ($1.value >= 0x1100 ? 2 : 1) }
+        }
+        let columns = Set(lines.map(commandColumn))
+        #expect(columns.count == 1 && !columns.contains(nil), "\(lines)")
+    }
+
     @Test func jsonEscapesC1ControlsAndBidiOverrides() throws {
         let sandbox = try QueueSandbox()
         defer { sandbox.cleanup() }

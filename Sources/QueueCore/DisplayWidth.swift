@@ -1,6 +1,3 @@
-import Foundation
-import QueueCore
-
 /// Terminal cell widths: wide characters (CJK, most emoji) take two cells,
 /// combining marks none. Text is cut by width, never by character count.
 public enum DisplayWidth {
