@@ -61,6 +61,10 @@ struct ScaleProbe {
     struct Result {
         var status: Double
         var list: Double
+        /// The same two commands on the small table: what a command costs whatever
+        /// the table holds (starting the process, connecting, printing).
+        var statusSmall: Double
+        var listSmall: Double
         var claimEmpty: Double
         var claimFull: Double
         var enqueueEmpty: Double
@@ -78,29 +82,33 @@ struct ScaleProbe {
         for store in [emptyStore] {
             _ = try store.enqueue(try (0..<(rows / 100)).map { _ in try JobSpec(command: "true") }, now: .now())
         }
-        // status and list alternate, so neither is measured in a calmer or busier
-        // moment than the other (the seeding's writes are still being flushed).
-        var statusTimes: [Double] = [], listTimes: [Double] = []
-        for _ in 0..<15 {
-            statusTimes.append(try ProcessTools.run(executable, ["status", "--db", full]).1)
-            listTimes.append(try ProcessTools.run(executable, ["list", "--state", "pending", "--limit", "50", "--db", full]).1)
+        // status and list, on each table, alternate, so none is measured in a calmer
+        // or busier moment than another (the seeding's writes are still being flushed).
+        func time(_ arguments: [String], _ db: String) throws -> Double {
+            try ProcessTools.run(executable, arguments + ["--db", db]).1
         }
-        let status = ProcessTools.median(statusTimes)
-        let list = ProcessTools.median(listTimes)
+        let listArguments = ["list", "--state", "pending", "--limit", "50"]
+        var statusTimes: [Double] = [], listTimes: [Double] = [], statusSmallTimes: [Double] = [], listSmallTimes: [Double] = []
+        for _ in 0..<15 {
+            statusTimes.append(try time(["status"], full))
+            listTimes.append(try time(listArguments, full))
+            statusSmallTimes.append(try time(["status"], empty))
+            listSmallTimes.append(try time(listArguments, empty))
+        }
         // Alternating calls, so a machine that speeds up or slows down meanwhile
         // does not bias the ratio of the two.
-        func enqueueTime(_ db: String) throws -> Double {
-            try ProcessTools.run(executable, ["enqueue", "{\"command\":\"true\"}", "--db", db]).1
-        }
+        let enqueueArguments = ["enqueue", "{\"command\":\"true\"}"]
         var emptyTimes: [Double] = [], fullTimes: [Double] = []
         for _ in 0..<21 {
-            emptyTimes.append(try enqueueTime(empty))
-            fullTimes.append(try enqueueTime(full))
+            emptyTimes.append(try time(enqueueArguments, empty))
+            fullTimes.append(try time(enqueueArguments, full))
         }
         let enqueueEmpty = ProcessTools.median(emptyTimes)
         let enqueueFull = ProcessTools.median(fullTimes)
         let (claimEmpty, claimFull) = try claimTimes(emptyStore, fullStore)
-        return Result(status: status, list: list, claimEmpty: claimEmpty, claimFull: claimFull,
+        return Result(status: ProcessTools.median(statusTimes), list: ProcessTools.median(listTimes),
+                      statusSmall: ProcessTools.median(statusSmallTimes), listSmall: ProcessTools.median(listSmallTimes),
+                      claimEmpty: claimEmpty, claimFull: claimFull,
                       enqueueEmpty: enqueueEmpty, enqueueFull: enqueueFull)
     }
 

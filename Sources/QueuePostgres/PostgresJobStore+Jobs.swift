@@ -33,7 +33,7 @@ extension PostgresJobStore {
     /// serialization failure; plain inserts do not meet one.
     public func enqueue(batches nextBatch: () throws -> [JobSpec]?, total: Int? = nil, now: Timestamp,
                         enqueued: (EnqueuedJob) throws -> Void) throws -> Int {
-        try session.transaction(retryingConflicts: false) {
+        let count = try session.transaction(retryingConflicts: false) {
             let config = try Self.loadConfig(session)
             var count = 0
             while let specs = try nextBatch() {
@@ -44,6 +44,29 @@ extension PostgresJobStore {
             }
             return count
         }
+        if count >= Self.analyzeAfterLoad { analyzeIfLoadOutgrewStatistics(count) }
+        return count
+    }
+
+    /// Jobs one enqueue must add before it may bring the table's statistics up to date.
+    static let analyzeAfterLoad = 1_000
+
+    /// `ANALYZE jobs` when the `count` jobs just added are a tenth or more of what
+    /// the statistics last saw (or the table was never analyzed), as autovacuum
+    /// would within its next minute. Until then the planner believes the table
+    /// holds what it held before, and may read and sort every pending job to show
+    /// the first 50 (`list --state pending` on a freshly loaded backlog of 10,000
+    /// took 10 ms on the server instead of 0.3). Skips a table another ANALYZE or
+    /// VACUUM holds rather than wait; a failure changes nothing already committed,
+    /// so it is not reported.
+    private func analyzeIfLoadOutgrewStatistics(_ count: Int) {
+        _ = try? session.execute("""
+            DO $$BEGIN
+                IF (SELECT reltuples FROM pg_class WHERE oid = 'jobs'::regclass) < \(unescaped: String(count * 10)) THEN
+                    ANALYZE (SKIP_LOCKED) jobs;
+                END IF;
+            END$$
+            """)
     }
 
     /// Most jobs one INSERT carries: a statement's arrays stay a few MB.

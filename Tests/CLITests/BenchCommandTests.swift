@@ -22,7 +22,7 @@ import TestSupport
             #expect(!text.isEmpty)
         }
         let expected = ["spawn_floor", "drain", "drain_vs_floor", "pickup_p50", "pickup_p99", "idle_cpu", "idle_rss",
-                        "queue_overhead", "enqueue_batch", "enqueue_single", "scale_status", "scale_list",
+                        "queue_overhead", "enqueue_batch", "enqueue_single", "small_status", "small_list", "scale_status", "scale_list",
                         "claim_empty", "claim_scale", "enqueue_empty", "enqueue_scale",
                         "backlog_pickup_p50", "backlog_pickup_p99", "backlog_idle_cpu", "backlog_enqueue_empty", "backlog_enqueue",
                         "cpu_steal"]

@@ -88,6 +88,31 @@ struct PostgresJobStoreTests {
         #expect(try store.counts().total == 0)
     }
 
+    /// The planner's idea of the table's size: -1 before the first ANALYZE.
+    func estimatedJobRows() throws -> Double {
+        try store.session.query("SELECT reltuples::FLOAT8 FROM pg_class WHERE oid = 'jobs'::regclass").first!.decode(Double.self)
+    }
+
+    /// A load of a tenth or more of what the statistics last saw brings them up to
+    /// date at once; a smaller one leaves them to autovacuum.
+    @Test func aLargeLoadAnalyzesTheTableASmallOneDoesNot() throws {
+        let large = PostgresJobStore.analyzeAfterLoad
+        _ = try store.enqueue((0..<large - 1).map { try JobSpec(id: "s\($0)", command: "true") }, now: now)
+        #expect(try estimatedJobRows() == -1, "too few to analyze")
+        var batches = [try (0..<large).map { try JobSpec(id: "l\($0)", command: "true") }]
+        _ = try store.enqueue(batches: { batches.popLast() }, now: now) { _ in }
+        #expect(try estimatedJobRows() == Double(2 * large - 1), "analyzed after the load")
+        // Twenty times the load already in the statistics: the next load is left alone.
+        try store.session.execute("""
+            INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at)
+            SELECT 'old-' || g, 'true', 'completed', 3, 0, 0, 0 FROM generate_series(1, \(unescaped: String(18 * large + 1))) AS g
+            """)
+        try store.session.execute("ANALYZE jobs")
+        #expect(try estimatedJobRows() == Double(20 * large))
+        _ = try store.enqueue((0..<large).map { try JobSpec(id: "m\($0)", command: "true") }, now: now)
+        #expect(try estimatedJobRows() == Double(20 * large), "not analyzed again")
+    }
+
     @Test func listsByStateOldestFirstWithOffset() throws {
         _ = try store.enqueue((0..<5).map { try JobSpec(id: "p\($0)", command: "true") }, now: now)
         _ = try store.enqueue([try JobSpec(id: "later", command: "true", runAt: now.adding(seconds: 60))], now: now)
