@@ -102,6 +102,10 @@ struct PostgresJobStoreTests {
         var batches = [try (0..<large).map { try JobSpec(id: "l\($0)", command: "true") }]
         _ = try store.enqueue(batches: { batches.popLast() }, now: now) { _ in }
         #expect(try estimatedJobRows() == Double(2 * large - 1), "analyzed after the load")
+        let analyzed = try store.session.query("""
+            SELECT attname FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'jobs' ORDER BY attname
+            """).map { try $0.decode(String.self) }
+        #expect(analyzed == ["queue", "state"])
         // Twenty times the load already in the statistics: the next load is left alone.
         try store.session.execute("""
             INSERT INTO jobs (id, command, state, max_retries, run_at, created_at, updated_at)
