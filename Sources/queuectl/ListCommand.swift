@@ -9,7 +9,8 @@ struct ListCommand: ParsableCommand {
         abstract: "List jobs, oldest first (--newest for newest first).",
         discussion: """
             Shows the first 100 jobs unless --limit says otherwise (a note on stderr \
-            says when there are more). --json prints every job unless --limit or \
+            says when there are more, or how many there are when --offset is past \
+            the last). --json prints every job unless --limit or \
             --offset is given, so a script reading it sees the whole list.
 
             Examples:
